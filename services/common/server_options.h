@@ -1,0 +1,66 @@
+// Options every server binary takes on its command line (DESIGN.md §8): where to listen, where to
+// serve metrics, message-size limits, shutdown grace, and optional TLS / shared-token security.
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace vlarft::services {
+
+struct ServerOptions {
+  std::string host = "0.0.0.0";
+  int port = 0;  // 0: pick a free port (reported in the ready file)
+  std::string metrics_host = "0.0.0.0";
+  int metrics_port = 0;  // 0: pick a free port; -1: no metrics endpoint
+  int max_message_mb = 512;
+  double shutdown_grace_s = 10.0;  // in-flight RPCs get this long to finish on SIGTERM
+  // JSON {"pid", "port", "metrics_port"} written atomically once serving; launchers and tests wait
+  // for it instead of parsing logs.
+  std::string ready_file;
+  // Shared-token check: clients must send "authorization: Bearer <token>". Empty: disabled. The
+  // token is read from this environment variable so it never appears in process listings.
+  std::string auth_token_env;
+  // TLS: both set to enable; tls_client_ca_file additionally requires client certificates (mTLS).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  // Config document (YAML) and overrides are taken by the command-line parser itself (--config,
+  // --set); see libs/core/command_line.h.
+
+  template <typename V>
+  void VisitFields(V& v) {
+    v.Field("host", host, "address to listen on");
+    v.Field("port", port, "gRPC port (0 = any free port)");
+    v.Field("metrics_host", metrics_host, "address of the Prometheus /metrics endpoint");
+    v.Field("metrics_port", metrics_port, "Prometheus port (0 = any free port, -1 = disabled)");
+    v.Field("max_message_mb", max_message_mb, "largest gRPC message accepted or sent, MiB");
+    v.Field("shutdown_grace_s", shutdown_grace_s, "seconds in-flight RPCs get to finish on SIGTERM");
+    v.Field("ready_file", ready_file, "write {pid, port, metrics_port} JSON here once serving");
+    v.Field("auth_token_env", auth_token_env, "environment variable holding the shared bearer token");
+    v.Field("tls_cert_file", tls_cert_file, "PEM server certificate (enables TLS with tls_key_file)");
+    v.Field("tls_key_file", tls_key_file, "PEM server private key");
+    v.Field("tls_client_ca_file", tls_client_ca_file, "PEM CA bundle; set to require client certs");
+  }
+
+  absl::Status Validate() const {
+    if (port < 0 || port > 65535) return absl::InvalidArgumentError(absl::StrCat("port ", port, " out of range"));
+    if (metrics_port < -1 || metrics_port > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat("metrics_port ", metrics_port, " out of range"));
+    }
+    if (max_message_mb < 1 || max_message_mb > 2047) {
+      return absl::InvalidArgumentError("max_message_mb must be in [1, 2047]");
+    }
+    if (shutdown_grace_s < 0) return absl::InvalidArgumentError("shutdown_grace_s must be >= 0");
+    if (tls_cert_file.empty() != tls_key_file.empty()) {
+      return absl::InvalidArgumentError("tls_cert_file and tls_key_file must be set together");
+    }
+    if (!tls_client_ca_file.empty() && tls_cert_file.empty()) {
+      return absl::InvalidArgumentError("tls_client_ca_file needs tls_cert_file and tls_key_file");
+    }
+    return absl::OkStatus();
+  }
+};
+
+}  // namespace vlarft::services

@@ -1,0 +1,59 @@
+// What every service main() does before its own work: parse the command line into ServerOptions
+// (flags) and the service's config section (YAML from --config plus --set overrides), print help,
+// and set up glog. Keeping it here means the four services cannot drift apart.
+#pragma once
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "libs/core/command_line.h"
+#include "libs/core/config.h"
+#include "services/common/server_options.h"
+
+namespace vlarft::services {
+
+template <typename Config>
+struct ServiceInvocation {
+  ServerOptions server;
+  Config config;
+  bool help = false;
+  std::string help_text;
+};
+
+// Sets glog to log to stderr with the binary name; call once at the top of main().
+void InitServiceLogging(const char* argv0);
+
+// Parses argv: server flags (--port, --metrics_port, ...), --config FILE, --set key=value (keys are
+// relative to the whole document, e.g. simulator.max_batch=8), --help. `section` is the config
+// document's key for this service ("simulator").
+template <typename Config>
+absl::StatusOr<ServiceInvocation<Config>> ParseServiceInvocation(int argc, char** argv,
+                                                                 const std::string& section) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  absl::StatusOr<core::ParsedCommandLine> parsed = core::ParseCommandLine(args);
+  if (!parsed.ok()) return parsed.status();
+  ServiceInvocation<Config> invocation;
+  if (parsed->help) {
+    invocation.help = true;
+    invocation.help_text = absl::StrCat(
+        "usage: ", argv[0], " [server options] [--config FILE] [--set ", section, ".key=value ...]\n\n",
+        "server options:\n", core::OptionsHelp(ServerOptions{}), "\n", section, " config (YAML section '",
+        section, "'):\n", core::OptionsHelp(Config{}, section, "--set "));
+    return invocation;
+  }
+  if (!parsed->positional.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", parsed->positional[0], "'"));
+  }
+  absl::Status status = core::BindOptions(*parsed, &invocation.server);
+  if (!status.ok()) return status;
+  absl::StatusOr<Config> config =
+      core::LoadConfig<Config>(parsed->config_file, parsed->config_overrides, section);
+  if (!config.ok()) return config.status();
+  invocation.config = *std::move(config);
+  return invocation;
+}
+
+}  // namespace vlarft::services

@@ -1,0 +1,136 @@
+#include "services/common/service_server.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "libs/core/status.h"
+
+namespace vlarft::services {
+
+absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return errno == EACCES ? absl::PermissionDeniedError(absl::StrCat("cannot read ", path))
+                           : absl::NotFoundError(absl::StrCat("cannot open ", path));
+  }
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+absl::Status WriteFileAtomically(const std::string& path, const std::string& contents) {
+  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp));
+    out << contents;
+    if (!out.flush()) return absl::DataLossError(absl::StrCat("short write to ", tmp));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return absl::PermissionDeniedError(absl::StrCat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(const ServerOptions& options) {
+  if (options.tls_cert_file.empty()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl(options.tls_client_ca_file.empty()
+                                            ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  VLARFT_ASSIGN_OR_RETURN(pair.cert_chain, ReadSmallFile(options.tls_cert_file));
+  VLARFT_ASSIGN_OR_RETURN(pair.private_key, ReadSmallFile(options.tls_key_file));
+  ssl.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!options.tls_client_ca_file.empty()) {
+    VLARFT_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadSmallFile(options.tls_client_ca_file));
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
+
+ServiceServer::ServiceServer(std::string name, ServerOptions options,
+                             std::unique_ptr<grpc::Server> server, int port,
+                             std::unique_ptr<metrics::MetricsEndpoint> metrics)
+    : name_(std::move(name)),
+      options_(std::move(options)),
+      server_(std::move(server)),
+      port_(port),
+      metrics_(std::move(metrics)) {}
+
+absl::StatusOr<std::unique_ptr<ServiceServer>> ServiceServer::Start(
+    const ServerOptions& options, const std::vector<grpc::Service*>& services,
+    const std::string& name) {
+  VLARFT_RETURN_IF_ERROR(options.Validate());
+  std::unique_ptr<metrics::MetricsEndpoint> metrics;
+  if (options.metrics_port >= 0) {
+    VLARFT_ASSIGN_OR_RETURN(metrics,
+                            metrics::MetricsEndpoint::Start(options.metrics_host, options.metrics_port));
+  }
+  VLARFT_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, MakeCredentials(options));
+
+  // Both are process-wide switches of the gRPC library that must be set before a server is built.
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  const std::string address = absl::StrCat(options.host, ":", options.port);
+  builder.AddListeningPort(address, credentials, &bound_port);
+  const int max_bytes = options.max_message_mb * 1024 * 1024;
+  builder.SetMaxReceiveMessageSize(max_bytes);
+  builder.SetMaxSendMessageSize(max_bytes);
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || bound_port == 0) {
+    return absl::UnavailableError(absl::StrCat(name, ": cannot listen on ", address));
+  }
+  server->GetHealthCheckService()->SetServingStatus(true);
+
+  auto result = std::unique_ptr<ServiceServer>(
+      new ServiceServer(name, options, std::move(server), bound_port, std::move(metrics)));
+  LOG(INFO) << "event=serving service=" << name << " port=" << result->port()
+            << " metrics_port=" << result->metrics_port() << " tls=" << !options.tls_cert_file.empty();
+  if (!options.ready_file.empty()) {
+    const std::string ready = absl::StrCat("{\"pid\": ", getpid(), ", \"port\": ", result->port(),
+                                           ", \"metrics_port\": ", result->metrics_port(), "}\n");
+    VLARFT_RETURN_IF_ERROR(WriteFileAtomically(options.ready_file, ready));
+  }
+  return result;
+}
+
+void ServiceServer::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  LOG(INFO) << "event=draining service=" << name_ << " grace_s=" << options_.shutdown_grace_s;
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  const auto deadline = std::chrono::system_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(options_.shutdown_grace_s * 1000));
+  server_->Shutdown(deadline);
+  server_->Wait();
+  if (!options_.ready_file.empty()) std::remove(options_.ready_file.c_str());
+  LOG(INFO) << "event=stopped service=" << name_;
+}
+
+ServiceServer::~ServiceServer() {
+  if (!shut_down_) {
+    options_.shutdown_grace_s = 0;
+    Shutdown();
+  }
+}
+
+}  // namespace vlarft::services

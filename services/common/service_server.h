@@ -1,0 +1,65 @@
+// The server skeleton every service binary uses (DESIGN.md §8): a gRPC server with the standard
+// health service (grpc.health.v1) and reflection, explicit message-size limits, optional TLS, a
+// Prometheus /metrics endpoint, a ready file, and graceful shutdown that drains in-flight calls.
+//
+//   ShutdownSignal signals;                       // first, before any thread exists
+//   ... build the service implementation ...
+//   VLARFT_ASSIGN_OR_RETURN(auto server, ServiceServer::Start(options, {&service}, "simulator"));
+//   signals.Wait();
+//   server->Shutdown();
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+#include "libs/metrics/metrics_endpoint.h"
+#include "services/common/server_options.h"
+
+namespace vlarft::services {
+
+class ServiceServer {
+ public:
+  // Binds and starts serving `services` (not owned; must outlive the server). Metrics families are
+  // registered by the caller into metrics()->registry() before or after Start. `name` labels logs.
+  // UNAVAILABLE if a port cannot be bound, INVALID_ARGUMENT for bad options or unreadable TLS files.
+  static absl::StatusOr<std::unique_ptr<ServiceServer>> Start(
+      const ServerOptions& options, const std::vector<grpc::Service*>& services,
+      const std::string& name);
+
+  ServiceServer(const ServiceServer&) = delete;
+  ServiceServer& operator=(const ServiceServer&) = delete;
+  ~ServiceServer();  // shuts down (without grace) if Shutdown() was not called
+
+  int port() const { return port_; }
+  // -1 when metrics are disabled.
+  int metrics_port() const { return metrics_ ? metrics_->port() : -1; }
+  // nullptr when metrics are disabled.
+  metrics::MetricsEndpoint* metrics() { return metrics_.get(); }
+  grpc::Server& grpc_server() { return *server_; }
+
+  // Marks every service NOT_SERVING (so load balancers stop routing here), stops accepting calls,
+  // gives in-flight calls up to options.shutdown_grace_s to finish, then cancels the rest.
+  void Shutdown();
+
+ private:
+  ServiceServer(std::string name, ServerOptions options, std::unique_ptr<grpc::Server> server,
+                int port, std::unique_ptr<metrics::MetricsEndpoint> metrics);
+
+  std::string name_;
+  ServerOptions options_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_;
+  std::unique_ptr<metrics::MetricsEndpoint> metrics_;
+  bool shut_down_ = false;
+};
+
+// Reads a whole (small) file, e.g. a PEM certificate. NOT_FOUND / PERMISSION_DENIED name the path.
+absl::StatusOr<std::string> ReadSmallFile(const std::string& path);
+
+// Writes `contents` to `path` atomically (temporary file + rename).
+absl::Status WriteFileAtomically(const std::string& path, const std::string& contents);
+
+}  // namespace vlarft::services

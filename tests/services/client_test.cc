@@ -1,0 +1,106 @@
+#include "services/common/client.h"
+
+#include <atomic>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "services/common/service_server.h"
+
+namespace vlarft::services {
+namespace {
+
+// A port nothing listens on: bind a server, remember its port, shut it down.
+int ClosedPort() {
+  ServerOptions options;
+  options.host = "127.0.0.1";
+  options.metrics_port = -1;
+  auto server = ServiceServer::Start(options, {}, "probe");
+  EXPECT_TRUE(server.ok());
+  return (*server)->port();
+}
+
+TEST(ClientTest, RetriesUnavailableThenGivesUpWithinBounds) {
+  ClientOptions options;
+  options.target = "127.0.0.1:" + std::to_string(ClosedPort());
+  auto channel = MakeChannel(options);
+  ASSERT_TRUE(channel.ok());
+  auto contexts = CallContextFactory::Create(options);
+  ASSERT_TRUE(contexts.ok());
+  RetryPolicy policy;
+  policy.max_attempts = 3;
+  policy.initial_backoff = absl::Milliseconds(10);
+  policy.per_attempt_timeout = absl::Milliseconds(500);
+  int attempts = 0;
+  const absl::Time start = absl::Now();
+  absl::Status status = CallWithRetry(*contexts, policy, [&](grpc::ClientContext& context) {
+    ++attempts;
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "peer down");
+  });
+  EXPECT_EQ(attempts, 3);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(status.message().find("giving up"), std::string::npos);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+}
+
+TEST(ClientTest, NonRetryableErrorsReturnImmediately) {
+  CallContextFactory contexts;
+  RetryPolicy policy;
+  int attempts = 0;
+  absl::Status status = CallWithRetry(contexts, policy, [&](grpc::ClientContext&) {
+    ++attempts;
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "field 'actions': bad");
+  });
+  EXPECT_EQ(attempts, 1);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "field 'actions': bad");
+}
+
+TEST(ClientTest, ResourceExhaustedIsRetriedOnlyWhenAsked) {
+  CallContextFactory contexts;
+  RetryPolicy policy;
+  policy.initial_backoff = absl::Milliseconds(1);
+  int attempts = 0;
+  auto flaky = [&](grpc::ClientContext&) {
+    return ++attempts < 3 ? grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "full") : grpc::Status::OK;
+  };
+  EXPECT_EQ(CallWithRetry(contexts, policy, flaky).code(), absl::StatusCode::kResourceExhausted);
+  attempts = 0;
+  policy.retry_resource_exhausted = true;
+  EXPECT_TRUE(CallWithRetry(contexts, policy, flaky).ok());
+  EXPECT_EQ(attempts, 3);
+}
+
+TEST(ClientTest, ReconnectsToAServerThatStartsLate) {
+  const int port = ClosedPort();
+  ClientOptions options;
+  options.target = "127.0.0.1:" + std::to_string(port);
+  auto channel = MakeChannel(options);
+  ASSERT_TRUE(channel.ok());
+  EXPECT_FALSE(CheckHealth(*channel, "", absl::Milliseconds(200)).ok());
+
+  std::unique_ptr<ServiceServer> server;
+  std::thread starter([&] {
+    absl::SleepFor(absl::Milliseconds(300));
+    ServerOptions server_options;
+    server_options.host = "127.0.0.1";
+    server_options.port = port;
+    server_options.metrics_port = -1;
+    auto started = ServiceServer::Start(server_options, {}, "late");
+    ASSERT_TRUE(started.ok()) << started.status();
+    server = std::move(*started);
+  });
+  absl::Status healthy = WaitForHealthy(*channel, "", absl::Seconds(15));
+  starter.join();
+  EXPECT_TRUE(healthy.ok()) << healthy;
+}
+
+TEST(ClientTest, TokenEnvironmentVariableMustBeSet) {
+  ClientOptions options;
+  options.auth_token_env = "VLARFT_CLIENT_TEST_UNSET_TOKEN";
+  unsetenv("VLARFT_CLIENT_TEST_UNSET_TOKEN");
+  EXPECT_EQ(CallContextFactory::Create(options).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(MakeChannel(ClientOptions{}).ok());
+}
+
+}  // namespace
+}  // namespace vlarft::services
