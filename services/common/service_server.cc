@@ -91,6 +91,9 @@ absl::StatusOr<std::unique_ptr<ServiceServer>> ServiceServer::Start(
   int bound_port = 0;
   const std::string address = absl::StrCat(options.host, ":", options.port);
   builder.AddListeningPort(address, credentials, &bound_port);
+  // gRPC enables SO_REUSEPORT by default, which lets a second server silently share a busy port
+  // (and half the traffic). A port conflict must be a startup error instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   const int max_bytes = options.max_message_mb * 1024 * 1024;
   builder.SetMaxReceiveMessageSize(max_bytes);
   builder.SetMaxSendMessageSize(max_bytes);

@@ -5,6 +5,7 @@
 #include "gtest/gtest.h"
 #include "libs/metrics/prometheus_text.h"
 #include "prometheus/counter.h"
+#include "services/common/auth.h"
 #include "services/common/client.h"
 #include "tests/testing/child_process.h"
 
