@@ -50,6 +50,16 @@ bool CanHoldKeys(const YAML::Node& node) {
   return !node.IsDefined() || node.IsNull() || node.IsMap();
 }
 
+// The value of "key=value": positions inside a one-line value would only confuse, so none are shown.
+absl::StatusOr<YAML::Node> ParseOverrideValue(absl::string_view assignment, absl::string_view text) {
+  try {
+    return YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("override '", assignment, "': value is not valid YAML: ", e.msg));
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<YAML::Node> ParseYamlString(const std::string& text, absl::string_view origin) {
@@ -92,8 +102,7 @@ absl::Status ApplyOverride(YAML::Node& root, absl::string_view assignment) {
   }
   absl::StatusOr<std::vector<std::string>> segments = SplitKey(key, assignment);
   if (!segments.ok()) return segments.status();
-  absl::StatusOr<YAML::Node> value =
-      ParseYamlString(std::string(assignment.substr(equals + 1)), absl::StrCat("override '", key, "'"));
+  absl::StatusOr<YAML::Node> value = ParseOverrideValue(assignment, assignment.substr(equals + 1));
   if (!value.ok()) return value.status();
 
   // `current` walks down the tree. It must be re-bound with reset(): assigning (`current = child`)

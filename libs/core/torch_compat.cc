@@ -2,6 +2,9 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <cmath>
+#include <limits>
+
 namespace vlarft::core {
 
 #define VLARFT_STRINGIFY_INNER_(x) #x
@@ -10,6 +13,32 @@ namespace vlarft::core {
 at::Generator MakeCpuGenerator(uint64_t seed) {
   // at::detail::createCPUGenerator exists with this signature in 1.13 and every 2.x release.
   return at::detail::createCPUGenerator(seed);
+}
+
+torch::Tensor ScaledDotProductAttention(const torch::Tensor& q, const torch::Tensor& k,
+                                        const torch::Tensor& v,
+                                        const std::optional<torch::Tensor>& mask, bool causal) {
+  TORCH_CHECK(!causal || q.size(-2) == k.size(-2), "causal attention needs equal query/key lengths");
+#if VLARFT_TORCH_AT_LEAST(2, 0)
+  std::optional<torch::Tensor> combined = mask;
+  if (causal && mask.has_value()) {
+    const int64_t n = q.size(-2);
+    combined = mask->logical_and(torch::ones({n, n}, q.options().dtype(torch::kBool)).tril());
+    causal = false;
+  }
+  return at::scaled_dot_product_attention(q, k, v, combined, /*dropout_p=*/0.0, causal);
+#else
+  torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(-1)));
+  if (causal) {
+    const int64_t n = q.size(-2);
+    scores = scores.masked_fill(torch::ones({n, n}, q.options().dtype(torch::kBool)).triu(1),
+                                -std::numeric_limits<float>::infinity());
+  }
+  if (mask.has_value()) {
+    scores = scores.masked_fill(mask->logical_not(), -std::numeric_limits<float>::infinity());
+  }
+  return torch::matmul(torch::softmax(scores, -1), v);
+#endif
 }
 
 bool CudaAvailable() { return torch::cuda::is_available(); }

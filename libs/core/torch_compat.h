@@ -7,6 +7,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <sstream>
+#include <string>
+#include <type_traits>
 
 #define VLARFT_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) ||         \
@@ -26,6 +29,28 @@ at::Generator MakeCpuGenerator(uint64_t seed);
 
 // True when this build's LibTorch can run on CUDA and a device is present.
 bool CudaAvailable();
+
+// softmax(q k^T / sqrt(d) + mask) v over the last two dims of [..., L, d] tensors. `mask` is a
+// boolean tensor broadcastable to [..., Lq, Lk] where true means "may attend"; `causal` adds the
+// top-left-aligned causal mask (only for Lq == Lk). LibTorch 2.x uses the fused kernel
+// (at::scaled_dot_product_attention); 1.13 has none, so it is computed explicitly.
+torch::Tensor ScaledDotProductAttention(const torch::Tensor& q, const torch::Tensor& k,
+                                        const torch::Tensor& v,
+                                        const std::optional<torch::Tensor>& mask, bool causal);
+
+// Key of a parameter in torch::optim::Optimizer::state(). LibTorch 1.13 keys the map by the
+// TensorImpl pointer printed as a string; later releases may key it by the pointer itself.
+template <typename StateMap>
+typename StateMap::key_type OptimizerStateKey(const StateMap& /*state*/, const torch::Tensor& param) {
+  using Key = typename StateMap::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream key;  // what c10::guts::to_string(ptr) produces
+    key << param.unsafeGetTensorImpl();
+    return key.str();
+  } else {
+    return reinterpret_cast<Key>(param.unsafeGetTensorImpl());
+  }
+}
 
 // "1.13.1" / "2.4.0": printed in logs and checkpoint sidecars for reproducibility.
 const char* TorchVersionString();

@@ -110,7 +110,9 @@ TEST(TorchCompatTest, VersionStringMatchesMacros) {
 TEST(TorchCompatTest, CudaAvailableAnswers) {
   // Only checks that the query works on this build (CPU CI answers false, GPU boxes true).
   const bool available = CudaAvailable();
-  if (available) EXPECT_GT(torch::cuda::device_count(), 0);
+  if (available) {
+    EXPECT_GT(torch::cuda::device_count(), 0);
+  }
 }
 
 TEST(TorchCompatTest, ToStdOptional) {

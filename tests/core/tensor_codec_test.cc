@@ -119,7 +119,7 @@ TEST(TensorCodecTest, EncodesNonContiguousTensorsInRowMajorOrder) {
 }
 
 TEST(TensorCodecTest, ScalarAndEmptyTensors) {
-  const torch::Tensor scalar = torch::tensor(3.5);
+  const torch::Tensor scalar = torch::tensor(3.5, torch::kFloat64);
   const absl::StatusOr<EncodedTensor> encoded_scalar = EncodeTensor(scalar);
   ASSERT_TRUE(encoded_scalar.ok());
   EXPECT_TRUE(encoded_scalar->shape.empty());
