@@ -50,8 +50,10 @@ bool CanHoldKeys(const YAML::Node& node) {
   return !node.IsDefined() || node.IsNull() || node.IsMap();
 }
 
-// The value of "key=value": positions inside a one-line value would only confuse, so none are shown.
-absl::StatusOr<YAML::Node> ParseOverrideValue(absl::string_view assignment, absl::string_view text) {
+// The value of "key=value": positions inside a one-line value would only confuse, so none are
+// shown.
+absl::StatusOr<YAML::Node> ParseOverrideValue(absl::string_view assignment,
+                                              absl::string_view text) {
   try {
     return YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
@@ -163,8 +165,8 @@ std::string JoinPath(const std::string& prefix, absl::string_view name) {
 }
 
 absl::Status MapExpectedError(const std::string& path, const YAML::Node& node) {
-  return absl::InvalidArgumentError(absl::StrCat("config '", DisplayPath(path),
-                                                 "': expected a map, got ", Describe(node)));
+  return absl::InvalidArgumentError(
+      absl::StrCat("config '", DisplayPath(path), "': expected a map, got ", Describe(node)));
 }
 
 absl::Status ScalarError(const std::string& path, const YAML::Node& node,
@@ -178,10 +180,10 @@ absl::Status UnknownKeysError(const std::string& path, const std::vector<std::st
   std::vector<std::string> quoted;
   quoted.reserve(unknown.size());
   for (const std::string& key : unknown) quoted.push_back(absl::StrCat("'", key, "'"));
-  return absl::InvalidArgumentError(absl::StrCat(
-      "config '", DisplayPath(path), "': unknown key", unknown.size() == 1 ? " " : "s ",
-      absl::StrJoin(quoted, ", "), " (known keys: ", known.empty() ? "none" : absl::StrJoin(known, ", "),
-      ")"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("config '", DisplayPath(path), "': unknown key",
+                   unknown.size() == 1 ? " " : "s ", absl::StrJoin(quoted, ", "),
+                   " (known keys: ", known.empty() ? "none" : absl::StrJoin(known, ", "), ")"));
 }
 
 }  // namespace config_internal

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,7 +32,8 @@ absl::Status DataLoss(const std::string& path, absl::string_view message) {
   return absl::DataLossError(absl::StrCat("safetensors file '", path, "': ", message));
 }
 
-absl::Status EntryError(const std::string& path, absl::string_view name, absl::string_view message) {
+absl::Status EntryError(const std::string& path, absl::string_view name,
+                        absl::string_view message) {
   return absl::DataLossError(
       absl::StrCat("safetensors file '", path, "': tensor '", name, "': ", message));
 }
@@ -103,7 +105,8 @@ absl::StatusOr<uint64_t> ParseUnsigned(const std::string& path, absl::string_vie
                                        const Json& value, absl::string_view what) {
   // nlohmann stores every non-negative JSON integer as number_unsigned.
   if (!value.is_number_unsigned()) {
-    return EntryError(path, name, absl::StrCat(what, " ", value.dump(), " is not a non-negative integer"));
+    return EntryError(path, name,
+                      absl::StrCat(what, " ", value.dump(), " is not a non-negative integer"));
   }
   return value.get<uint64_t>();
 }
@@ -179,22 +182,24 @@ absl::StatusOr<SafetensorsEntry> ParseEntry(const std::string& path, const std::
 // The spec requires the tensors to tile the data section exactly: no overlap, no gaps, no tail.
 absl::Status CheckCoverage(const std::string& path, std::vector<SafetensorsEntry> entries,
                            uint64_t data_size) {
-  std::sort(entries.begin(), entries.end(), [](const SafetensorsEntry& a, const SafetensorsEntry& b) {
-    return std::tie(a.begin, a.end) < std::tie(b.begin, b.end);
-  });
+  std::sort(entries.begin(), entries.end(),
+            [](const SafetensorsEntry& a, const SafetensorsEntry& b) {
+              return std::tie(a.begin, a.end) < std::tie(b.begin, b.end);
+            });
   uint64_t covered = 0;
   const SafetensorsEntry* previous = nullptr;
   for (const SafetensorsEntry& entry : entries) {
     if (entry.begin < covered) {
-      return EntryError(path, entry.name,
-                        absl::StrCat("data_offsets [", entry.begin, ", ", entry.end,
-                                     "] overlap tensor '", previous->name, "' [", previous->begin,
-                                     ", ", previous->end, "]"));
+      return EntryError(
+          path, entry.name,
+          absl::StrCat("data_offsets [", entry.begin, ", ", entry.end, "] overlap tensor '",
+                       previous->name, "' [", previous->begin, ", ", previous->end, "]"));
     }
     if (entry.begin > covered) {
-      return EntryError(path, entry.name,
-                        absl::StrCat("data starts at ", entry.begin, " but the previous tensor ends at ",
-                                     covered, " (a ", entry.begin - covered, "-byte hole)"));
+      return EntryError(
+          path, entry.name,
+          absl::StrCat("data starts at ", entry.begin, " but the previous tensor ends at ", covered,
+                       " (a ", entry.begin - covered, "-byte hole)"));
     }
     covered = entry.end;
     previous = &entry;
@@ -247,14 +252,18 @@ absl::StatusOr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) {
   if (fd.get() < 0) return OpenStatus(path, "cannot open");
   struct stat info;
   if (::fstat(fd.get(), &info) != 0) return OpenStatus(path, "cannot stat");
-  if (!S_ISREG(info.st_mode)) return absl::InvalidArgumentError(
-      absl::StrCat("safetensors file '", path, "': not a regular file"));
+  if (!S_ISREG(info.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("safetensors file '", path, "': not a regular file"));
+  }
   const auto file_size = static_cast<uint64_t>(info.st_size);
   if (file_size < kHeaderLengthBytes) {
     return DataLoss(path, absl::StrCat("truncated: ", file_size,
                                        " bytes, fewer than the 8-byte header length"));
   }
 
+  // Mapping is safe against concurrent checkpoint writes because WriteSafetensors replaces files by
+  // rename(): the inode we map is never truncated underneath us.
   auto mapping = std::make_unique<Mapping>();
   mapping->path = path;
   void* address = ::mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
@@ -275,8 +284,12 @@ absl::StatusOr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) {
   const char* header_begin = mapping->bytes() + kHeaderLengthBytes;
   VLARFT_ASSIGN_OR_RETURN(const Json header,
                           ParseHeaderJson(path, header_begin, header_begin + header_size));
-  VLARFT_RETURN_IF_ERROR(ParseHeader(path, header, mapping->data_size(), &mapping->metadata,
-                                     &mapping->entries));
+  try {
+    VLARFT_RETURN_IF_ERROR(
+        ParseHeader(path, header, mapping->data_size(), &mapping->metadata, &mapping->entries));
+  } catch (const Json::exception& e) {  // defensive: ParseHeader checks types before reading
+    return DataLoss(path, absl::StrCat("malformed header: ", e.what()));
+  }
   return SafetensorsFile(std::move(mapping));
 }
 
@@ -350,14 +363,17 @@ absl::StatusOr<std::vector<PreparedTensor>> PrepareTensors(
   for (const auto& [name, tensor] : tensors) {
     if (name.empty()) return WriteError(path, "tensor names must not be empty");
     if (name == kMetadataKey) return WriteError(path, "\"__metadata__\" is a reserved name");
-    if (!seen.insert(name).second) return WriteError(path, absl::StrCat("duplicate tensor name '", name, "'"));
-    if (!tensor.defined()) return WriteError(path, absl::StrCat("tensor '", name, "' is undefined"));
+    if (!seen.insert(name).second)
+      return WriteError(path, absl::StrCat("duplicate tensor name '", name, "'"));
+    if (!tensor.defined())
+      return WriteError(path, absl::StrCat("tensor '", name, "' is undefined"));
     absl::StatusOr<DType> dtype = DTypeFromScalarType(tensor.scalar_type());
-    if (!dtype.ok()) return WriteError(path, absl::StrCat("tensor '", name, "': ", dtype.status().message()));
-    VLARFT_ASSIGN_OR_RETURN(torch::Tensor host,
-                            CatchTorchErrors(absl::StrCat("writing safetensors '", path, "': tensor '",
-                                                          name, "'"),
-                                             [&tensor]() { return tensor.to(torch::kCPU).contiguous(); }));
+    if (!dtype.ok())
+      return WriteError(path, absl::StrCat("tensor '", name, "': ", dtype.status().message()));
+    VLARFT_ASSIGN_OR_RETURN(
+        torch::Tensor host,
+        CatchTorchErrors(absl::StrCat("writing safetensors '", path, "': tensor '", name, "'"),
+                         [&tensor]() { return tensor.to(torch::kCPU).contiguous(); }));
     const uint64_t num_bytes = static_cast<uint64_t>(host.numel()) * ElementSize(*dtype);
     prepared.push_back(PreparedTensor{&name, *dtype, std::move(host), num_bytes});
   }
@@ -366,8 +382,9 @@ absl::StatusOr<std::vector<PreparedTensor>> PrepareTensors(
 
 // JSON header padded with spaces so the data section starts 8-byte aligned (as the reference
 // writer does); readers that mmap the file can then alias every tensor without copying.
-std::string BuildHeader(const std::vector<PreparedTensor>& tensors,
-                        const std::map<std::string, std::string>& metadata) {
+absl::StatusOr<std::string> BuildHeader(const std::string& path,
+                                        const std::vector<PreparedTensor>& tensors,
+                                        const std::map<std::string, std::string>& metadata) {
   Json header = Json::object();
   if (!metadata.empty()) header[std::string(kMetadataKey)] = metadata;
   uint64_t offset = 0;
@@ -377,7 +394,13 @@ std::string BuildHeader(const std::vector<PreparedTensor>& tensors,
                             {"data_offsets", {offset, offset + tensor.num_bytes}}};
     offset += tensor.num_bytes;
   }
-  std::string text = header.dump();
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const Json::exception& e) {  // only invalid UTF-8 in a name or metadata can get here
+    return WriteError(path,
+                      absl::StrCat("names and metadata must be valid UTF-8 (", e.what(), ")"));
+  }
   text.append((8 - text.size() % 8) % 8, ' ');
   return text;
 }
@@ -421,7 +444,8 @@ absl::Status WriteContents(const std::string& path, const std::string& tmp_path,
 // Makes the rename itself durable; best effort because some filesystems refuse directory fsync.
 void SyncParentDirectory(const std::string& path) {
   const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const std::string dir =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   FileDescriptor fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() >= 0) ::fsync(fd.get());
 }
@@ -432,10 +456,14 @@ absl::Status WriteSafetensors(const std::string& path,
                               const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
                               const std::map<std::string, std::string>& metadata) {
   if (path.empty()) return WriteError(path, "empty path");
-  VLARFT_ASSIGN_OR_RETURN(const std::vector<PreparedTensor> prepared, PrepareTensors(path, tensors));
-  const std::string header = BuildHeader(prepared, metadata);
+  VLARFT_ASSIGN_OR_RETURN(const std::vector<PreparedTensor> prepared,
+                          PrepareTensors(path, tensors));
+  VLARFT_ASSIGN_OR_RETURN(const std::string header, BuildHeader(path, prepared, metadata));
 
-  const std::string tmp_path = absl::StrCat(path, ".tmp.", ::getpid());
+  // Unique per process and thread: two concurrent writers of one path each rename a complete file
+  // (the last one wins) instead of interleaving their bytes in a shared temporary.
+  const std::string tmp_path =
+      absl::StrCat(path, ".tmp.", ::getpid(), ".", static_cast<long>(::syscall(SYS_gettid)));
   FileDescriptor fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (fd.get() < 0) return ErrnoError(path, absl::StrCat("cannot create '", tmp_path, "'"));
   absl::Status status = WriteContents(path, tmp_path, fd.get(), header, prepared);

@@ -61,9 +61,9 @@ absl::Status ValidateState(const std::map<std::string, TensorSpec>& sources,
     const TensorSpec& source = it->second;
     const std::vector<int64_t> shape = tensor.sizes().vec();
     if (source.scalar_type != tensor.scalar_type() || source.shape != shape) {
-      mismatched.Add(absl::StrCat(name, " (source ", ScalarTypeName(source.scalar_type), " ",
-                                  ShapeString(source.shape), ", module ",
-                                  ScalarTypeName(tensor.scalar_type()), " ", ShapeString(shape), ")"));
+      mismatched.Add(absl::StrCat(
+          name, " (source ", ScalarTypeName(source.scalar_type), " ", ShapeString(source.shape),
+          ", module ", ScalarTypeName(tensor.scalar_type()), " ", ShapeString(shape), ")"));
     }
   }
   if (!options.allow_unexpected) {
@@ -91,7 +91,7 @@ absl::Status CopyInto(const std::map<std::string, torch::Tensor>& sources,
     torch::NoGradGuard no_grad;
     for (const auto& [name, target] : targets) {
       const auto it = sources.find(name);
-      if (it == sources.end()) continue;  // allowed missing
+      if (it == sources.end()) continue;   // allowed missing
       torch::Tensor destination = target;  // shares storage with the module's tensor
       destination.copy_(it->second);
     }
@@ -100,8 +100,8 @@ absl::Status CopyInto(const std::map<std::string, torch::Tensor>& sources,
 
 }  // namespace
 
-std::vector<std::pair<std::string, torch::Tensor>> NamedStateTensors(const torch::nn::Module& module,
-                                                                     const std::string& prefix) {
+std::vector<std::pair<std::string, torch::Tensor>> NamedStateTensors(
+    const torch::nn::Module& module, const std::string& prefix) {
   std::vector<std::pair<std::string, torch::Tensor>> named;
   // Optional parameters (e.g. Linear without bias) are registered as undefined tensors: there is
   // nothing to save or load for them.
@@ -119,7 +119,8 @@ absl::Status LoadModuleState(const std::map<std::string, torch::Tensor>& tensors
   std::map<std::string, TensorSpec> specs;
   for (const auto& [name, tensor] : tensors) {
     if (!tensor.defined()) {
-      return absl::InvalidArgumentError(absl::StrCat("state dict tensor '", name, "' is undefined"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("state dict tensor '", name, "' is undefined"));
     }
     specs[name] = TensorSpec{tensor.scalar_type(), tensor.sizes().vec()};
   }

@@ -9,7 +9,8 @@
 namespace vlarft::core {
 namespace {
 
-// c10::Error::what() carries a multi-line backtrace; a Status message should stay one readable line.
+// c10::Error::what() carries a multi-line backtrace; a Status message should stay one readable
+// line.
 absl::string_view FirstLine(absl::string_view text) {
   text = absl::StripLeadingAsciiWhitespace(text);
   const size_t newline = text.find('\n');
@@ -37,7 +38,8 @@ absl::Status StatusFromException(absl::string_view what, const std::exception& e
         absl::StrCat(what, ": ", FirstLine(torch_error->what_without_backtrace())));
   }
   if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) {
-    return absl::ResourceExhaustedError(absl::StrCat(what, ": out of memory (", FirstLine(e.what()), ")"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(what, ": out of memory (", FirstLine(e.what()), ")"));
   }
   return absl::InternalError(absl::StrCat(what, ": ", FirstLine(e.what())));
 }

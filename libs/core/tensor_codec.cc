@@ -57,9 +57,9 @@ absl::StatusOr<int64_t> ValidateWireLayout(DType dtype, absl::Span<const int64_t
                       absl::StrCat("byte size of shape ", ShapeString(shape), " overflows"));
   }
   if (num_bytes != expected_bytes) {
-    return FieldError(options.field, absl::StrCat(num_bytes, " bytes do not match ", DTypeName(dtype),
-                                                  " shape ", ShapeString(shape), " (expected ",
-                                                  expected_bytes, ")"));
+    return FieldError(options.field,
+                      absl::StrCat(num_bytes, " bytes do not match ", DTypeName(dtype), " shape ",
+                                   ShapeString(shape), " (expected ", expected_bytes, ")"));
   }
   return numel;
 }
@@ -112,8 +112,8 @@ absl::Status CheckShape(absl::string_view field, const torch::Tensor& tensor,
     matches = expected[i] == -1 || expected[i] == actual[i];
   }
   if (matches) return absl::OkStatus();
-  std::string message = absl::StrCat("expected shape ", ShapeString(expected), ", got ",
-                                     ShapeString(actual.vec()));
+  std::string message =
+      absl::StrCat("expected shape ", ShapeString(expected), ", got ", ShapeString(actual.vec()));
   if (actual.size() != expected.size()) {
     absl::StrAppend(&message, " (rank ", actual.size(), " instead of ", expected.size(), ")");
   }
@@ -171,8 +171,8 @@ std::string ShapeString(absl::Span<const int64_t> shape) {
   return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
 }
 
-absl::Status EncodeTensorInto(const torch::Tensor& tensor, DType* dtype, std::vector<int64_t>* shape,
-                              std::string* out) {
+absl::Status EncodeTensorInto(const torch::Tensor& tensor, DType* dtype,
+                              std::vector<int64_t>* shape, std::string* out) {
   if (!tensor.defined()) return absl::InvalidArgumentError("cannot encode an undefined tensor");
   if (tensor.layout() != torch::kStrided) {
     return absl::InvalidArgumentError("cannot encode a sparse or otherwise non-strided tensor");
@@ -227,9 +227,9 @@ absl::StatusOr<torch::Tensor> DecodeTensorView(DType dtype, absl::Span<const int
       CatchTorchErrors(absl::StrCat("field '", options.field, "': wrapping bytes"), [&]() {
         // The deleter owns a reference to `owner`: the bytes live until the storage dies, however
         // many views of the tensor are made.
-        return torch::from_blob(const_cast<char*>(bytes.data()),
-                                c10::IntArrayRef(shape.data(), shape.size()),
-                                [owner](void*) mutable { owner.reset(); }, CpuOptions(dtype));
+        return torch::from_blob(
+            const_cast<char*>(bytes.data()), c10::IntArrayRef(shape.data(), shape.size()),
+            [owner](void*) mutable { owner.reset(); }, CpuOptions(dtype));
       }));
   if (options.require_finite && IsFloating(dtype)) {
     VLARFT_RETURN_IF_ERROR(CheckFinite(options.field, tensor));

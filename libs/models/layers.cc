@@ -117,6 +117,20 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   return Output(core::ScaledDotProductAttention(Query(x), Key(context), Value(context), mask, causal));
 }
 
+TransformerBlockImpl::TransformerBlockImpl(int64_t dim, int64_t heads, int64_t ffn_hidden) {
+  input_layernorm = register_module("input_layernorm", RMSNorm(dim));
+  self_attn = register_module("self_attn", Attention(dim, heads));
+  post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(dim));
+  mlp = register_module("mlp", SwiGLU(dim, ffn_hidden));
+}
+
+torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, const std::optional<torch::Tensor>& mask,
+                                            bool causal) {
+  const torch::Tensor h = input_layernorm(x);
+  const torch::Tensor attended = x + self_attn(h, h, mask, causal);
+  return attended + mlp(post_attention_layernorm(attended));
+}
+
 namespace {
 
 bool NameMatches(const std::string& name, const std::vector<std::string>& targets) {

@@ -110,6 +110,20 @@ class AttentionImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Attention);
 
+// Pre-norm transformer block (Llama layout): x + attn(norm(x)), then x + mlp(norm(x)).
+// `mask` is a boolean [B|1, 1, Lq, Lk] "may attend" mask; `causal` for decoder use.
+class TransformerBlockImpl : public torch::nn::Module {
+ public:
+  TransformerBlockImpl(int64_t dim, int64_t heads, int64_t ffn_hidden);
+  torch::Tensor forward(const torch::Tensor& x, const std::optional<torch::Tensor>& mask = std::nullopt,
+                        bool causal = false);
+
+  RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+  Attention self_attn{nullptr};
+  SwiGLU mlp{nullptr};
+};
+TORCH_MODULE(TransformerBlock);
+
 // Enables LoRA on every LoraLinear under `module` whose full name contains one of `targets`
 // (e.g. {"q_proj", "v_proj"}; empty = all). Returns how many layers were adapted.
 int EnableLoraOn(torch::nn::Module& module, const std::vector<std::string>& targets,

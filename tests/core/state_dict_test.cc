@@ -45,7 +45,8 @@ std::map<std::string, torch::Tensor> Snapshot(const torch::nn::Module& module) {
   return snapshot;
 }
 
-void ExpectUnchanged(const torch::nn::Module& module, const std::map<std::string, torch::Tensor>& before) {
+void ExpectUnchanged(const torch::nn::Module& module,
+                     const std::map<std::string, torch::Tensor>& before) {
   for (const auto& [name, tensor] : NamedStateTensors(module)) {
     EXPECT_TRUE(torch::equal(tensor, before.at(name))) << name << " was modified";
   }
@@ -75,11 +76,11 @@ std::string Message(const absl::Status& status) { return std::string(status.mess
 
 TEST(NamedStateTensorsTest, ParametersThenBuffersWithPrefix) {
   Net net;
-  EXPECT_THAT(Names(NamedStateTensors(*net, "policy.")),
-              ElementsAre("policy.fc1.weight", "policy.fc1.bias", "policy.fc2.weight",
-                          "policy.norm.weight", "policy.norm.bias", "policy.scale", "policy.mask",
-                          "policy.norm.running_mean", "policy.norm.running_var",
-                          "policy.norm.num_batches_tracked"));
+  EXPECT_THAT(
+      Names(NamedStateTensors(*net, "policy.")),
+      ElementsAre("policy.fc1.weight", "policy.fc1.bias", "policy.fc2.weight", "policy.norm.weight",
+                  "policy.norm.bias", "policy.scale", "policy.mask", "policy.norm.running_mean",
+                  "policy.norm.running_var", "policy.norm.num_batches_tracked"));
   // The tensors are the module's own, not copies.
   EXPECT_EQ(NamedStateTensors(*net)[0].second.data_ptr(), net->fc1->weight.data_ptr());
 }
@@ -169,7 +170,7 @@ TEST_F(StateFileTest, MissingTensorFailsAndChangesNothing) {
   LoadStateOptions tolerant;
   tolerant.allow_missing = true;
   ASSERT_TRUE(LoadModuleState(*file, *net, tolerant).ok());
-  EXPECT_TRUE(torch::equal(net->fc1->bias, before.at("fc1.bias")));      // untouched
+  EXPECT_TRUE(torch::equal(net->fc1->bias, before.at("fc1.bias")));     // untouched
   EXPECT_TRUE(torch::equal(net->fc1->weight, state.at("fc1.weight")));  // loaded
 }
 
@@ -250,7 +251,8 @@ TEST_F(StateFileTest, CorruptDataFailsBeforeAnythingIsCopied) {
     bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   uint64_t header_length = 0;
-  for (int i = 7; i >= 0; --i) header_length = (header_length << 8) | static_cast<uint8_t>(bytes[i]);
+  for (int i = 7; i >= 0; --i)
+    header_length = (header_length << 8) | static_cast<uint8_t>(bytes[i]);
   bytes[8 + header_length + mask_offset] = 7;
   {
     std::ofstream out(path + ".new", std::ios::binary);

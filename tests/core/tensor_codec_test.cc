@@ -17,10 +17,9 @@ namespace {
 using ::testing::HasSubstr;
 
 const std::vector<DType>& AllDTypes() {
-  static const std::vector<DType> kAll = {DType::kFloat32, DType::kFloat16, DType::kBFloat16,
-                                          DType::kFloat64, DType::kInt64,   DType::kInt32,
-                                          DType::kInt16,   DType::kInt8,    DType::kUInt8,
-                                          DType::kBool};
+  static const std::vector<DType> kAll = {
+      DType::kFloat32, DType::kFloat16, DType::kBFloat16, DType::kFloat64, DType::kInt64,
+      DType::kInt32,   DType::kInt16,   DType::kInt8,     DType::kUInt8,   DType::kBool};
   return kAll;
 }
 
@@ -103,10 +102,10 @@ TEST(TensorCodecTest, WireFormatIsLittleEndian) {
 TEST(TensorCodecTest, EncodesNonContiguousTensorsInRowMajorOrder) {
   const torch::Tensor base = torch::arange(24, torch::kFloat32).reshape({4, 6});
   const std::vector<torch::Tensor> views = {
-      base.t(),                                          // transposed
+      base.t(),                                                   // transposed
       base.slice(/*dim=*/1, /*start=*/0, /*end=*/6, /*step=*/2),  // strided
       torch::tensor({1.5f, 2.5f}).unsqueeze(0).expand({3, 2}),    // stride 0
-      base.narrow(0, 1, 2),                              // offset storage
+      base.narrow(0, 1, 2),                                       // offset storage
   };
   for (const torch::Tensor& view : views) {
     const absl::StatusOr<EncodedTensor> encoded = EncodeTensor(view);

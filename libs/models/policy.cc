@@ -1,0 +1,179 @@
+#include "libs/models/policy.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "libs/core/config.h"
+#include "libs/core/status.h"
+#include "libs/core/tensor_codec.h"
+#include "libs/models/checkpoint.h"
+
+namespace vlarft::models {
+
+absl::Status PolicyConfig::Validate() const {
+  if (chunk_length < 1 || action_dim < 1 || proprio_dim < 1 || flow_steps < 1) {
+    return absl::InvalidArgumentError("chunk_length, action_dim, proprio_dim and flow_steps must be positive");
+  }
+  if (!(sigma_min > 0 && sigma_min <= sigma_max)) {
+    return absl::InvalidArgumentError(absl::StrCat("need 0 < sigma_min <= sigma_max, got ", sigma_min, ", ", sigma_max));
+  }
+  if (flow_head.dim != sigma_net.dim) {
+    return absl::InvalidArgumentError("flow_head.dim and sigma_net.dim must match (they share the context width)");
+  }
+  if (encoder.image_size % encoder.patch_size != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("image_size ", encoder.image_size, " is not a multiple of patch_size ",
+                                                   encoder.patch_size));
+  }
+  if (encoder.dim % encoder.heads != 0 || (encoder.dim / encoder.heads) % 2 != 0) {
+    return absl::InvalidArgumentError("encoder dim must split into even-sized heads");
+  }
+  return absl::OkStatus();
+}
+
+PolicyContext PolicyContext::Repeat(int64_t times) const {
+  return {tokens.repeat_interleave(times, 0), mask.repeat_interleave(times, 0),
+          pooled.repeat_interleave(times, 0), proprio.repeat_interleave(times, 0)};
+}
+
+PolicyContext PolicyContext::Detach() const {
+  return {tokens.detach(), mask, pooled.detach(), proprio.detach()};
+}
+
+PolicyEncoderImpl::PolicyEncoderImpl(const PolicyConfig& config) : config_(config.encoder) {
+  const int64_t dim = config_.dim;
+  const int64_t grid = config_.image_size / config_.patch_size;
+  patch_embed = register_module(
+      "patch_embed", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, dim, config_.patch_size).stride(config_.patch_size)));
+  vision_pos_ = register_parameter("vision_pos", torch::randn({1, grid * grid, dim}) * 0.02);
+  text_embed = register_module("text_embed", torch::nn::Embedding(std::max<int64_t>(config_.vocab_size, 1), dim));
+  text_pos_ = register_parameter("text_pos", torch::randn({1, config_.max_instruction_tokens, dim}) * 0.02);
+  proprio_proj = register_module("proprio_proj", torch::nn::Linear(config.proprio_dim, dim));
+  queries_ = register_parameter("action_queries", torch::randn({1, config_.action_queries, dim}) * 0.02);
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < config_.layers; ++i) layers->push_back(TransformerBlock(dim, config_.heads, config_.ffn));
+  norm = register_module("norm", RMSNorm(dim));
+}
+
+PolicyContext PolicyEncoderImpl::forward(const torch::Tensor& frames, const torch::Tensor& ids,
+                                         const torch::Tensor& ids_mask, const torch::Tensor& proprio) {
+  const int64_t batch = frames.size(0);
+  const torch::Tensor vision = patch_embed(frames).flatten(2).transpose(1, 2) + vision_pos_;
+  const torch::Tensor text = text_embed(ids) + text_pos_.narrow(1, 0, ids.size(1));
+  const torch::Tensor prop = proprio_proj(proprio).unsqueeze(1);
+  const torch::Tensor queries = queries_.expand({batch, -1, -1});
+  torch::Tensor x = torch::cat({vision, text, prop, queries}, 1);
+  const auto bool_options = ids_mask.options().dtype(torch::kBool);
+  const torch::Tensor mask = torch::cat({torch::ones({batch, vision.size(1)}, bool_options), ids_mask.to(torch::kBool),
+                                         torch::ones({batch, 1 + config_.action_queries}, bool_options)},
+                                        1);
+  const torch::Tensor attention_mask = mask.unsqueeze(1).unsqueeze(1);  // keys only
+  for (const auto& layer : *layers) x = layer->as<TransformerBlock>()->forward(x, attention_mask);
+  x = norm(x);
+  const torch::Tensor pooled = x.narrow(1, x.size(1) - config_.action_queries, config_.action_queries).mean(1);
+  return {x, mask, pooled, proprio};
+}
+
+VlaPolicyImpl::VlaPolicyImpl(const PolicyConfig& config, InstructionTokenizer tokenizer, ActionNormalizer actions,
+                             ActionNormalizer proprio)
+    : config_(config), tokenizer_(std::move(tokenizer)), actions_(std::move(actions)), proprio_(std::move(proprio)) {
+  config_.encoder.vocab_size = tokenizer_.vocab_size();
+  const int64_t head_dim = config_.flow_head.dim;
+  encoder = register_module("encoder", PolicyEncoder(config_));
+  flow_time = register_module("flow_time", TimeEmbedding(head_dim));
+  flow_proprio = register_module("flow_proprio", torch::nn::Linear(config_.proprio_dim, head_dim));
+  flow_context = register_module("flow_context", torch::nn::Linear(config_.encoder.dim, head_dim));
+  flow_head = register_module("flow_head", Dit(config_.flow_head, config_.chunk_length, config_.action_dim,
+                                               config_.action_dim));
+  sigma_time = register_module("sigma_time", TimeEmbedding(head_dim));
+  sigma_proprio = register_module("sigma_proprio", torch::nn::Linear(config_.proprio_dim, head_dim));
+  sigma_context = register_module("sigma_context", torch::nn::Linear(config_.encoder.dim, head_dim));
+  sigma_net = register_module("sigma_net", Dit(config_.sigma_net, config_.chunk_length, config_.action_dim,
+                                               config_.action_dim));
+  if (config_.encoder.lora.rank > 0) {
+    EnableLoraOn(*encoder, config_.encoder.lora.targets, {config_.encoder.lora.rank, config_.encoder.lora.alpha});
+  }
+}
+
+absl::StatusOr<PolicyContext> VlaPolicyImpl::Encode(const PolicyObservation& observation, bool allow_unknown_words) {
+  const torch::Tensor& frames = observation.frames;
+  const int64_t size = config_.encoder.image_size;
+  const int64_t batch = static_cast<int64_t>(observation.instructions.size());
+  core::TensorExpectation frame_spec;
+  frame_spec.dtype = core::DType::kUInt8;
+  frame_spec.shape = {batch, size, size, 3};
+  VLARFT_RETURN_IF_ERROR(core::CheckTensor("observation.frames", frames, frame_spec));
+  core::TensorExpectation proprio_spec;
+  proprio_spec.shape = {batch, config_.proprio_dim};
+  VLARFT_RETURN_IF_ERROR(core::CheckTensor("observation.proprio", observation.proprio, proprio_spec));
+  torch::Tensor ids, ids_mask;
+  VLARFT_RETURN_IF_ERROR(tokenizer_.EncodeBatch(observation.instructions, config_.encoder.max_instruction_tokens,
+                                                allow_unknown_words, &ids, &ids_mask));
+  const torch::Device device = encoder->parameters().front().device();
+  const torch::Tensor pixels = frames.to(device).permute({0, 3, 1, 2}).to(torch::kFloat32) / 127.5 - 1.0;
+  const torch::Tensor proprio = proprio_.Normalize(observation.proprio.to(device, torch::kFloat32));
+  return encoder(pixels, ids.to(device), ids_mask.to(device), proprio);
+}
+
+torch::Tensor VlaPolicyImpl::Condition(TimeEmbedding& time, torch::nn::Linear& proprio, torch::nn::Linear& pooled,
+                                       const torch::Tensor& tau, const PolicyContext& context) {
+  return time(tau) + proprio(context.proprio) + pooled(context.pooled);
+}
+
+torch::Tensor VlaPolicyImpl::Velocity(const torch::Tensor& x, const torch::Tensor& tau, const PolicyContext& context) {
+  const torch::Tensor c = Condition(flow_time, flow_proprio, flow_context, tau, context);
+  return flow_head(x, c, context.tokens, context.mask);
+}
+
+torch::Tensor VlaPolicyImpl::LogSigma(const torch::Tensor& x, const torch::Tensor& tau, const PolicyContext& context) {
+  const torch::Tensor c = Condition(sigma_time, sigma_proprio, sigma_context, tau, context);
+  const torch::Tensor raw = sigma_net(x, c, context.tokens, context.mask);
+  const double log_min = std::log(config_.sigma_min);
+  const double log_max = std::log(config_.sigma_max);
+  return log_min + (log_max - log_min) * (torch::tanh(raw) + 1.0) / 2.0;
+}
+
+torch::Tensor VlaPolicyImpl::FlowMatchingLoss(const torch::Tensor& actions, const torch::Tensor& noise,
+                                              const torch::Tensor& tau, const PolicyContext& context) {
+  const torch::Tensor t = tau.view({-1, 1, 1});
+  const torch::Tensor x_tau = (1.0 - t) * noise + t * actions;
+  return torch::mse_loss(Velocity(x_tau, tau, context), actions - noise);
+}
+
+void VlaPolicyImpl::FreezeForRft() {
+  for (auto& item : encoder->named_parameters()) {
+    const bool is_adapter = item.key().find("lora_") != std::string::npos;
+    item.value().set_requires_grad(is_adapter);
+  }
+}
+
+absl::Status SavePolicy(const std::string& stem, VlaPolicy& policy, int64_t step) {
+  ModelSidecar sidecar;
+  sidecar.kind = "policy";
+  sidecar.step = step;
+  sidecar.config = core::ConfigToYaml(policy->config());
+  sidecar.extra["vocabulary"] = policy->tokenizer().ToYaml();
+  sidecar.extra["action_stats"] = policy->action_normalizer().ToYaml();
+  sidecar.extra["proprio_stats"] = policy->proprio_normalizer().ToYaml();
+  return SaveModel(stem, *policy, sidecar);
+}
+
+absl::StatusOr<VlaPolicy> LoadPolicy(const std::string& stem) {
+  VLARFT_ASSIGN_OR_RETURN(ModelSidecar sidecar, ReadModelSidecar(stem, "policy"));
+  PolicyConfig config;
+  VLARFT_RETURN_IF_ERROR(core::Annotate(core::BindConfig(sidecar.config, &config, "policy"), stem + ".yaml"));
+  VLARFT_ASSIGN_OR_RETURN(InstructionTokenizer tokenizer, InstructionTokenizer::FromYaml(sidecar.extra["vocabulary"]));
+  VLARFT_ASSIGN_OR_RETURN(ActionNormalizer actions, ActionNormalizer::FromYaml(sidecar.extra["action_stats"]));
+  VLARFT_ASSIGN_OR_RETURN(ActionNormalizer proprio, ActionNormalizer::FromYaml(sidecar.extra["proprio_stats"]));
+  if (tokenizer.vocab_size() != config.encoder.vocab_size) {
+    return absl::DataLossError(absl::StrCat(stem, ".yaml: vocabulary has ", tokenizer.vocab_size(),
+                                            " ids but the config says ", config.encoder.vocab_size));
+  }
+  VLARFT_ASSIGN_OR_RETURN(
+      VlaPolicy policy, core::CatchTorchErrors("building the policy", [&] {
+        return VlaPolicy(config, std::move(tokenizer), std::move(actions), std::move(proprio));
+      }));
+  VLARFT_RETURN_IF_ERROR(LoadModelWeights(stem, *policy));
+  return policy;
+}
+
+}  // namespace vlarft::models

@@ -1,0 +1,177 @@
+// The VLA policy (DESIGN.md §5): an encoder turns (frame, instruction, proprio) into context tokens;
+// a DiT flow head predicts the velocity of the action chunk's flow; a sigma net of the same shape
+// predicts the per-dimension noise scale that makes sampling stochastic for RL.
+//
+// Conventions (used everywhere, tested in tests/models/policy_test.cc and tests/rl/):
+//   * chunks x are [B, chunk_length, action_dim] in the normalised action space of ActionNormalizer;
+//   * flow time τ ∈ [0, 1], τ = 0 is pure noise and τ = 1 the data: x_τ = (1 − τ) ε + τ a, and the
+//     velocity target is a − ε; sampling integrates from τ = 0 to τ = 1 in K Euler steps;
+//   * log σ = log σ_min + (log σ_max − log σ_min) · (tanh(raw) + 1) / 2.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "libs/core/torch_compat.h"
+#include "libs/models/action_normalizer.h"
+#include "libs/models/dit.h"
+#include "libs/models/instruction_tokenizer.h"
+#include "libs/models/layers.h"
+
+namespace vlarft::models {
+
+struct PolicyLoraConfig {
+  int64_t rank = 0;  // 0 = no LoRA
+  double alpha = 0;
+  std::vector<std::string> targets = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+
+  template <typename V>
+  void VisitFields(V& v) {
+    v.Field("rank", rank, "LoRA rank on the encoder's linear layers (0 = none)");
+    v.Field("alpha", alpha, "LoRA alpha (scale = alpha / rank)");
+    v.Field("targets", targets, "substrings of layer names that get adapters");
+  }
+};
+
+struct PolicyEncoderConfig {
+  int64_t image_size = 64;
+  int64_t patch_size = 8;
+  int64_t dim = 128;
+  int64_t layers = 3;
+  int64_t heads = 4;
+  int64_t ffn = 512;
+  int64_t max_instruction_tokens = 32;
+  int64_t action_queries = 16;
+  int64_t vocab_size = 0;  // set from the instruction tokenizer when training starts
+  PolicyLoraConfig lora;
+
+  template <typename V>
+  void VisitFields(V& v) {
+    v.Field("image_size", image_size, "input frames are image_size x image_size RGB");
+    v.Field("patch_size", patch_size, "vision patch size");
+    v.Field("dim", dim, "encoder width");
+    v.Field("layers", layers, "encoder transformer blocks");
+    v.Field("heads", heads, "encoder attention heads");
+    v.Field("ffn", ffn, "encoder MLP hidden width");
+    v.Field("max_instruction_tokens", max_instruction_tokens, "longest instruction (tokens, incl. BOS)");
+    v.Field("action_queries", action_queries, "learnable action query tokens");
+    v.Field("vocab_size", vocab_size, "instruction vocabulary size (filled in from the data)");
+    v.Field("lora", lora);
+  }
+};
+
+struct PolicyConfig {
+  PolicyEncoderConfig encoder;
+  DitConfig flow_head;
+  DitConfig sigma_net;
+  int64_t chunk_length = 8;
+  int64_t action_dim = 7;
+  int64_t proprio_dim = 8;
+  int64_t flow_steps = 10;  // K
+  double sigma_min = 0.08;
+  double sigma_max = 0.2;
+
+  template <typename V>
+  void VisitFields(V& v) {
+    v.Field("encoder", encoder);
+    v.Field("flow_head", flow_head);
+    v.Field("sigma_net", sigma_net);
+    v.Field("chunk_length", chunk_length, "actions per chunk");
+    v.Field("action_dim", action_dim, "action dimensions");
+    v.Field("proprio_dim", proprio_dim, "proprioceptive state dimensions");
+    v.Field("flow_steps", flow_steps, "K, Euler steps of the flow at inference");
+    v.Field("sigma_min", sigma_min, "smallest SDE noise scale");
+    v.Field("sigma_max", sigma_max, "largest SDE noise scale");
+  }
+  absl::Status Validate() const;
+};
+
+// Encoder output shared by the flow head and the sigma net.
+struct PolicyContext {
+  torch::Tensor tokens;   // [B, N, D]
+  torch::Tensor mask;     // [B, N] bool, true = real token
+  torch::Tensor pooled;   // [B, D] mean of the action-query outputs
+  torch::Tensor proprio;  // [B, proprio_dim] normalised
+  // The same context repeated `times` per row (row b -> rows b*times .. b*times+times-1).
+  PolicyContext Repeat(int64_t times) const;
+  PolicyContext Detach() const;
+};
+
+// One batch of observations as the policy sees them (environment units, raw pixels).
+struct PolicyObservation {
+  torch::Tensor frames;                   // uint8 [B, H, W, 3]
+  std::vector<std::string> instructions;  // B
+  torch::Tensor proprio;                  // float [B, proprio_dim], environment units
+};
+
+class PolicyEncoderImpl : public torch::nn::Module {
+ public:
+  explicit PolicyEncoderImpl(const PolicyConfig& config);
+  // frames float [B, 3, S, S] in [-1, 1]; ids/mask [B, L]; proprio [B, P] normalised.
+  PolicyContext forward(const torch::Tensor& frames, const torch::Tensor& ids, const torch::Tensor& ids_mask,
+                        const torch::Tensor& proprio);
+
+ private:
+  PolicyEncoderConfig config_;
+  torch::nn::Conv2d patch_embed{nullptr};
+  torch::Tensor vision_pos_, text_pos_, queries_;
+  torch::nn::Embedding text_embed{nullptr};
+  torch::nn::Linear proprio_proj{nullptr};
+  torch::nn::ModuleList layers{nullptr};
+  RMSNorm norm{nullptr};
+};
+TORCH_MODULE(PolicyEncoder);
+
+class VlaPolicyImpl : public torch::nn::Module {
+ public:
+  VlaPolicyImpl(const PolicyConfig& config, InstructionTokenizer tokenizer, ActionNormalizer actions,
+                ActionNormalizer proprio);
+
+  // Validates and converts raw observations; INVALID_ARGUMENT names the problem (frame size, unknown
+  // instruction words, non-finite proprio, batch mismatch).
+  absl::StatusOr<PolicyContext> Encode(const PolicyObservation& observation, bool allow_unknown_words = false);
+
+  // v_θ(x, τ, ctx): [B, C, A]. τ is [B].
+  torch::Tensor Velocity(const torch::Tensor& x, const torch::Tensor& tau, const PolicyContext& context);
+  // log σ_ψ(x, τ, ctx): [B, C, A], within [log σ_min, log σ_max].
+  torch::Tensor LogSigma(const torch::Tensor& x, const torch::Tensor& tau, const PolicyContext& context);
+
+  // Flow-matching loss on expert chunks `actions` (normalised) [B, C, A] with given noise and τ.
+  torch::Tensor FlowMatchingLoss(const torch::Tensor& actions, const torch::Tensor& noise,
+                                 const torch::Tensor& tau, const PolicyContext& context);
+
+  // Which parameters train in RFT (DESIGN.md §6): flow head (incl. its conditioning projectors) and
+  // sigma net; the encoder is frozen unless it carries LoRA adapters.
+  void FreezeForRft();
+
+  const PolicyConfig& config() const { return config_; }
+  const InstructionTokenizer& tokenizer() const { return tokenizer_; }
+  const ActionNormalizer& action_normalizer() const { return actions_; }
+  const ActionNormalizer& proprio_normalizer() const { return proprio_; }
+
+  PolicyEncoder encoder{nullptr};
+  Dit flow_head{nullptr}, sigma_net{nullptr};
+  TimeEmbedding flow_time{nullptr}, sigma_time{nullptr};
+  torch::nn::Linear flow_proprio{nullptr}, flow_context{nullptr};
+  torch::nn::Linear sigma_proprio{nullptr}, sigma_context{nullptr};
+
+ private:
+  torch::Tensor Condition(TimeEmbedding& time, torch::nn::Linear& proprio, torch::nn::Linear& pooled,
+                          const torch::Tensor& tau, const PolicyContext& context);
+
+  PolicyConfig config_;
+  InstructionTokenizer tokenizer_;
+  ActionNormalizer actions_;
+  ActionNormalizer proprio_;
+};
+TORCH_MODULE(VlaPolicy);
+
+// Checkpoint I/O: <stem>.safetensors + <stem>.yaml (kind "policy"; config, vocabulary, action and
+// proprio statistics in the sidecar). Loading rebuilds the exact architecture from the sidecar.
+absl::Status SavePolicy(const std::string& stem, VlaPolicy& policy, int64_t step);
+absl::StatusOr<VlaPolicy> LoadPolicy(const std::string& stem);
+
+}  // namespace vlarft::models
