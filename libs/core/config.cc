@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -85,6 +86,11 @@ absl::StatusOr<YAML::Node> LoadYamlFile(const std::string& path) {
       return absl::NotFoundError(absl::StrCat("config file '", path, "' not found"));
     }
     return absl::ErrnoToStatus(error, absl::StrCat("config file '", path, "': cannot open"));
+  }
+  // A directory opens fine as a stream on Linux and then reads as an empty (all-defaults) config.
+  std::error_code ignored;
+  if (std::filesystem::is_directory(path, ignored)) {
+    return absl::InvalidArgumentError(absl::StrCat("config file '", path, "' is a directory"));
   }
   std::ostringstream contents;
   contents << in.rdbuf();

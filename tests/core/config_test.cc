@@ -261,6 +261,8 @@ TEST_F(ConfigFileTest, LoadYamlFile) {
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(Message(missing.status()), HasSubstr("missing.yaml"));
 
+  EXPECT_THAT(Message(LoadYamlFile(dir_.string()).status()), HasSubstr("is a directory"));
+
   const std::string bad = WriteFile("bad.yaml", "a: 1\nb: 2\nc: [unclosed\n");
   const absl::StatusOr<YAML::Node> parse_error = LoadYamlFile(bad);
   ASSERT_FALSE(parse_error.ok());
