@@ -35,6 +35,11 @@ PolicyContext PolicyContext::Repeat(int64_t times) const {
           pooled.repeat_interleave(times, 0), proprio.repeat_interleave(times, 0)};
 }
 
+PolicyContext PolicyContext::Index(const torch::Tensor& indices) const {
+  const torch::Tensor i = indices.to(tokens.device());
+  return {tokens.index_select(0, i), mask.index_select(0, i), pooled.index_select(0, i), proprio.index_select(0, i)};
+}
+
 PolicyContext PolicyContext::Detach() const {
   return {tokens.detach(), mask, pooled.detach(), proprio.detach()};
 }
@@ -146,7 +151,7 @@ void VlaPolicyImpl::FreezeForRft() {
   }
 }
 
-absl::Status SavePolicy(const std::string& stem, VlaPolicy& policy, int64_t step) {
+ModelSidecar PolicySidecar(VlaPolicy& policy, int64_t step) {
   ModelSidecar sidecar;
   sidecar.kind = "policy";
   sidecar.step = step;
@@ -154,7 +159,11 @@ absl::Status SavePolicy(const std::string& stem, VlaPolicy& policy, int64_t step
   sidecar.extra["vocabulary"] = policy->tokenizer().ToYaml();
   sidecar.extra["action_stats"] = policy->action_normalizer().ToYaml();
   sidecar.extra["proprio_stats"] = policy->proprio_normalizer().ToYaml();
-  return SaveModel(stem, *policy, sidecar);
+  return sidecar;
+}
+
+absl::Status SavePolicy(const std::string& stem, VlaPolicy& policy, int64_t step) {
+  return SaveModel(stem, *policy, PolicySidecar(policy, step));
 }
 
 absl::StatusOr<VlaPolicy> LoadPolicy(const std::string& stem) {

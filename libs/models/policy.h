@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "libs/core/torch_compat.h"
 #include "libs/models/action_normalizer.h"
+#include "libs/models/checkpoint.h"
 #include "libs/models/dit.h"
 #include "libs/models/instruction_tokenizer.h"
 #include "libs/models/layers.h"
@@ -97,6 +98,8 @@ struct PolicyContext {
   torch::Tensor proprio;  // [B, proprio_dim] normalised
   // The same context repeated `times` per row (row b -> rows b*times .. b*times+times-1).
   PolicyContext Repeat(int64_t times) const;
+  // Rows `indices` (int64 [M]) of this context, in that order.
+  PolicyContext Index(const torch::Tensor& indices) const;
   PolicyContext Detach() const;
 };
 
@@ -172,6 +175,8 @@ TORCH_MODULE(VlaPolicy);
 // Checkpoint I/O: <stem>.safetensors + <stem>.yaml (kind "policy"; config, vocabulary, action and
 // proprio statistics in the sidecar). Loading rebuilds the exact architecture from the sidecar.
 absl::Status SavePolicy(const std::string& stem, VlaPolicy& policy, int64_t step);
+// The sidecar SavePolicy writes (also used by trainers' checkpoints).
+ModelSidecar PolicySidecar(VlaPolicy& policy, int64_t step);
 absl::StatusOr<VlaPolicy> LoadPolicy(const std::string& stem);
 
 }  // namespace vlarft::models

@@ -1,0 +1,290 @@
+#include "libs/rl/grpo_learner.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "libs/core/status.h"
+
+namespace vlarft::rl {
+namespace {
+
+bool StartsWith(const std::string& name, const char* prefix) { return name.rfind(prefix, 0) == 0; }
+
+// What one forward/backward pass over some groups contributes; summed with token weights.
+struct MicroBatchResult {
+  double tokens = 0;
+  GrpoTerms terms;
+  double sigma_mean = 0;
+};
+
+}  // namespace
+
+absl::Status LearnerOptimConfig::Validate() const {
+  if (head_lr < 0 || sigma_lr < 0 || encoder_lr < 0 || weight_decay < 0) {
+    return absl::InvalidArgumentError("learning rates and weight decay must be >= 0");
+  }
+  if (warmup_steps < 0 || micro_batch_groups < 1) {
+    return absl::InvalidArgumentError("warmup_steps must be >= 0 and micro_batch_groups >= 1");
+  }
+  return absl::OkStatus();
+}
+
+GrpoLearner::GrpoLearner(models::VlaPolicy policy, GrpoConfig grpo, LearnerOptimConfig optim,
+                         DataParallelGroup* group, std::optional<models::VlaPolicy> reference)
+    : policy_(std::move(policy)),
+      grpo_(std::move(grpo)),
+      optim_(optim),
+      group_(group),
+      reference_(std::move(reference)),
+      generator_(core::MakeCpuGenerator(optim.seed)) {}
+
+absl::StatusOr<std::unique_ptr<GrpoLearner>> GrpoLearner::Create(models::VlaPolicy policy, GrpoConfig grpo,
+                                                                 LearnerOptimConfig optim, DataParallelGroup* group,
+                                                                 std::optional<models::VlaPolicy> reference) {
+  VLARFT_RETURN_IF_ERROR(grpo.Validate());
+  VLARFT_RETURN_IF_ERROR(optim.Validate());
+  if (grpo.kl_coef > 0 && !reference.has_value()) {
+    return absl::InvalidArgumentError("kl_coef > 0 needs the SFT reference policy");
+  }
+  policy->FreezeForRft();
+  policy->eval();  // no dropout: recomputed log-probs must match the workers' eval-mode ones
+  if (reference.has_value()) {
+    (*reference)->eval();
+    for (auto& p : (*reference)->parameters()) p.set_requires_grad(false);
+  }
+  if (group != nullptr && group->world_size() > 1) {
+    // Like DDP: every rank starts from rank 0's weights, whatever each process loaded or initialised.
+    std::vector<torch::Tensor> state;
+    for (const auto& p : policy->parameters()) state.push_back(p.detach());
+    for (const auto& b : policy->buffers()) state.push_back(b);
+    VLARFT_RETURN_IF_ERROR(group->Broadcast(state, 0));
+  }
+  std::unique_ptr<GrpoLearner> learner(
+      new GrpoLearner(std::move(policy), std::move(grpo), optim, group, std::move(reference)));
+
+  std::vector<torch::Tensor> head, sigma, encoder;
+  for (const auto& item : learner->policy_->named_parameters()) {
+    if (!item.value().requires_grad()) continue;
+    const std::string& name = item.key();
+    if (StartsWith(name, "sigma_")) {
+      sigma.push_back(item.value());
+    } else if (StartsWith(name, "encoder.")) {
+      encoder.push_back(item.value());
+    } else {
+      head.push_back(item.value());
+    }
+  }
+  std::vector<torch::optim::OptimizerParamGroup> param_groups;
+  auto add = [&](std::vector<torch::Tensor> params, double lr) {
+    if (params.empty()) return;
+    param_groups.emplace_back(std::move(params),
+                              std::make_unique<torch::optim::AdamWOptions>(
+                                  torch::optim::AdamWOptions(lr).weight_decay(learner->optim_.weight_decay)));
+    learner->base_lrs_.push_back(lr);
+  };
+  add(std::move(head), learner->optim_.head_lr);
+  add(std::move(sigma), learner->optim_.sigma_lr);
+  add(std::move(encoder), learner->optim_.encoder_lr);
+  if (param_groups.empty()) return absl::FailedPreconditionError("the policy has no trainable parameters");
+  learner->optimizer_ = std::make_unique<torch::optim::AdamW>(std::move(param_groups));
+  return learner;
+}
+
+void GrpoLearner::ApplyLearningRates() {
+  const double warmup = optim_.warmup_steps > 0
+                            ? std::min(1.0, static_cast<double>(step_ + 1) / static_cast<double>(optim_.warmup_steps))
+                            : 1.0;
+  auto& groups = optimizer_->param_groups();
+  for (size_t i = 0; i < groups.size(); ++i) {
+    static_cast<torch::optim::AdamWOptions&>(groups[i].options()).lr(base_lrs_[i] * warmup);
+  }
+}
+
+models::NamedParameters GrpoLearner::TrainableTensors() const { return models::TrainableParameters(*policy_); }
+
+absl::StatusOr<LearnerStepMetrics> GrpoLearner::Step(const std::vector<RolloutGroupData>& local_groups) {
+  const models::PolicyConfig& config = policy_->config();
+  for (const RolloutGroupData& g : local_groups) {
+    VLARFT_RETURN_IF_ERROR(core::Annotate(ValidateRolloutGroup(g, config), absl::StrCat("group ", g.group_id)));
+  }
+  const torch::Device device = policy_->parameters().front().device();
+  const std::vector<torch::Tensor> encoder_params = policy_->encoder->parameters();
+  const bool encoder_trains = std::any_of(encoder_params.begin(), encoder_params.end(),
+                                          [](const torch::Tensor& p) { return p.requires_grad(); });
+  const StepAggregation aggregation = grpo_.aggregation();
+  optimizer_->zero_grad();
+
+  double total_tokens = 0;
+  for (const RolloutGroupData& g : local_groups) total_tokens += static_cast<double>(g.old_log_probs.numel()) / config.flow_steps;
+  std::vector<MicroBatchResult> results;
+  std::vector<double> rewards_all, advantages_abs;
+  int zero_variance = 0;
+
+  for (size_t begin = 0; begin < local_groups.size(); begin += optim_.micro_batch_groups) {
+    const size_t end = std::min(local_groups.size(), begin + static_cast<size_t>(optim_.micro_batch_groups));
+    // 1. Encode each group's distinct observations once.
+    std::vector<torch::Tensor> frames, proprio, chains, old, advantages, rows, expert, fm_rows;
+    std::vector<std::string> instructions;
+    int64_t next_row = 0;
+    for (size_t p = begin; p < end; ++p) {
+      const RolloutGroupData& g = local_groups[p];
+      const int64_t group_size = g.group_size(), horizon = g.horizon();
+      const int64_t distinct = g.observations.size(0);
+      frames.push_back(g.observations.reshape({distinct * horizon, g.observations.size(2), g.observations.size(3), 3}));
+      for (int64_t i = 0; i < distinct * horizon; ++i) instructions.push_back(g.instruction);
+      proprio.push_back(g.proprio.unsqueeze(0).expand({distinct * horizon, -1}));
+      // Row of (sample i, chunk j) in the encoded batch.
+      torch::Tensor sample = torch::arange(group_size, torch::kInt64).unsqueeze(1);
+      torch::Tensor chunk = torch::arange(horizon, torch::kInt64).unsqueeze(0);
+      rows.push_back((next_row + (distinct == 1 ? chunk.expand({group_size, horizon}) : sample * horizon + chunk)).reshape({-1}));
+      fm_rows.push_back(torch::tensor({next_row}, torch::kInt64));
+      next_row += distinct * horizon;
+      chains.push_back(g.chains.reshape({group_size * horizon, config.flow_steps + 1, config.chunk_length, config.action_dim}));
+      old.push_back(g.old_log_probs.reshape({group_size * horizon, config.flow_steps, config.chunk_length, config.action_dim}));
+      const torch::Tensor a = GroupAdvantages(g.rewards.to(torch::kFloat64).unsqueeze(0), grpo_.normalize_by_std)
+                                  .squeeze(0).to(torch::kFloat32);
+      advantages.push_back(a.repeat_interleave(horizon));
+      expert.push_back(g.expert_actions.narrow(0, 0, config.chunk_length).unsqueeze(0));
+      for (int64_t i = 0; i < group_size; ++i) {
+        rewards_all.push_back(g.rewards[i].item<double>());
+        advantages_abs.push_back(std::abs(a[i].item<double>()));
+      }
+      zero_variance += (g.rewards.max().item<float>() == g.rewards.min().item<float>());
+    }
+    models::PolicyObservation observation{torch::cat(frames), instructions, torch::cat(proprio)};
+    absl::StatusOr<models::PolicyContext> encoded = [&]() -> absl::StatusOr<models::PolicyContext> {
+      if (encoder_trains) return policy_->Encode(observation, /*allow_unknown_words=*/true);
+      torch::NoGradGuard no_grad;
+      return policy_->Encode(observation, /*allow_unknown_words=*/true);
+    }();
+    if (!encoded.ok()) return encoded.status();
+
+    const torch::Tensor row_index = torch::cat(rows);
+    const models::PolicyContext context = encoded->Index(row_index);
+    const torch::Tensor chain = torch::cat(chains).to(device);
+    VLARFT_ASSIGN_OR_RETURN(ChainLogProbs current, core::CatchTorchErrors("recomputing log-probs", [&] {
+                              return RecomputeChainLogProbs(*policy_, context, chain);
+                            }));
+    const torch::Tensor log_probs = AggregateSteps(current.log_probs, aggregation);
+    const torch::Tensor old_log_probs = AggregateSteps(torch::cat(old).to(device), aggregation);
+    const torch::Tensor entropy = ChainEntropy(current.log_sigma);
+
+    std::optional<torch::Tensor> fm_loss;
+    if (grpo_.flow_matching_coef > 0) {
+      const models::PolicyContext fm_context = encoded->Index(torch::cat(fm_rows));
+      const torch::Tensor target = policy_->action_normalizer().Normalize(torch::cat(expert).to(device));
+      const torch::Tensor noise = torch::randn(target.sizes(), generator_).to(device);
+      const torch::Tensor tau = torch::rand({target.size(0)}, generator_).to(device);
+      fm_loss = policy_->FlowMatchingLoss(target, noise, tau, fm_context);
+    }
+    std::optional<torch::Tensor> ref_log_probs;
+    if (grpo_.kl_coef > 0) {
+      torch::NoGradGuard no_grad;
+      VLARFT_ASSIGN_OR_RETURN(models::PolicyContext ref_encoded, (*reference_)->Encode(observation, true));
+      ChainLogProbs ref = RecomputeChainLogProbs(**reference_, ref_encoded.Index(row_index), chain);
+      ref_log_probs = AggregateSteps(ref.log_probs, aggregation);
+    }
+    MicroBatchResult result;
+    result.tokens = static_cast<double>(log_probs.numel());
+    result.terms = GrpoLoss(log_probs, old_log_probs, torch::cat(advantages).to(device), entropy, grpo_, fm_loss,
+                            ref_log_probs);
+    result.sigma_mean = current.log_sigma.exp().mean().item<double>();
+    // Weight by token share so the step's loss is the mean over all tokens of all micro-batches.
+    (result.terms.loss * (result.tokens / total_tokens)).backward();
+    results.push_back(std::move(result));
+  }
+
+  // 2. Average gradients across ranks (undefined gradients count as zero), clip, step.
+  std::vector<torch::Tensor> params, grads;
+  for (auto& group : optimizer_->param_groups()) {
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      params.push_back(p);
+      grads.push_back(p.grad());
+    }
+  }
+  if (group_ != nullptr) VLARFT_RETURN_IF_ERROR(group_->AllReduceMean(grads));
+  double grad_norm = 0;
+  {
+    torch::NoGradGuard no_grad;
+    torch::Tensor total = torch::zeros({}, torch::kFloat64);
+    for (const torch::Tensor& g : grads) total += g.to(torch::kFloat64).pow(2).sum().cpu();
+    grad_norm = std::sqrt(total.item<double>());
+    if (!std::isfinite(grad_norm)) {
+      optimizer_->zero_grad();
+      return absl::InternalError(absl::StrCat("non-finite gradient norm at step ", step_, "; update skipped"));
+    }
+    if (optim_.grad_clip > 0 && grad_norm > optim_.grad_clip) {
+      for (const torch::Tensor& g : grads) g.mul_(optim_.grad_clip / (grad_norm + 1e-6));
+    }
+  }
+  ApplyLearningRates();
+  optimizer_->step();
+  ++step_;
+
+  // 3. Metrics: token-weighted over micro-batches, then averaged over ranks.
+  LearnerStepMetrics m;
+  m.step = step_;
+  m.groups = static_cast<int64_t>(local_groups.size());
+  for (const MicroBatchResult& r : results) {
+    const double w = r.tokens / std::max(total_tokens, 1.0);
+    m.loss += w * r.terms.loss.item<double>();
+    m.policy_loss += w * r.terms.policy_loss.item<double>();
+    m.entropy += w * r.terms.entropy.item<double>();
+    m.flow_matching += w * r.terms.flow_matching.item<double>();
+    m.kl += w * r.terms.kl.item<double>();
+    m.clip_fraction += w * r.terms.clip_fraction;
+    m.dual_clip_fraction += w * r.terms.dual_clip_fraction;
+    m.approx_kl += w * r.terms.approx_kl;
+    m.ratio_mean += w * r.terms.ratio_mean;
+    m.sigma_mean += w * r.sigma_mean;
+  }
+  if (!rewards_all.empty()) {
+    double sum = 0, sq = 0;
+    for (double r : rewards_all) sum += r;
+    m.reward_mean = sum / rewards_all.size();
+    for (double r : rewards_all) sq += (r - m.reward_mean) * (r - m.reward_mean);
+    m.reward_std = std::sqrt(sq / rewards_all.size());
+    double a = 0;
+    for (double v : advantages_abs) a += v;
+    m.advantage_abs_mean = a / advantages_abs.size();
+    m.zero_variance_groups = static_cast<double>(zero_variance) / local_groups.size();
+  }
+  if (group_ != nullptr && group_->world_size() > 1) {
+    torch::Tensor packed = torch::tensor({m.reward_mean, m.reward_std, m.advantage_abs_mean, m.zero_variance_groups,
+                                          m.loss, m.policy_loss, m.entropy, m.flow_matching, m.kl, m.clip_fraction,
+                                          m.dual_clip_fraction, m.approx_kl, m.ratio_mean, m.sigma_mean},
+                                         torch::kFloat64);
+    VLARFT_RETURN_IF_ERROR(group_->AllReduceMean({packed}));
+    double* v = packed.data_ptr<double>();
+    m.reward_mean = v[0], m.reward_std = v[1], m.advantage_abs_mean = v[2], m.zero_variance_groups = v[3];
+    m.loss = v[4], m.policy_loss = v[5], m.entropy = v[6], m.flow_matching = v[7], m.kl = v[8];
+    m.clip_fraction = v[9], m.dual_clip_fraction = v[10], m.approx_kl = v[11], m.ratio_mean = v[12];
+    m.sigma_mean = v[13];
+  }
+  m.grad_norm = grad_norm;
+  const auto& groups = optimizer_->param_groups();
+  m.head_lr = static_cast<const torch::optim::AdamWOptions&>(groups[0].options()).lr();
+  m.sigma_lr = groups.size() > 1 ? static_cast<const torch::optim::AdamWOptions&>(groups[1].options()).lr() : 0;
+  return m;
+}
+
+absl::Status GrpoLearner::SaveCheckpoint(models::TrainingCheckpoints& checkpoints, const YAML::Node& extra) {
+  const models::ModelSidecar sidecar = models::PolicySidecar(policy_, step_);
+  models::TrainerState state;
+  state.step = step_;
+  state.generator_state = generator_.get_state();
+  state.extra = extra;
+  return checkpoints.Save(*policy_, sidecar, *optimizer_, TrainableTensors(), state);
+}
+
+absl::StatusOr<YAML::Node> GrpoLearner::RestoreCheckpoint(const models::TrainingCheckpoints& checkpoints) {
+  VLARFT_ASSIGN_OR_RETURN(models::TrainerState state,
+                          checkpoints.Restore(*policy_, "policy", *optimizer_, TrainableTensors()));
+  step_ = state.step;
+  if (state.generator_state.defined()) generator_.set_state(state.generator_state);
+  return state.extra;
+}
+
+}  // namespace vlarft::rl

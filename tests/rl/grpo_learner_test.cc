@@ -1,0 +1,200 @@
+#include "libs/rl/grpo_learner.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "libs/core/rng.h"
+#include "tests/models/policy_test_util.h"
+
+namespace vlarft::rl {
+namespace {
+
+using models::testing::MakeTinyPolicy;
+using models::testing::Randomize;
+
+// A group sampled from `policy` for a fixed observation; reward = −|x_K − target| (mean), so samples
+// closer to `target` are better.
+RolloutGroupData SampleGroup(models::VlaPolicy& policy, int64_t group_size, uint64_t seed, double target,
+                             const std::string& id) {
+  torch::manual_seed(seed);
+  models::PolicyObservation obs = models::testing::TinyObservation(1);
+  auto context = policy->Encode(obs);
+  EXPECT_TRUE(context.ok());
+  at::Generator generator = core::MakeCpuGenerator(seed);
+  SdeSample sample = SampleSde(*policy, context->Repeat(group_size), torch::randn({group_size, 8, 7}, generator),
+                               generator);
+  RolloutGroupData group;
+  group.group_id = id;
+  group.policy_version = 0;
+  group.observations = obs.frames.view({1, 1, 16, 16, 3});
+  group.instruction = obs.instructions[0];
+  group.proprio = obs.proprio[0];
+  group.expert_actions = torch::full({8, 7}, static_cast<float>(target));
+  group.chains = sample.chain.unsqueeze(1);
+  group.old_log_probs = sample.log_probs.unsqueeze(1);
+  group.rewards = -(sample.chain.select(1, -1) - target).abs().mean({1, 2});
+  return group;
+}
+
+models::VlaPolicy TrainablePolicy(uint64_t seed) {
+  torch::manual_seed(seed);
+  models::VlaPolicy policy = MakeTinyPolicy();
+  Randomize(*policy, 0.1);
+  return policy;
+}
+
+LearnerOptimConfig FastOptim() {
+  LearnerOptimConfig optim;
+  optim.head_lr = 3e-3;
+  optim.sigma_lr = 3e-3;
+  optim.warmup_steps = 0;
+  optim.micro_batch_groups = 2;
+  return optim;
+}
+
+TEST(GrpoLearnerTest, StepsMoveProbabilityTowardsHigherRewards) {
+  models::VlaPolicy policy = TrainablePolicy(1);
+  GrpoConfig grpo;
+  grpo.flow_matching_coef = 0;
+  auto learner = GrpoLearner::Create(policy, grpo, FastOptim(), nullptr, std::nullopt);
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  std::vector<RolloutGroupData> groups = {SampleGroup(policy, 8, 10, 0.5, "a"), SampleGroup(policy, 8, 11, 0.5, "b"),
+                                          SampleGroup(policy, 8, 12, 0.5, "c")};
+  // Log-likelihood of the stored chains under the policy, per sample (sum over tokens).
+  auto likelihood = [&](const RolloutGroupData& g) {
+    torch::NoGradGuard no_grad;
+    auto context = policy->Encode({g.observations.view({1, 16, 16, 3}), {g.instruction}, g.proprio.unsqueeze(0)});
+    return RecomputeChainLogProbs(*policy, context->Repeat(g.group_size()), g.chains.squeeze(1)).log_probs.sum({1, 2, 3});
+  };
+  const torch::Tensor before = likelihood(groups[0]);
+  for (int i = 0; i < 3; ++i) {
+    auto metrics = (*learner)->Step(groups);
+    ASSERT_TRUE(metrics.ok()) << metrics.status();
+    EXPECT_EQ(metrics->step, i + 1);
+    EXPECT_EQ(metrics->groups, 3);
+    EXPECT_GT(metrics->grad_norm, 0);
+    EXPECT_GT(metrics->sigma_mean, 0.08 - 1e-6);
+    EXPECT_LT(metrics->sigma_mean, 0.2 + 1e-6);
+  }
+  const torch::Tensor gain = likelihood(groups[0]) - before;
+  const int64_t best = groups[0].rewards.argmax().item<int64_t>();
+  const int64_t worst = groups[0].rewards.argmin().item<int64_t>();
+  EXPECT_GT(gain[best].item<double>(), gain[worst].item<double>())
+      << "the best sample's likelihood should rise relative to the worst's";
+  // The frozen encoder did not move.
+  for (const auto& p : policy->encoder->parameters()) EXPECT_FALSE(p.requires_grad());
+}
+
+TEST(GrpoLearnerTest, InvalidGroupsAreRejectedNamingTheField) {
+  models::VlaPolicy policy = TrainablePolicy(2);
+  auto learner = GrpoLearner::Create(policy, GrpoConfig{}, FastOptim(), nullptr, std::nullopt);
+  ASSERT_TRUE(learner.ok());
+  RolloutGroupData good = SampleGroup(policy, 4, 3, 0.0, "g");
+  RolloutGroupData bad = good;
+  bad.old_log_probs = good.old_log_probs.narrow(2, 0, 2);
+  auto status = (*learner)->Step({bad});
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.status().message().find("old_log_probs"), std::string::npos) << status.status();
+  bad = good;
+  bad.rewards = torch::full({4}, std::nanf(""));
+  EXPECT_FALSE((*learner)->Step({bad}).ok());
+  bad = good;
+  bad.observations = torch::zeros({1, 1, 32, 32, 3}, torch::kUInt8);
+  EXPECT_FALSE((*learner)->Step({bad}).ok());
+  EXPECT_EQ((*learner)->step(), 0) << "a rejected batch must not count as a step";
+  GrpoConfig kl;
+  kl.kl_coef = 0.1;
+  EXPECT_FALSE(GrpoLearner::Create(policy, kl, FastOptim(), nullptr, std::nullopt).ok());
+}
+
+TEST(GrpoLearnerTest, CheckpointResumeEqualsUninterruptedTraining) {
+  const std::string dir = ::testing::TempDir() + "/vlarft_learner_ckpt_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  models::VlaPolicy reference_policy = TrainablePolicy(4);
+  std::vector<RolloutGroupData> batch1 = {SampleGroup(reference_policy, 4, 20, 0.2, "x"), SampleGroup(reference_policy, 4, 21, 0.2, "y")};
+  std::vector<RolloutGroupData> batch2 = {SampleGroup(reference_policy, 4, 22, 0.2, "z")};
+  GrpoConfig grpo;  // includes the flow-matching term, which draws from the learner's generator
+
+  auto straight = GrpoLearner::Create(TrainablePolicy(4), grpo, FastOptim(), nullptr, std::nullopt);
+  ASSERT_TRUE(straight.ok());
+  ASSERT_TRUE((*straight)->Step(batch1).ok());
+  ASSERT_TRUE((*straight)->Step(batch2).ok());
+
+  auto first = GrpoLearner::Create(TrainablePolicy(4), grpo, FastOptim(), nullptr, std::nullopt);
+  ASSERT_TRUE((*first)->Step(batch1).ok());
+  models::TrainingCheckpoints checkpoints(dir);
+  YAML::Node extra;
+  extra["consumed_groups"] = 2;
+  ASSERT_TRUE((*first)->SaveCheckpoint(checkpoints, extra).ok());
+
+  auto resumed = GrpoLearner::Create(TrainablePolicy(99), grpo, FastOptim(), nullptr, std::nullopt);
+  auto restored_extra = (*resumed)->RestoreCheckpoint(checkpoints);
+  ASSERT_TRUE(restored_extra.ok()) << restored_extra.status();
+  EXPECT_EQ((*restored_extra)["consumed_groups"].as<int>(), 2);
+  EXPECT_EQ((*resumed)->step(), 1);
+  ASSERT_TRUE((*resumed)->Step(batch2).ok());
+  const auto a = (*straight)->TrainableTensors();
+  const auto b = (*resumed)->TrainableTensors();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i].second, b[i].second)) << a[i].first;
+}
+
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST(GrpoLearnerTest, TwoGlooRanksStayBitIdentical) {
+  models::VlaPolicy source = TrainablePolicy(5);
+  std::vector<RolloutGroupData> shards[2] = {{SampleGroup(source, 4, 30, 0.1, "r0a"), SampleGroup(source, 4, 31, 0.1, "r0b")},
+                                             {SampleGroup(source, 4, 32, -0.3, "r1a")}};
+  const int port = FreePort();
+  std::vector<std::pair<std::string, torch::Tensor>> final_params[2];
+  absl::Status statuses[2];
+  auto run = [&](int rank) {
+    DistributedConfig config;
+    config.rank = rank;
+    config.world_size = 2;
+    config.master_port = port;
+    auto group = DataParallelGroup::Create(config, torch::kCPU);
+    if (!group.ok()) {
+      statuses[rank] = group.status();
+      return;
+    }
+    LearnerOptimConfig optim = FastOptim();
+    optim.seed = 100 + rank;  // different local draws must not desynchronise the weights
+    auto learner = GrpoLearner::Create(TrainablePolicy(5), GrpoConfig{}, optim, group->get(), std::nullopt);
+    for (int step = 0; step < 3 && learner.ok(); ++step) {
+      auto metrics = (*learner)->Step(shards[rank]);
+      if (!metrics.ok()) {
+        statuses[rank] = metrics.status();
+        return;
+      }
+    }
+    for (auto& [name, tensor] : (*learner)->TrainableTensors()) final_params[rank].emplace_back(name, tensor.clone());
+  };
+  std::thread t0(run, 0), t1(run, 1);
+  t0.join();
+  t1.join();
+  ASSERT_TRUE(statuses[0].ok()) << statuses[0];
+  ASSERT_TRUE(statuses[1].ok()) << statuses[1];
+  ASSERT_EQ(final_params[0].size(), final_params[1].size());
+  for (size_t i = 0; i < final_params[0].size(); ++i) {
+    EXPECT_TRUE(torch::equal(final_params[0][i].second, final_params[1][i].second)) << final_params[0][i].first;
+  }
+}
+
+}  // namespace
+}  // namespace vlarft::rl
