@@ -72,14 +72,18 @@ ServiceServer::ServiceServer(std::string name, ServerOptions options,
       port_(port),
       metrics_(std::move(metrics)) {}
 
+absl::StatusOr<std::unique_ptr<metrics::MetricsEndpoint>> StartMetricsEndpoint(const ServerOptions& options) {
+  VLARFT_RETURN_IF_ERROR(options.Validate());
+  if (options.metrics_port < 0) return std::unique_ptr<metrics::MetricsEndpoint>();
+  return metrics::MetricsEndpoint::Start(options.metrics_host, options.metrics_port);
+}
+
 absl::StatusOr<std::unique_ptr<ServiceServer>> ServiceServer::Start(
     const ServerOptions& options, const std::vector<grpc::Service*>& services,
-    const std::string& name) {
+    const std::string& name, std::unique_ptr<metrics::MetricsEndpoint> metrics) {
   VLARFT_RETURN_IF_ERROR(options.Validate());
-  std::unique_ptr<metrics::MetricsEndpoint> metrics;
-  if (options.metrics_port >= 0) {
-    VLARFT_ASSIGN_OR_RETURN(metrics,
-                            metrics::MetricsEndpoint::Start(options.metrics_host, options.metrics_port));
+  if (metrics == nullptr) {
+    VLARFT_ASSIGN_OR_RETURN(metrics, StartMetricsEndpoint(options));
   }
   VLARFT_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, MakeCredentials(options));
 

@@ -25,9 +25,11 @@ class ServiceServer {
   // Binds and starts serving `services` (not owned; must outlive the server). Metrics families are
   // registered by the caller into metrics()->registry() before or after Start. `name` labels logs.
   // UNAVAILABLE if a port cannot be bound, INVALID_ARGUMENT for bad options or unreadable TLS files.
+  // Pass `metrics` when services must register their metric families before serving (see
+  // StartMetricsEndpoint); otherwise the endpoint is started here as configured.
   static absl::StatusOr<std::unique_ptr<ServiceServer>> Start(
       const ServerOptions& options, const std::vector<grpc::Service*>& services,
-      const std::string& name);
+      const std::string& name, std::unique_ptr<metrics::MetricsEndpoint> metrics = nullptr);
 
   ServiceServer(const ServiceServer&) = delete;
   ServiceServer& operator=(const ServiceServer&) = delete;
@@ -55,6 +57,11 @@ class ServiceServer {
   std::unique_ptr<metrics::MetricsEndpoint> metrics_;
   bool shut_down_ = false;
 };
+
+// The /metrics endpoint ServerOptions asks for, or nullptr when metrics_port is -1. Start it before
+// constructing service implementations so they can register into its registry, then hand it to
+// ServiceServer::Start.
+absl::StatusOr<std::unique_ptr<metrics::MetricsEndpoint>> StartMetricsEndpoint(const ServerOptions& options);
 
 // Reads a whole (small) file, e.g. a PEM certificate. NOT_FOUND / PERMISSION_DENIED name the path.
 absl::StatusOr<std::string> ReadSmallFile(const std::string& path);

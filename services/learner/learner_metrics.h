@@ -1,0 +1,34 @@
+// The learner's Prometheus series (DESIGN.md §8: loss terms, reward mean/std, policy version,
+// staleness, group throughput). Names are what deploy/prometheus and the Grafana dashboard query.
+#pragma once
+
+#include "libs/rl/grpo_learner.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace vlarft::services {
+
+class LearnerMetrics {
+ public:
+  explicit LearnerMetrics(prometheus::Registry& registry);
+
+  void RecordStep(const rl::LearnerStepMetrics& m, double seconds, int64_t version, double groups_per_second);
+  void RecordStaleness(int64_t lag) { staleness_.Observe(static_cast<double>(lag)); }
+  void RecordIntake(int accepted, int duplicates, int stale, bool rejected_full);
+  void SetQueueDepth(int64_t depth) { queue_depth_.Set(static_cast<double>(depth)); }
+  void SetVersion(int64_t version) { version_.Set(static_cast<double>(version)); }
+
+ private:
+  prometheus::Gauge& Gauge(prometheus::Registry& registry, const std::string& name, const std::string& help);
+
+  prometheus::Gauge &step_, &version_, &reward_mean_, &reward_std_, &advantage_abs_, &zero_variance_;
+  prometheus::Gauge &loss_, &policy_loss_, &entropy_, &flow_matching_, &kl_, &clip_fraction_, &dual_clip_fraction_;
+  prometheus::Gauge &approx_kl_, &sigma_mean_, &grad_norm_, &head_lr_, &groups_per_second_, &queue_depth_;
+  prometheus::Counter &groups_accepted_, &groups_duplicate_, &groups_stale_, &submissions_rejected_full_;
+  prometheus::Counter &groups_trained_, &steps_;
+  prometheus::Histogram &step_seconds_, &staleness_;
+};
+
+}  // namespace vlarft::services

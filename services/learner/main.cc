@@ -1,0 +1,112 @@
+// vlarft-learner: the GRPO learner process (one per rank). Rank 0 serves vlarft.v1.Learner.
+#include <atomic>
+#include <iostream>
+#include <thread>
+
+#include "glog/logging.h"
+#include "libs/core/status.h"
+#include "libs/metrics/rpc_metrics.h"
+#include "services/common/auth.h"
+#include "services/common/service_main.h"
+#include "services/common/service_server.h"
+#include "services/common/shutdown_signal.h"
+#include "services/learner/learner_config.h"
+#include "services/learner/learner_service.h"
+#include "services/learner/training_loop.h"
+
+namespace vlarft::services {
+namespace {
+
+absl::StatusOr<torch::Device> ParseDevice(const std::string& name) {
+  return core::CatchTorchErrors(absl::StrCat("device '", name, "'"), [&] { return torch::Device(name); });
+}
+
+absl::Status RunLearner(const ServiceInvocation<LearnerConfig>& invocation, ShutdownSignal& signals) {
+  const LearnerConfig& config = invocation.config;
+  if (config.torch_threads > 0) torch::set_num_threads(static_cast<int>(config.torch_threads));
+  VLARFT_ASSIGN_OR_RETURN(torch::Device device, ParseDevice(config.device));
+  VLARFT_ASSIGN_OR_RETURN(models::VlaPolicy policy, models::LoadPolicy(config.policy_checkpoint));
+  policy->to(device);
+  std::optional<models::VlaPolicy> reference;
+  if (config.grpo.kl_coef > 0) {
+    const std::string stem = config.reference_checkpoint.empty() ? config.policy_checkpoint : config.reference_checkpoint;
+    VLARFT_ASSIGN_OR_RETURN(models::VlaPolicy ref, models::LoadPolicy(stem));
+    ref->to(device);
+    reference = ref;
+  }
+  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<rl::DataParallelGroup> group,
+                          rl::DataParallelGroup::Create(config.distributed, device));
+  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<rl::GrpoLearner> learner,
+                          rl::GrpoLearner::Create(policy, config.grpo, config.optim, group.get(), reference));
+  VLARFT_ASSIGN_OR_RETURN(TokenVerifier auth, TokenVerifier::FromEnvironment(invocation.server.auth_token_env));
+
+  const bool leader = group->rank() == 0;
+  RolloutIntake intake(config.intake_capacity, config.max_staleness);
+  WeightStore weights;
+  LearnerProgress progress;
+  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<metrics::MetricsEndpoint> endpoint, StartMetricsEndpoint(invocation.server));
+  std::unique_ptr<LearnerMetrics> learner_metrics;
+  std::unique_ptr<metrics::RpcMetrics> rpc_metrics;
+  if (endpoint != nullptr) {
+    learner_metrics = std::make_unique<LearnerMetrics>(endpoint->registry());
+    rpc_metrics = std::make_unique<metrics::RpcMetrics>(endpoint->registry(), "learner");
+  }
+  TrainingLoop loop(config, *learner, *group, leader ? &intake : nullptr, &weights, &progress, learner_metrics.get());
+  VLARFT_RETURN_IF_ERROR(loop.Resume());
+
+  // Followers serve only health and metrics; the leader also serves vlarft.v1.Learner.
+  LearnerServiceImpl service(config, policy->config(), intake, weights, progress, auth, rpc_metrics.get(),
+                             learner_metrics.get());
+  std::vector<grpc::Service*> services;
+  if (leader) services.push_back(&service);
+  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<ServiceServer> server,
+                          ServiceServer::Start(invocation.server, services, absl::StrCat("learner-rank", group->rank()),
+                                               std::move(endpoint)));
+
+  std::atomic<bool> stop{false};
+  std::atomic<bool> done{false};
+  absl::Status loop_status;
+  std::thread trainer([&] {
+    loop_status = loop.Run(stop);
+    done = true;
+  });
+  // A signal stops the loop (which checkpoints); finishing max_steps lingers so workers see it.
+  while (!done.load()) {
+    if (signals.WaitFor(absl::Milliseconds(200)).has_value()) stop = true;
+  }
+  trainer.join();
+  if (progress.finished.load() && !stop.load()) {
+    if (config.exit_when_finished) {
+      signals.WaitFor(absl::Seconds(config.finish_linger_s));
+    } else {
+      signals.Wait();
+    }
+  }
+  intake.Close();
+  server->Shutdown();
+  return loop_status;
+}
+
+}  // namespace
+}  // namespace vlarft::services
+
+int main(int argc, char** argv) {
+  vlarft::services::ShutdownSignal signals;
+  vlarft::services::InitServiceLogging(argv[0]);
+  auto invocation = vlarft::services::ParseServiceInvocation<vlarft::services::LearnerConfig>(argc, argv, "learner");
+  if (!invocation.ok()) {
+    std::cerr << "vlarft-learner: " << invocation.status().message() << "\n";
+    return 2;
+  }
+  if (invocation->help) {
+    std::cout << invocation->help_text;
+    return 0;
+  }
+  const absl::Status status = vlarft::services::RunLearner(*invocation, signals);
+  if (!status.ok()) {
+    LOG(ERROR) << "event=fatal " << status;
+    std::cerr << "vlarft-learner: " << status.message() << "\n";
+    return 1;
+  }
+  return 0;
+}
