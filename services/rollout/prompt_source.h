@@ -1,0 +1,33 @@
+// Where a rollout worker's prompts come from (DESIGN.md §4 "Prompt"): one demonstration state —
+// frame o_t, instruction, proprio s_t and the expert's next H action chunks. The production source
+// samples LIBERO-layout HDF5 demonstrations (libs/data); tests plug in synthetic ones.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "libs/core/torch_compat.h"
+
+namespace vlarft::services {
+
+struct Prompt {
+  std::string dataset;
+  std::string task;
+  int64_t episode = 0;
+  int64_t step = 0;
+  torch::Tensor frame;           // uint8 [H, W, 3]
+  std::string instruction;
+  torch::Tensor proprio;         // float [P], environment units
+  torch::Tensor expert_actions;  // float [H * C, A], environment units
+  torch::Tensor expert_frames;   // uint8 [H * C, H, W, 3]: the real frames after each expert action (reward type 2)
+};
+
+class PromptSource {
+ public:
+  virtual ~PromptSource() = default;
+  // Thread-safe. `index` makes the draw reproducible: the same index gives the same prompt.
+  virtual absl::StatusOr<Prompt> Get(uint64_t index) = 0;
+};
+
+}  // namespace vlarft::services

@@ -1,0 +1,71 @@
+// The `rollout:` section of the config document.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "services/common/client.h"
+
+namespace vlarft::services {
+
+struct RolloutConfig {
+  std::string worker_id;              // unique per worker; default: hostname-pid
+  std::string policy_checkpoint;      // base policy (frozen parts + architecture); trainable tensors come from the learner
+  std::string dataset;                // directory of LIBERO-layout HDF5 demonstrations (the RFT prompts)
+  std::vector<std::string> suites;    // empty = every suite found
+  double validation_fraction = 0.1;   // episodes held out from prompts (same split as training)
+  int64_t group_size = 16;            // G
+  int64_t horizon = 1;                // H action chunks per rollout (closed loop for H > 1)
+  int64_t prompts_in_flight = 2;      // concurrent groups per worker
+  uint64_t seed = 1;
+  std::string reward_type = "imagined_vs_imagined_expert";  // | action_l1 | imagined_vs_real
+  double wm_temperature = 1.0;
+  int64_t wm_top_k = 0;
+  double wm_top_p = 0.0;
+  int64_t torch_threads = 1;
+  double rpc_timeout_s = 120;
+  int64_t weight_poll_ms = 2000;
+  ClientOptions learner;
+  ClientOptions simulator;
+  ClientOptions reward;
+
+  template <typename V>
+  void VisitFields(V& v) {
+    v.Field("worker_id", worker_id, "unique worker name (default hostname-pid)");
+    v.Field("policy_checkpoint", policy_checkpoint, "stem of the base policy checkpoint");
+    v.Field("dataset", dataset, "directory with the RFT prompt demonstrations (HDF5)");
+    v.Field("suites", suites, "benchmark suites to draw prompts from (empty = all)");
+    v.Field("validation_fraction", validation_fraction, "episodes held out from prompts");
+    v.Field("group_size", group_size, "G, samples per prompt");
+    v.Field("horizon", horizon, "action chunks per rollout");
+    v.Field("prompts_in_flight", prompts_in_flight, "groups produced concurrently");
+    v.Field("seed", seed, "root seed of this worker's sampling");
+    v.Field("reward_type", reward_type, "imagined_vs_imagined_expert | imagined_vs_real | action_l1");
+    v.Field("wm_temperature", wm_temperature, "world-model sampling temperature");
+    v.Field("wm_top_k", wm_top_k, "world-model top-k (0 = off)");
+    v.Field("wm_top_p", wm_top_p, "world-model top-p (0 = off)");
+    v.Field("torch_threads", torch_threads, "intra-op threads per worker process");
+    v.Field("rpc_timeout_s", rpc_timeout_s, "per-attempt deadline of simulator / reward calls");
+    v.Field("weight_poll_ms", weight_poll_ms, "long-poll wait for a newer policy version");
+    v.Field("learner", learner);
+    v.Field("simulator", simulator);
+    v.Field("reward", reward);
+  }
+
+  absl::Status Validate() const {
+    if (policy_checkpoint.empty() || dataset.empty()) {
+      return absl::InvalidArgumentError("policy_checkpoint and dataset are required");
+    }
+    if (group_size < 2 || horizon < 1 || prompts_in_flight < 1) {
+      return absl::InvalidArgumentError("need group_size >= 2, horizon >= 1, prompts_in_flight >= 1");
+    }
+    if (reward_type != "imagined_vs_imagined_expert" && reward_type != "imagined_vs_real" && reward_type != "action_l1") {
+      return absl::InvalidArgumentError("unknown reward_type '" + reward_type + "'");
+    }
+    return absl::OkStatus();
+  }
+};
+
+}  // namespace vlarft::services

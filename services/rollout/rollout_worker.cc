@@ -1,0 +1,304 @@
+#include "services/rollout/rollout_worker.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+#include "libs/core/rng.h"
+#include "libs/core/status.h"
+#include "services/common/rollout_proto.h"
+#include "services/common/tensor_proto.h"
+#include "services/common/weights_proto.h"
+
+namespace vlarft::services {
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+v1::RewardType RewardTypeFromName(const std::string& name) {
+  if (name == "action_l1") return v1::REWARD_TYPE_ACTION_L1;
+  if (name == "imagined_vs_real") return v1::REWARD_TYPE_IMAGINED_VS_REAL;
+  return v1::REWARD_TYPE_IMAGINED_VS_IMAGINED_EXPERT;
+}
+
+}  // namespace
+
+RolloutWorker::RolloutWorker(const RolloutConfig& config, PolicyReplica* policy, PromptSource* prompts,
+                             RolloutMetrics* metrics)
+    : config_(config), policy_(policy), prompts_(prompts), metrics_(metrics) {
+  // Distinguishes this process's group ids from a previous run of a worker with the same name.
+  run_nonce_ = absl::StrCat(absl::ToUnixMillis(absl::Now()));
+}
+
+absl::StatusOr<std::unique_ptr<RolloutWorker>> RolloutWorker::Create(const RolloutConfig& config, PolicyReplica* policy,
+                                                                     PromptSource* prompts, RolloutMetrics* metrics) {
+  VLARFT_RETURN_IF_ERROR(config.Validate());
+  std::unique_ptr<RolloutWorker> worker(new RolloutWorker(config, policy, prompts, metrics));
+  if (worker->config_.worker_id.empty()) {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    worker->config_.worker_id = absl::StrCat(host, "-", getpid());
+  }
+  VLARFT_ASSIGN_OR_RETURN(auto simulator_channel, MakeChannel(config.simulator));
+  VLARFT_ASSIGN_OR_RETURN(auto reward_channel, MakeChannel(config.reward));
+  VLARFT_ASSIGN_OR_RETURN(auto learner_channel, MakeChannel(config.learner));
+  worker->simulator_ = v1::WorldModelSimulator::NewStub(simulator_channel);
+  worker->reward_ = v1::RewardVerifier::NewStub(reward_channel);
+  worker->learner_ = v1::Learner::NewStub(learner_channel);
+  VLARFT_ASSIGN_OR_RETURN(worker->simulator_contexts_, CallContextFactory::Create(config.simulator));
+  VLARFT_ASSIGN_OR_RETURN(worker->reward_contexts_, CallContextFactory::Create(config.reward));
+  VLARFT_ASSIGN_OR_RETURN(worker->learner_contexts_, CallContextFactory::Create(config.learner));
+  return worker;
+}
+
+absl::StatusOr<bool> RolloutWorker::RefreshWeights(absl::Duration wait) {
+  v1::GetPolicyWeightsRequest request;
+  request.set_min_version(policy_->version() + 1);
+  request.set_wait_ms(static_cast<int32_t>(absl::ToInt64Milliseconds(wait)));
+  std::unique_ptr<grpc::ClientContext> context = learner_contexts_.New(wait + absl::Seconds(60));
+  std::unique_ptr<grpc::ClientReader<v1::WeightChunk>> reader = learner_->GetPolicyWeights(context.get(), request);
+  WeightAssembler assembler;
+  v1::WeightChunk chunk;
+  bool complete = false;
+  while (reader->Read(&chunk)) {
+    absl::StatusOr<bool> added = assembler.Add(chunk);
+    if (!added.ok()) {
+      context->TryCancel();
+      reader->Finish();
+      return added.status();
+    }
+    complete = *added;
+  }
+  const grpc::Status status = reader->Finish();
+  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) return false;  // no newer version yet
+  if (!status.ok()) return FromGrpcStatus(status);
+  if (!complete) return absl::DataLossError("weight stream ended before the version was complete");
+  VLARFT_RETURN_IF_ERROR(policy_->Apply(assembler.version(), assembler.tensors()));
+  if (metrics_) metrics_->SetPolicyVersion(assembler.version());
+  LOG(INFO) << "event=weights_applied worker=" << config_.worker_id << " version=" << assembler.version();
+  return true;
+}
+
+absl::Status RolloutWorker::Imagine(const v1::ImagineRequest& request, v1::ImagineResponse* response) {
+  RetryPolicy retry;
+  retry.per_attempt_timeout = absl::Seconds(config_.rpc_timeout_s);
+  retry.total_timeout = absl::Seconds(config_.rpc_timeout_s * 3);
+  retry.retry_resource_exhausted = true;  // the simulator's queue is full: back off
+  return CallWithRetry(simulator_contexts_, retry, [&](grpc::ClientContext& context) {
+    return simulator_->Imagine(&context, request, response);
+  });
+}
+
+absl::Status RolloutWorker::Score(const v1::ScoreRequest& request, v1::ScoreResponse* response) {
+  RetryPolicy retry;
+  retry.per_attempt_timeout = absl::Seconds(config_.rpc_timeout_s);
+  retry.total_timeout = absl::Seconds(config_.rpc_timeout_s * 3);
+  retry.retry_resource_exhausted = true;
+  return CallWithRetry(reward_contexts_, retry, [&](grpc::ClientContext& context) {
+    return reward_->Score(&context, request, response);
+  });
+}
+
+absl::StatusOr<v1::RolloutGroup> RolloutWorker::ProduceGroup(uint64_t index) {
+  const auto total_start = std::chrono::steady_clock::now();
+  VLARFT_ASSIGN_OR_RETURN(Prompt prompt, prompts_->Get(index));
+  const models::PolicyConfig& pc = policy_->config();
+  const int64_t g = config_.group_size, h_count = config_.horizon, c = pc.chunk_length;
+  if (prompt.expert_actions.size(0) < h_count * c) {
+    return absl::FailedPreconditionError(absl::StrCat("prompt ", index, " has ", prompt.expert_actions.size(0),
+                                                      " expert actions; horizon needs ", h_count * c));
+  }
+  const core::SeedPath seeds = core::SeedPath(config_.seed).Child(config_.worker_id).Child(index);
+  std::vector<torch::Tensor> chains, log_probs, observations, frames, reference_frames, actions;
+  int64_t version = -1;
+  double policy_seconds = 0, simulator_seconds = 0;
+  std::string session;
+  models::PolicyObservation obs{prompt.frame.unsqueeze(0), {prompt.instruction}, prompt.proprio.unsqueeze(0)};
+
+  for (int64_t h = 0; h < h_count; ++h) {
+    auto start = std::chrono::steady_clock::now();
+    absl::StatusOr<PolicyReplica::Sampled> sampled =
+        h == 0 ? policy_->SampleGroup(obs, g, seeds.Child("policy").Child(h).seed())
+               : policy_->SamplePerObservation(obs, seeds.Child("policy").Child(h).seed());
+    if (!sampled.ok()) return core::Annotate(sampled.status(), "sampling the policy");
+    policy_seconds += SecondsSince(start);
+    version = version < 0 ? sampled->version : std::min(version, sampled->version);
+    chains.push_back(sampled->sample.chain);
+    log_probs.push_back(sampled->sample.log_probs);
+    observations.push_back(obs.frames.size(0) == 1 ? obs.frames.expand({g, -1, -1, -1}) : obs.frames);
+    actions.push_back(sampled->actions);
+
+    // Imagine this chunk for the group and the expert reference (one shared trajectory).
+    v1::ImagineRequest request;
+    request.set_request_id(absl::StrCat(config_.worker_id, "/", run_nonce_, "/", index, "/", h));
+    if (h == 0) VLARFT_RETURN_IF_ERROR(ToProto(prompt.frame, request.mutable_context_frame()));
+    VLARFT_RETURN_IF_ERROR(ToProto(sampled->actions.to(torch::kFloat32), request.mutable_actions()));
+    VLARFT_RETURN_IF_ERROR(ToProto(prompt.expert_actions.narrow(0, h * c, c).to(torch::kFloat32),
+                                   request.mutable_reference_actions()));
+    request.set_horizon(1);
+    request.mutable_sampling()->set_temperature(static_cast<float>(config_.wm_temperature));
+    request.mutable_sampling()->set_top_k(static_cast<int32_t>(config_.wm_top_k));
+    request.mutable_sampling()->set_top_p(static_cast<float>(config_.wm_top_p));
+    request.mutable_sampling()->set_seed(seeds.Child("world_model").Child(h).seed());
+    request.set_keep_session(h + 1 < h_count);
+    request.set_session_id(session);
+    start = std::chrono::steady_clock::now();
+    v1::ImagineResponse response;
+    VLARFT_RETURN_IF_ERROR(core::Annotate(Imagine(request, &response), "simulator Imagine"));
+    simulator_seconds += SecondsSince(start);
+    session = response.session_id();
+    core::TensorExpectation frame_spec;
+    frame_spec.dtype = core::DType::kUInt8;
+    frame_spec.shape = {g, c, prompt.frame.size(0), prompt.frame.size(1), 3};
+    VLARFT_ASSIGN_OR_RETURN(torch::Tensor chunk_frames, DecodeField(response.frames(), "ImagineResponse.frames", frame_spec));
+    frame_spec.shape = {c, prompt.frame.size(0), prompt.frame.size(1), 3};
+    VLARFT_ASSIGN_OR_RETURN(torch::Tensor chunk_reference,
+                            DecodeField(response.reference_frames(), "ImagineResponse.reference_frames", frame_spec));
+    frames.push_back(chunk_frames);
+    reference_frames.push_back(chunk_reference);
+    // Closed loop: the next chunk is decided from each sample's last imagined frame.
+    obs = {chunk_frames.select(1, c - 1).contiguous(), std::vector<std::string>(g, prompt.instruction),
+           prompt.proprio.unsqueeze(0).expand({g, -1}).contiguous()};
+  }
+  if (metrics_) {
+    metrics_->ObserveStage("policy", policy_seconds);
+    metrics_->ObserveStage("simulator", simulator_seconds);
+  }
+
+  // Score the G imagined trajectories against the reference.
+  v1::ScoreRequest score;
+  score.set_request_id(absl::StrCat(config_.worker_id, "/", run_nonce_, "/", index));
+  score.set_type(RewardTypeFromName(config_.reward_type));
+  VLARFT_RETURN_IF_ERROR(ToProto(torch::cat(frames, 1), score.mutable_frames()));
+  const torch::Tensor reference =
+      config_.reward_type == "imagined_vs_real" ? prompt.expert_frames.narrow(0, 0, h_count * c) : torch::cat(reference_frames, 0);
+  VLARFT_RETURN_IF_ERROR(ToProto(reference, score.mutable_reference_frames()));
+  VLARFT_RETURN_IF_ERROR(ToProto(torch::cat(actions, 1), score.mutable_actions()));
+  VLARFT_RETURN_IF_ERROR(ToProto(prompt.expert_actions.narrow(0, 0, h_count * c).to(torch::kFloat32),
+                                 score.mutable_reference_actions()));
+  auto start = std::chrono::steady_clock::now();
+  v1::ScoreResponse scored;
+  VLARFT_RETURN_IF_ERROR(core::Annotate(Score(score, &scored), "reward Score"));
+  if (metrics_) metrics_->ObserveStage("reward", SecondsSince(start));
+  if (scored.rewards_size() != g) {
+    return absl::DataLossError(absl::StrCat("verifier returned ", scored.rewards_size(), " rewards for ", g, " samples"));
+  }
+
+  rl::RolloutGroupData group;
+  group.group_id = absl::StrCat(config_.worker_id, "/", run_nonce_, "/", index);
+  group.worker_id = config_.worker_id;
+  group.policy_version = version;
+  group.observations = torch::stack(observations, 1).contiguous();
+  if (h_count == 1) group.observations = prompt.frame.view({1, 1, prompt.frame.size(0), prompt.frame.size(1), 3});
+  group.instruction = prompt.instruction;
+  group.proprio = prompt.proprio.to(torch::kFloat32);
+  group.expert_actions = prompt.expert_actions.narrow(0, 0, h_count * c).to(torch::kFloat32).contiguous();
+  group.chains = torch::stack(chains, 1).cpu().contiguous();
+  group.old_log_probs = torch::stack(log_probs, 1).cpu().contiguous();
+  group.rewards = torch::tensor(std::vector<float>(scored.rewards().begin(), scored.rewards().end()));
+  v1::RolloutGroup proto;
+  VLARFT_RETURN_IF_ERROR(RolloutGroupToProto(group, &proto));
+  proto.mutable_prompt()->set_dataset(prompt.dataset);
+  proto.mutable_prompt()->set_task(prompt.task);
+  proto.mutable_prompt()->set_episode(prompt.episode);
+  proto.mutable_prompt()->set_step(prompt.step);
+  proto.mutable_timings()->set_policy_ms(policy_seconds * 1000);
+  proto.mutable_timings()->set_simulator_ms(simulator_seconds * 1000);
+  proto.mutable_timings()->set_total_ms(SecondsSince(total_start) * 1000);
+  if (metrics_) metrics_->ObserveStage("total", SecondsSince(total_start));
+  return proto;
+}
+
+absl::Status RolloutWorker::Submit(const v1::RolloutGroup& group, const std::atomic<bool>& stop) {
+  v1::SubmitGroupsRequest request;
+  *request.add_groups() = group;
+  RetryPolicy retry;
+  retry.retry_resource_exhausted = true;
+  retry.max_attempts = 1000;
+  retry.max_backoff = absl::Seconds(1);
+  retry.total_timeout = absl::Seconds(30);
+  const auto start = std::chrono::steady_clock::now();
+  while (!stop.load() && !learner_finished_.load()) {
+    v1::SubmitGroupsResponse response;
+    absl::Status status = CallWithRetry(learner_contexts_, retry, [&](grpc::ClientContext& context) {
+      return learner_->SubmitGroups(&context, request, &response);
+    });
+    if (status.ok()) {
+      if (metrics_) {
+        metrics_->ObserveStage("submit", SecondsSince(start));
+        double mean = 0;
+        for (float r : group.rewards()) mean += r;
+        if (response.accepted() > 0) metrics_->GroupSubmitted(mean / std::max(1, group.rewards_size()));
+      }
+      return absl::OkStatus();
+    }
+    if (status.code() == absl::StatusCode::kFailedPrecondition) {  // training finished
+      learner_finished_ = true;
+      return absl::OkStatus();
+    }
+    if (status.code() != absl::StatusCode::kResourceExhausted && status.code() != absl::StatusCode::kUnavailable) {
+      return status;
+    }
+  }
+  return absl::CancelledError("stopped before the group was accepted");
+}
+
+absl::Status RolloutWorker::Run(const std::atomic<bool>& stop) {
+  // Start from the learner's current weights.
+  while (!stop.load() && policy_->version() < 0) {
+    absl::StatusOr<bool> refreshed = RefreshWeights(absl::Milliseconds(config_.weight_poll_ms));
+    if (!refreshed.ok()) {
+      LOG(WARNING) << "event=weights_unavailable worker=" << config_.worker_id << " " << refreshed.status();
+      absl::SleepFor(absl::Milliseconds(500));
+    }
+  }
+  std::atomic<uint64_t> next_index{0};
+  std::atomic<bool> halt{false};
+  std::thread follower([&] {
+    while (!stop.load() && !halt.load() && !learner_finished_.load()) {
+      absl::StatusOr<bool> refreshed = RefreshWeights(absl::Milliseconds(config_.weight_poll_ms));
+      if (!refreshed.ok()) {
+        if (metrics_) metrics_->CountError("weights");
+        absl::SleepFor(absl::Milliseconds(500));
+      }
+      v1::LearnerStatus status;
+      std::unique_ptr<grpc::ClientContext> context = learner_contexts_.New(absl::Seconds(5));
+      if (learner_->GetStatus(context.get(), {}, &status).ok() && status.finished()) learner_finished_ = true;
+    }
+  });
+  std::vector<std::thread> producers;
+  for (int64_t i = 0; i < config_.prompts_in_flight; ++i) {
+    producers.emplace_back([&] {
+      while (!stop.load() && !learner_finished_.load()) {
+        const uint64_t index = next_index++;
+        absl::StatusOr<v1::RolloutGroup> group = ProduceGroup(index);
+        if (!group.ok()) {
+          if (metrics_) metrics_->CountError("produce");
+          LOG(WARNING) << "event=group_failed worker=" << config_.worker_id << " index=" << index << " "
+                       << group.status();
+          absl::SleepFor(absl::Milliseconds(500));
+          continue;
+        }
+        absl::Status submitted = Submit(*group, stop);
+        if (!submitted.ok() && submitted.code() != absl::StatusCode::kCancelled) {
+          if (metrics_) metrics_->CountError("submit");
+          LOG(WARNING) << "event=submit_failed worker=" << config_.worker_id << " " << submitted;
+        }
+      }
+    });
+  }
+  for (std::thread& t : producers) t.join();
+  halt = true;
+  follower.join();
+  LOG(INFO) << "event=worker_stopped worker=" << config_.worker_id << " groups=" << next_index.load()
+            << " learner_finished=" << learner_finished_.load();
+  return absl::OkStatus();
+}
+
+}  // namespace vlarft::services

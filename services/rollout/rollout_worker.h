@@ -1,0 +1,59 @@
+// The rollout worker's loop (DESIGN.md §4): per prompt, sample G SDE action chunks (chains and
+// eval-mode log-probs kept), imagine them plus one shared expert reference in the world-model
+// simulator, score them with the verifier, and submit the group to the learner. Several prompts are
+// in flight at once; the learner's RESOURCE_EXHAUSTED answers bound how far ahead workers run.
+// Peers that restart are retried (UNAVAILABLE); resubmissions reuse the group id, so the learner
+// never trains on a group twice.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "services/common/client.h"
+#include "services/rollout/policy_replica.h"
+#include "services/rollout/prompt_source.h"
+#include "services/rollout/rollout_config.h"
+#include "services/rollout/rollout_metrics.h"
+#include "vlarft/v1/learner.grpc.pb.h"
+#include "vlarft/v1/reward.grpc.pb.h"
+#include "vlarft/v1/simulator.grpc.pb.h"
+
+namespace vlarft::services {
+
+class RolloutWorker {
+ public:
+  static absl::StatusOr<std::unique_ptr<RolloutWorker>> Create(const RolloutConfig& config, PolicyReplica* policy,
+                                                               PromptSource* prompts, RolloutMetrics* metrics);
+
+  // Fetches a policy version newer than the replica's (waiting up to `wait`) and applies it.
+  // Returns true if a new version was applied.
+  absl::StatusOr<bool> RefreshWeights(absl::Duration wait);
+  // Produces (but does not submit) the group for prompt number `index`.
+  absl::StatusOr<v1::RolloutGroup> ProduceGroup(uint64_t index);
+  // Submits with retries; RESOURCE_EXHAUSTED (learner busy) waits and retries until `stop`.
+  absl::Status Submit(const v1::RolloutGroup& group, const std::atomic<bool>& stop);
+  // Runs producers and the weight follower until `stop` or the learner reports it finished.
+  absl::Status Run(const std::atomic<bool>& stop);
+  bool learner_finished() const { return learner_finished_.load(); }
+
+ private:
+  RolloutWorker(const RolloutConfig& config, PolicyReplica* policy, PromptSource* prompts, RolloutMetrics* metrics);
+
+  absl::Status Imagine(const v1::ImagineRequest& request, v1::ImagineResponse* response);
+  absl::Status Score(const v1::ScoreRequest& request, v1::ScoreResponse* response);
+
+  RolloutConfig config_;
+  PolicyReplica* policy_;
+  PromptSource* prompts_;
+  RolloutMetrics* metrics_;
+  std::string run_nonce_;
+  std::unique_ptr<v1::WorldModelSimulator::Stub> simulator_;
+  std::unique_ptr<v1::RewardVerifier::Stub> reward_;
+  std::unique_ptr<v1::Learner::Stub> learner_;
+  CallContextFactory simulator_contexts_, reward_contexts_, learner_contexts_;
+  std::atomic<bool> learner_finished_{false};
+};
+
+}  // namespace vlarft::services
