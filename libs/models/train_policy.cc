@@ -1,0 +1,186 @@
+#include "libs/models/train_policy.h"
+
+#include <chrono>
+#include <cmath>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "libs/core/status.h"
+#include "libs/models/checkpoint.h"
+
+namespace vlarft::models {
+
+absl::Status PolicyTrainConfig::Validate() const {
+  if (steps < 1 || batch_size < 1 || lr <= 0 || warmup_steps < 0 || log_every < 1) {
+    return absl::InvalidArgumentError("need steps >= 1, batch_size >= 1, lr > 0, warmup_steps >= 0, log_every >= 1");
+  }
+  if (tau_sampling != "uniform" && tau_sampling != "beta") {
+    return absl::InvalidArgumentError(absl::StrCat("tau_sampling must be uniform or beta, got '", tau_sampling, "'"));
+  }
+  if (augment_shift < 0 || augment_brightness < 0) return absl::InvalidArgumentError("augmentations must be >= 0");
+  return absl::OkStatus();
+}
+
+torch::Tensor SampleFlowTimes(int64_t n, const std::string& mode, at::Generator& generator) {
+  const torch::Tensor u = torch::rand({n}, generator);
+  if (mode == "uniform") return u;
+  // Noise level s ~ Beta(1.5, 1) by inverse CDF (F(s) = s^1.5), favouring noisy inputs as in π0;
+  // τ = 1 − s in our convention (τ = 0 is noise). Clamped away from τ = 0 exactly.
+  return (1.0 - u.pow(1.0 / 1.5) * 0.999);
+}
+
+torch::Tensor AugmentFrames(const torch::Tensor& frames, int64_t shift, double brightness, at::Generator& generator) {
+  torch::Tensor x = frames;
+  const int64_t batch = frames.size(0), h = frames.size(1), w = frames.size(2);
+  if (shift > 0) {
+    // Pad by replication and crop a random window per sample.
+    torch::Tensor padded = torch::nn::functional::pad(
+        frames.permute({0, 3, 1, 2}).to(torch::kFloat32),
+        torch::nn::functional::PadFuncOptions({shift, shift, shift, shift}).mode(torch::kReplicate));
+    const torch::Tensor offsets = torch::randint(0, 2 * shift + 1, {batch, 2}, generator);
+    std::vector<torch::Tensor> crops;
+    for (int64_t b = 0; b < batch; ++b) {
+      const int64_t dy = offsets[b][0].item<int64_t>(), dx = offsets[b][1].item<int64_t>();
+      crops.push_back(padded[b].narrow(1, dy, h).narrow(2, dx, w));
+    }
+    x = torch::stack(crops).permute({0, 2, 3, 1});
+  } else {
+    x = x.to(torch::kFloat32);
+  }
+  if (brightness > 0) {
+    const torch::Tensor scale = 1.0 + (torch::rand({batch, 1, 1, 1}, generator) * 2.0 - 1.0) * brightness;
+    x = x * scale;
+  }
+  return x.round().clamp(0, 255).to(torch::kUInt8);
+}
+
+namespace {
+
+double LearningRate(const PolicyTrainConfig& config, int64_t step) {
+  if (step < config.warmup_steps) return config.lr * static_cast<double>(step + 1) / config.warmup_steps;
+  const double progress = static_cast<double>(step - config.warmup_steps) /
+                          std::max<int64_t>(1, config.steps - config.warmup_steps);
+  return config.lr * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress))));
+}
+
+std::string FormatDuration(double seconds) {
+  const int64_t s = static_cast<int64_t>(seconds);
+  return absl::StrFormat("%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
+}
+
+}  // namespace
+
+absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, const PolicyTrainConfig& config,
+                                              PolicyDataSource& data, const std::string& checkpoint_dir,
+                                              const std::string& output_stem,
+                                              const std::function<void(const std::string&)>& progress) {
+  VLARFT_RETURN_IF_ERROR(config.Validate());
+  VLARFT_RETURN_IF_ERROR(model_config.Validate());
+  if (config.torch_threads > 0) torch::set_num_threads(static_cast<int>(config.torch_threads));
+  torch::manual_seed(config.seed);  // parameter initialisation only; data draws use `generator`
+  VLARFT_ASSIGN_OR_RETURN(ActionNormalizer actions, ActionNormalizer::Create(data.ActionMin(), data.ActionMax()));
+  VLARFT_ASSIGN_OR_RETURN(ActionNormalizer proprio, ActionNormalizer::Create(data.ProprioMin(), data.ProprioMax()));
+  if (actions.dims() != model_config.action_dim || proprio.dims() != model_config.proprio_dim) {
+    return absl::FailedPreconditionError(absl::StrCat("data has ", actions.dims(), "-D actions and ", proprio.dims(),
+                                                      "-D proprio; the policy config expects ", model_config.action_dim,
+                                                      " and ", model_config.proprio_dim));
+  }
+  VlaPolicy policy(model_config, InstructionTokenizer::Build(data.Instructions()), actions, proprio);
+  if (config.train_lora_only) {
+    for (auto& item : policy->encoder->named_parameters()) {
+      item.value().set_requires_grad(item.key().find("lora_") != std::string::npos);
+    }
+  }
+  // The sigma net is not trained by flow matching (σ only matters for SDE sampling in RFT).
+  for (auto& p : policy->sigma_net->parameters()) p.set_requires_grad(false);
+  for (auto& p : policy->sigma_time->parameters()) p.set_requires_grad(false);
+  for (auto& p : policy->sigma_proprio->parameters()) p.set_requires_grad(false);
+  for (auto& p : policy->sigma_context->parameters()) p.set_requires_grad(false);
+  policy->train();
+  const NamedParameters trainable = TrainableParameters(*policy);
+  std::vector<torch::Tensor> params;
+  for (const auto& [name, p] : trainable) params.push_back(p);
+  torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay));
+  at::Generator generator = core::MakeCpuGenerator(config.seed);
+
+  TrainingCheckpoints checkpoints(checkpoint_dir);
+  int64_t start_step = 0;
+  if (!checkpoint_dir.empty() && checkpoints.Latest().has_value()) {
+    VLARFT_ASSIGN_OR_RETURN(TrainerState state, checkpoints.Restore(*policy, "policy", optimizer, trainable));
+    start_step = state.step;
+    if (state.generator_state.defined()) generator.set_state(state.generator_state);
+    progress(absl::StrCat("resumed from ", *checkpoints.Latest(), " at step ", start_step));
+  }
+
+  auto loss_on = [&](const PolicyBatch& batch, bool augment) -> absl::StatusOr<torch::Tensor> {
+    PolicyObservation obs{augment ? AugmentFrames(batch.frames, config.augment_shift, config.augment_brightness, generator)
+                                  : batch.frames,
+                          batch.instructions, batch.proprio};
+    VLARFT_ASSIGN_OR_RETURN(PolicyContext context, policy->Encode(obs));
+    const torch::Tensor target = policy->action_normalizer().Normalize(batch.actions.to(torch::kFloat32));
+    const torch::Tensor noise = torch::randn(target.sizes(), generator);
+    const torch::Tensor tau = SampleFlowTimes(target.size(0), config.tau_sampling, generator);
+    return policy->FlowMatchingLoss(target, noise, tau, context);
+  };
+
+  PolicyTrainResult result;
+  const auto start = std::chrono::steady_clock::now();
+  double window_loss = 0;
+  int64_t window = 0;
+  for (int64_t step = start_step; step < config.steps; ++step) {
+    VLARFT_ASSIGN_OR_RETURN(PolicyBatch batch, data.SampleBatch(config.batch_size, /*validation=*/false, generator));
+    for (auto& group : optimizer.param_groups()) {
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(LearningRate(config, step));
+    }
+    optimizer.zero_grad();
+    VLARFT_ASSIGN_OR_RETURN(torch::Tensor loss, loss_on(batch, /*augment=*/true));
+    if (!torch::isfinite(loss).item<bool>()) {
+      return absl::InternalError(absl::StrCat("non-finite loss at step ", step, "; lower the learning rate"));
+    }
+    loss.backward();
+    if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, config.grad_clip);
+    optimizer.step();
+    window_loss += loss.item<double>();
+    ++window;
+
+    const int64_t done = step + 1;
+    if (done % config.log_every == 0 || done == config.steps) {
+      result.train_loss.emplace_back(done, window_loss / window);
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double per_step = elapsed / static_cast<double>(done - start_step);
+      progress(absl::StrFormat("step %d/%d loss %.4f lr %.2e  %.1f steps/s  elapsed %s  ETA %s", done, config.steps,
+                               window_loss / window, LearningRate(config, step), 1.0 / per_step,
+                               FormatDuration(elapsed), FormatDuration(per_step * (config.steps - done))));
+      window_loss = 0;
+      window = 0;
+    }
+    if (config.validate_every > 0 && (done % config.validate_every == 0 || done == config.steps)) {
+      torch::NoGradGuard no_grad;
+      policy->eval();
+      VLARFT_ASSIGN_OR_RETURN(PolicyBatch val, data.SampleBatch(config.batch_size, /*validation=*/true, generator));
+      VLARFT_ASSIGN_OR_RETURN(torch::Tensor val_loss, loss_on(val, /*augment=*/false));
+      policy->train();
+      result.validation_loss.emplace_back(done, val_loss.item<double>());
+      progress(absl::StrFormat("step %d validation loss %.4f", done, val_loss.item<double>()));
+    }
+    const bool time_boxed = config.stop_after_steps > 0 && done - start_step >= config.stop_after_steps && done < config.steps;
+    if (!checkpoint_dir.empty() && ((config.checkpoint_every > 0 && done % config.checkpoint_every == 0) || time_boxed)) {
+      TrainerState state;
+      state.step = done;
+      state.generator_state = generator.get_state();
+      VLARFT_RETURN_IF_ERROR(checkpoints.Save(*policy, PolicySidecar(policy, done), optimizer, trainable, state));
+    }
+    if (time_boxed) {
+      result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      return result;
+    }
+  }
+  policy->eval();
+  VLARFT_RETURN_IF_ERROR(SavePolicy(output_stem, policy, config.steps));
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.complete = true;
+  return result;
+}
+
+}  // namespace vlarft::models

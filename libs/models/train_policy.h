@@ -1,0 +1,95 @@
+// Supervised flow-matching training of the policy (DESIGN.md §5 "SFT"): x_τ = (1−τ)ε + τa, target
+// velocity a − ε, MSE. The data comes through a small interface so the trainer does not care whether
+// demonstrations are the built-in benchmark's or real LIBERO files.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "libs/core/torch_compat.h"
+#include "libs/models/policy.h"
+
+namespace vlarft::models {
+
+struct PolicyBatch {
+  torch::Tensor frames;                   // uint8 [B, H, W, 3]
+  std::vector<std::string> instructions;  // B
+  torch::Tensor proprio;                  // float [B, P] environment units
+  torch::Tensor actions;                  // float [B, C, A] environment units (the expert chunk)
+};
+
+// Training data for the policy. Implementations must be deterministic given the generator.
+class PolicyDataSource {
+ public:
+  virtual ~PolicyDataSource() = default;
+  virtual absl::StatusOr<PolicyBatch> SampleBatch(int64_t batch_size, bool validation, at::Generator& generator) = 0;
+  virtual std::vector<std::string> Instructions() const = 0;  // every instruction (vocabulary)
+  virtual std::vector<double> ActionMin() const = 0;
+  virtual std::vector<double> ActionMax() const = 0;
+  virtual std::vector<double> ProprioMin() const = 0;
+  virtual std::vector<double> ProprioMax() const = 0;
+};
+
+struct PolicyTrainConfig {
+  int64_t steps = 3000;
+  int64_t batch_size = 64;
+  double lr = 3e-4;
+  double weight_decay = 0.01;
+  int64_t warmup_steps = 100;
+  double grad_clip = 1.0;
+  std::string tau_sampling = "beta";  // "uniform" or "beta": noise level s ~ Beta(1.5, 1), τ = 1 − s (π0)
+  int64_t augment_shift = 4;          // random translation in pixels (0 = off)
+  double augment_brightness = 0.1;    // ± relative brightness jitter (0 = off)
+  bool train_lora_only = false;       // with encoder.lora.rank > 0: freeze the encoder's base weights
+  int64_t validate_every = 250;
+  int64_t checkpoint_every = 500;
+  int64_t log_every = 50;
+  uint64_t seed = 0;
+  int64_t torch_threads = 0;
+  int64_t stop_after_steps = 0;  // > 0: checkpoint and return after this many steps in this run
+
+  template <typename V>
+  void VisitFields(V& v) {
+    v.Field("steps", steps, "optimiser steps");
+    v.Field("batch_size", batch_size, "chunks per step");
+    v.Field("lr", lr, "peak AdamW learning rate (cosine decay after warm-up)");
+    v.Field("weight_decay", weight_decay, "AdamW weight decay");
+    v.Field("warmup_steps", warmup_steps, "linear warm-up steps");
+    v.Field("grad_clip", grad_clip, "gradient-norm clip (<= 0 disables)");
+    v.Field("tau_sampling", tau_sampling, "flow time distribution: uniform | beta");
+    v.Field("augment_shift", augment_shift, "random image translation, pixels");
+    v.Field("augment_brightness", augment_brightness, "random brightness jitter (relative)");
+    v.Field("train_lora_only", train_lora_only, "train only LoRA adapters in the encoder");
+    v.Field("validate_every", validate_every, "steps between validation losses");
+    v.Field("checkpoint_every", checkpoint_every, "steps between checkpoints");
+    v.Field("log_every", log_every, "steps between progress lines");
+    v.Field("seed", seed, "seed of initialisation and sampling");
+    v.Field("torch_threads", torch_threads, "intra-op threads (0 = default)");
+    v.Field("stop_after_steps", stop_after_steps, "time-box: checkpoint and stop after this many steps of this run");
+  }
+  absl::Status Validate() const;
+};
+
+struct PolicyTrainResult {
+  std::vector<std::pair<int64_t, double>> train_loss;       // (step, mean loss since last log)
+  std::vector<std::pair<int64_t, double>> validation_loss;  // (step, loss)
+  double seconds = 0;
+  bool complete = false;  // false when stop_after_steps ended the run early (resume to finish)
+};
+
+// Trains from scratch or resumes from `checkpoint_dir`'s newest checkpoint, and writes the final
+// policy to `output_stem`. `progress` receives one human-readable line per log interval.
+absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, const PolicyTrainConfig& config,
+                                              PolicyDataSource& data, const std::string& checkpoint_dir,
+                                              const std::string& output_stem,
+                                              const std::function<void(const std::string&)>& progress);
+
+// Sampling flow times as configured; exposed for tests.
+torch::Tensor SampleFlowTimes(int64_t n, const std::string& mode, at::Generator& generator);
+// Random translation (edge-replicated) and brightness jitter of uint8 frames [B, H, W, 3].
+torch::Tensor AugmentFrames(const torch::Tensor& frames, int64_t shift, double brightness, at::Generator& generator);
+
+}  // namespace vlarft::models

@@ -1,0 +1,102 @@
+#include "libs/models/train_policy.h"
+
+#include <filesystem>
+
+#include "gtest/gtest.h"
+#include "tests/models/policy_test_util.h"
+
+namespace vlarft::models {
+namespace {
+
+// Actions are a deterministic function of the instruction and proprio, so a policy can learn them.
+class SyntheticData : public PolicyDataSource {
+ public:
+  absl::StatusOr<PolicyBatch> SampleBatch(int64_t batch_size, bool validation, at::Generator& generator) override {
+    PolicyBatch batch;
+    batch.frames = torch::randint(0, 256, {batch_size, 16, 16, 3}, generator).to(torch::kUInt8);
+    batch.proprio = torch::rand({batch_size, 8}, generator) * 2 - 1;
+    batch.actions = torch::zeros({batch_size, 8, 7});
+    for (int64_t b = 0; b < batch_size; ++b) {
+      const bool left = (b + validation) % 2 == 0;
+      batch.instructions.push_back(left ? "pick up the red cube" : "put the bowl on the plate");
+      batch.actions[b] = batch.proprio[b][0] * 0.5 + (left ? -0.5 : 0.5);
+    }
+    return batch;
+  }
+  std::vector<std::string> Instructions() const override { return {"pick up the red cube", "put the bowl on the plate"}; }
+  std::vector<double> ActionMin() const override { return std::vector<double>(7, -1.0); }
+  std::vector<double> ActionMax() const override { return std::vector<double>(7, 1.0); }
+  std::vector<double> ProprioMin() const override { return std::vector<double>(8, -1.0); }
+  std::vector<double> ProprioMax() const override { return std::vector<double>(8, 1.0); }
+};
+
+PolicyTrainConfig FastConfig(int64_t steps) {
+  PolicyTrainConfig config;
+  config.steps = steps;
+  config.batch_size = 16;
+  config.lr = 2e-3;
+  config.warmup_steps = 5;
+  config.log_every = 10;
+  config.validate_every = 20;
+  config.checkpoint_every = 10;
+  config.augment_shift = 1;
+  return config;
+}
+
+TEST(TrainPolicyTest, LossFallsAndTheSavedPolicyLoads) {
+  const std::string dir = ::testing::TempDir() + "/vlarft_sft_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  SyntheticData data;
+  std::vector<std::string> lines;
+  auto result = TrainPolicy(testing::TinyPolicyConfig(), FastConfig(60), data, dir + "/ckpt", dir + "/policy",
+                            [&](const std::string& line) { lines.push_back(line); });
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->train_loss.size(), 6u);
+  EXPECT_LT(result->train_loss.back().second, 0.5 * result->train_loss.front().second);
+  EXPECT_EQ(result->validation_loss.size(), 3u);
+  EXPECT_NE(lines.front().find("ETA"), std::string::npos);
+  auto loaded = LoadPolicy(dir + "/policy");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->tokenizer().words().size(), 9u);
+}
+
+TEST(TrainPolicyTest, ResumingFromACheckpointMatchesAnUninterruptedRun) {
+  const std::string dir = ::testing::TempDir() + "/vlarft_sft_resume_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  SyntheticData data;
+  auto quiet = [](const std::string&) {};
+  ASSERT_TRUE(TrainPolicy(testing::TinyPolicyConfig(), FastConfig(20), data, dir + "/a", dir + "/straight", quiet).ok());
+  // Interrupted run: 10 steps (checkpoint at 10), then a new invocation continues to 20.
+  PolicyTrainConfig first_half = FastConfig(20);
+  first_half.stop_after_steps = 10;
+  auto half = TrainPolicy(testing::TinyPolicyConfig(), first_half, data, dir + "/b", dir + "/half", quiet);
+  ASSERT_TRUE(half.ok());
+  EXPECT_FALSE(half->complete);
+  ASSERT_TRUE(TrainPolicy(testing::TinyPolicyConfig(), FastConfig(20), data, dir + "/b", dir + "/resumed", quiet).ok());
+  auto straight = LoadPolicy(dir + "/straight");
+  auto resumed = LoadPolicy(dir + "/resumed");
+  ASSERT_TRUE(straight.ok() && resumed.ok());
+  const auto a = (*straight)->named_parameters();
+  const auto b = (*resumed)->named_parameters();
+  for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), *b.find(item.key()))) << item.key();
+}
+
+TEST(TrainPolicyTest, FlowTimesAndAugmentationsStayInRange) {
+  at::Generator generator = core::MakeCpuGenerator(1);
+  torch::Tensor beta = SampleFlowTimes(10000, "beta", generator);
+  EXPECT_GT(beta.min().item<double>(), 0.0);
+  EXPECT_LE(beta.max().item<double>(), 1.0);
+  // Noise level s ~ Beta(1.5, 1) has mean 0.6, so τ = 1 - 0.999 s has mean ≈ 0.4.
+  EXPECT_NEAR(beta.mean().item<double>(), 1.0 - 0.999 * 0.6, 0.02);
+  torch::Tensor frames = torch::randint(0, 256, {4, 16, 16, 3}).to(torch::kUInt8);
+  torch::Tensor augmented = AugmentFrames(frames, 2, 0.2, generator);
+  EXPECT_EQ(augmented.sizes(), frames.sizes());
+  EXPECT_EQ(augmented.scalar_type(), torch::kUInt8);
+  EXPECT_TRUE(torch::equal(AugmentFrames(frames, 0, 0.0, generator), frames));
+  PolicyTrainConfig bad;
+  bad.tau_sampling = "gaussian";
+  EXPECT_FALSE(bad.Validate().ok());
+}
+
+}  // namespace
+}  // namespace vlarft::models
