@@ -1,0 +1,56 @@
+// `vlarft rft`: the local, one-machine launch of the four services (DESIGN.md §9 "Local"): simulator,
+// reward verifier, learner ranks and rollout workers on loopback with free ports, supervised (a dead
+// worker, simulator or verifier is restarted; a dead learner is restarted and resumes from its
+// checkpoint), with a progress line per step, until the learner finishes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace vlarft::cli {
+
+struct RftLaunchConfig {
+  int64_t learner_ranks = 2;
+  int64_t rollout_workers = 2;
+  std::string bin_dir;            // where vlarft-simulator etc. live (default: next to vlarft)
+  std::string out_dir = "out/rft";
+  double startup_timeout_s = 300;
+  int64_t max_restarts = 5;       // per process, then the run fails
+  bool restart_dead = true;
+
+  template <typename V>
+  void VisitFields(V& v) {
+    v.Field("learner_ranks", learner_ranks, "learner processes (c10d ranks)");
+    v.Field("rollout_workers", rollout_workers, "rollout worker processes");
+    v.Field("bin_dir", bin_dir, "directory of the service binaries (default: next to vlarft)");
+    v.Field("out_dir", out_dir, "logs, ready files, checkpoints and results go here");
+    v.Field("startup_timeout_s", startup_timeout_s, "how long a service may take to become ready");
+    v.Field("max_restarts", max_restarts, "restarts per process before the run is abandoned");
+    v.Field("restart_dead", restart_dead, "restart processes that die during the run");
+  }
+};
+
+struct RftStepRecord {
+  int64_t step = 0;
+  double reward_mean = 0;
+  double seconds = 0;  // since the launch
+};
+
+struct RftRunResult {
+  std::vector<RftStepRecord> steps;
+  double seconds = 0;
+  int64_t restarts = 0;
+  std::string final_policy_dir;  // the learner's checkpoint directory
+};
+
+// Launches, supervises and stops the services. `config_file` is the YAML document every service
+// reads its section from; `overrides` are extra `--set` assignments for all of them.
+absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& launch, const std::string& config_file,
+                                       const std::vector<std::string>& overrides,
+                                       const std::function<void(const std::string&)>& progress);
+
+}  // namespace vlarft::cli
