@@ -1,0 +1,48 @@
+#include "libs/data/prompts.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "libs/tabletop/random.h"
+
+namespace vlarft::data {
+
+bool IsValidationEpisode(uint64_t seed, int64_t episode, double validation_fraction) {
+  tabletop::Random r(tabletop::StreamSeed(seed, static_cast<uint64_t>(episode), 0x5157));
+  return r.Uniform() < validation_fraction;
+}
+
+absl::StatusOr<PromptSampler> PromptSampler::Create(const DemoDataset* dataset, uint64_t seed,
+                                                    double validation_fraction, bool validation_split) {
+  std::vector<int64_t> episodes;
+  for (int64_t e = 0; e < static_cast<int64_t>(dataset->episodes.size()); ++e) {
+    if (dataset->episodes[e].length > 0 && IsValidationEpisode(seed, e, validation_fraction) == validation_split) {
+      episodes.push_back(e);
+    }
+  }
+  if (episodes.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("the ", validation_split ? "validation" : "training",
+                                                   " split is empty (", dataset->episodes.size(),
+                                                   " episodes, validation_fraction ", validation_fraction, ")"));
+  }
+  return PromptSampler(dataset, seed, std::move(episodes));
+}
+
+PromptSample PromptSampler::Get(uint64_t index, int64_t steps) const {
+  tabletop::Random r(tabletop::StreamSeed(seed_, index, 0x9A11));
+  PromptSample s;
+  s.episode = episodes_[r.UniformInt(static_cast<int>(episodes_.size()))];
+  const Episode& e = dataset_->episodes[s.episode];
+  s.source = &e;
+  s.step = r.UniformInt(static_cast<int>(e.length));
+  const size_t frame_bytes = static_cast<size_t>(e.size) * e.size * 3;
+  for (int64_t k = 0; k < steps; ++k) {
+    const int64_t t = std::min(s.step + k, e.length - 1);
+    s.expert_actions.insert(s.expert_actions.end(), e.action(t), e.action(t) + kActionDim);
+    const int64_t next = std::min(s.step + k + 1, e.length - 1);
+    s.expert_frames.insert(s.expert_frames.end(), e.frame(next), e.frame(next) + frame_bytes);
+  }
+  return s;
+}
+
+}  // namespace vlarft::data
