@@ -22,5 +22,6 @@ struct Command {
 void AddVersionCommands(std::vector<Command>& commands);
 void AddDataCommands(std::vector<Command>& commands);
 void AddEvalCommands(std::vector<Command>& commands);
+void AddTrainCommands(std::vector<Command>& commands);
 
 }  // namespace vlarft::cli

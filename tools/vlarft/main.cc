@@ -14,6 +14,7 @@ std::vector<Command> AllCommands() {
   AddVersionCommands(commands);
   AddDataCommands(commands);
   AddEvalCommands(commands);
+  AddTrainCommands(commands);
   return commands;
 }
 

@@ -1,0 +1,67 @@
+#include "tools/vlarft/policy_adapter.h"
+
+#include <algorithm>
+
+#include "libs/core/rng.h"
+#include "libs/core/status.h"
+#include "libs/rl/flow_sampling.h"
+
+namespace vlarft::cli {
+namespace {
+
+class VlaPolicyAdapter : public tabletop::Policy {
+ public:
+  VlaPolicyAdapter(models::VlaPolicy policy, std::string name, PolicyAdapterOptions options)
+      : policy_(std::move(policy)), name_(std::move(name)), options_(options), generator_(core::MakeCpuGenerator(options.seed)) {
+    policy_->eval();
+  }
+  std::string name() const override { return name_; }
+
+  absl::StatusOr<std::vector<tabletop::ActionChunk>> ActBatch(const std::vector<tabletop::Observation>& observations) override {
+    torch::NoGradGuard no_grad;
+    std::vector<tabletop::ActionChunk> out;
+    const models::PolicyConfig& config = policy_->config();
+    for (size_t begin = 0; begin < observations.size(); begin += options_.max_batch) {
+      const size_t end = std::min(observations.size(), begin + static_cast<size_t>(options_.max_batch));
+      const int64_t n = static_cast<int64_t>(end - begin), size = observations[begin].size;
+      torch::Tensor frames = torch::empty({n, size, size, 3}, torch::kUInt8);
+      torch::Tensor proprio = torch::empty({n, 8}, torch::kFloat32);
+      std::vector<std::string> instructions;
+      for (int64_t i = 0; i < n; ++i) {
+        const tabletop::Observation& o = observations[begin + i];
+        std::memcpy(frames[i].data_ptr<uint8_t>(), o.frame.data(), o.frame.size());
+        std::memcpy(proprio[i].data_ptr<float>(), o.proprio.data(), sizeof(float) * 8);
+        instructions.push_back(o.instruction);
+      }
+      VLARFT_ASSIGN_OR_RETURN(models::PolicyContext context, policy_->Encode({frames, instructions, proprio}));
+      const torch::Tensor x0 = torch::randn({n, config.chunk_length, config.action_dim}, generator_);
+      const torch::Tensor sample = options_.sde ? rl::SampleSde(*policy_, context, x0, generator_).chain.select(1, config.flow_steps)
+                                                : rl::SampleOde(*policy_, context, x0);
+      const torch::Tensor actions = policy_->action_normalizer().Denormalize(sample).contiguous();
+      auto a = actions.accessor<float, 3>();
+      for (int64_t i = 0; i < n; ++i) {
+        tabletop::ActionChunk chunk(config.chunk_length);
+        for (int64_t k = 0; k < config.chunk_length; ++k) {
+          for (int d = 0; d < 7; ++d) chunk[k][d] = a[i][k][d];
+        }
+        out.push_back(std::move(chunk));
+      }
+    }
+    return out;
+  }
+
+ private:
+  models::VlaPolicy policy_;
+  std::string name_;
+  PolicyAdapterOptions options_;
+  at::Generator generator_;
+};
+
+}  // namespace
+
+std::unique_ptr<tabletop::Policy> MakeVlaPolicyAdapter(models::VlaPolicy policy, std::string name,
+                                                       PolicyAdapterOptions options) {
+  return std::make_unique<VlaPolicyAdapter>(std::move(policy), std::move(name), options);
+}
+
+}  // namespace vlarft::cli
