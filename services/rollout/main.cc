@@ -1,0 +1,72 @@
+// vlarft-rollout: a rollout worker process. Serves health + metrics; produces groups until the
+// learner finishes or SIGTERM.
+#include <atomic>
+#include <iostream>
+#include <thread>
+
+#include "glog/logging.h"
+#include "libs/core/status.h"
+#include "services/common/service_main.h"
+#include "services/common/service_server.h"
+#include "services/common/shutdown_signal.h"
+#include "services/rollout/demo_prompt_source.h"
+#include "services/rollout/rollout_worker.h"
+
+namespace vlarft::services {
+namespace {
+
+absl::Status RunRollout(const ServiceInvocation<RolloutConfig>& invocation, ShutdownSignal& signals) {
+  const RolloutConfig& config = invocation.config;
+  if (config.torch_threads > 0) torch::set_num_threads(static_cast<int>(config.torch_threads));
+  VLARFT_ASSIGN_OR_RETURN(models::VlaPolicy policy, models::LoadPolicy(config.policy_checkpoint));
+  const models::PolicyConfig policy_config = policy->config();
+  PolicyReplica replica(policy);
+  VLARFT_ASSIGN_OR_RETURN(
+      std::unique_ptr<DemoPromptSource> prompts,
+      DemoPromptSource::Load(config.dataset, config.suites, static_cast<int>(policy_config.encoder.image_size), config.seed,
+                             config.validation_fraction, policy_config.chunk_length * config.horizon));
+  LOG(INFO) << "event=prompts_loaded episodes=" << prompts->episodes() << " dataset=" << config.dataset;
+  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<metrics::MetricsEndpoint> endpoint, StartMetricsEndpoint(invocation.server));
+  std::unique_ptr<RolloutMetrics> metrics;
+  if (endpoint != nullptr) metrics = std::make_unique<RolloutMetrics>(endpoint->registry());
+  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<RolloutWorker> worker,
+                          RolloutWorker::Create(config, &replica, prompts.get(), metrics.get()));
+  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<ServiceServer> server,
+                          ServiceServer::Start(invocation.server, {}, "rollout", std::move(endpoint)));
+  std::atomic<bool> stop{false}, done{false};
+  absl::Status status;
+  std::thread runner([&] {
+    status = worker->Run(stop);
+    done = true;
+  });
+  while (!done.load()) {
+    if (signals.WaitFor(absl::Milliseconds(200)).has_value()) stop = true;
+  }
+  runner.join();
+  server->Shutdown();
+  return status;
+}
+
+}  // namespace
+}  // namespace vlarft::services
+
+int main(int argc, char** argv) {
+  vlarft::services::ShutdownSignal signals;
+  vlarft::services::InitServiceLogging(argv[0]);
+  auto invocation = vlarft::services::ParseServiceInvocation<vlarft::services::RolloutConfig>(argc, argv, "rollout");
+  if (!invocation.ok()) {
+    std::cerr << "vlarft-rollout: " << invocation.status().message() << "\n";
+    return 2;
+  }
+  if (invocation->help) {
+    std::cout << invocation->help_text;
+    return 0;
+  }
+  const absl::Status status = vlarft::services::RunRollout(*invocation, signals);
+  if (!status.ok()) {
+    LOG(ERROR) << "event=fatal " << status;
+    std::cerr << "vlarft-rollout: " << status.message() << "\n";
+    return 1;
+  }
+  return 0;
+}
