@@ -23,5 +23,7 @@ void AddVersionCommands(std::vector<Command>& commands);
 void AddDataCommands(std::vector<Command>& commands);
 void AddEvalCommands(std::vector<Command>& commands);
 void AddTrainCommands(std::vector<Command>& commands);
+// Only in builds with services (VLARFT_WITH_RFT).
+void AddRftCommands(std::vector<Command>& commands);
 
 }  // namespace vlarft::cli

@@ -15,6 +15,9 @@ std::vector<Command> AllCommands() {
   AddDataCommands(commands);
   AddEvalCommands(commands);
   AddTrainCommands(commands);
+#if defined(VLARFT_WITH_RFT)
+  AddRftCommands(commands);
+#endif
   return commands;
 }
 

@@ -140,7 +140,8 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
   Launch launch(config, progress);
   VLARFT_ASSIGN_OR_RETURN(ServiceProcess simulator, common("vlarft-simulator", "simulator", simulator_port));
   VLARFT_ASSIGN_OR_RETURN(ServiceProcess reward, common("vlarft-reward", "reward", reward_port));
-  launch.servers_ = {std::move(simulator), std::move(reward)};
+  launch.servers_.push_back(std::move(simulator));
+  launch.servers_.push_back(std::move(reward));
   for (int64_t r = 0; r < config.learner_ranks; ++r) {
     VLARFT_ASSIGN_OR_RETURN(ServiceProcess learner,
                             common("vlarft-learner", absl::StrCat("learner-rank", r), r == 0 ? learner_port : 0));

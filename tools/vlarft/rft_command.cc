@@ -1,0 +1,147 @@
+// `vlarft rft`: the README's main job. On one machine: make sure demonstrations exist, evaluate the
+// base SFT policy in the benchmark, launch simulator + verifier + learner ranks + rollout workers on
+// loopback and run RFT to the configured number of steps, evaluate the fine-tuned policy, and write
+// the base-vs-RFT table, the reward curve (PNG) and a JSON record.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/str_format.h"
+#include "libs/core/command_line.h"
+#include "libs/core/config.h"
+#include "libs/core/status.h"
+#include "libs/data/generate.h"
+#include "libs/models/checkpoint.h"
+#include "libs/models/policy.h"
+#include "libs/tabletop/evaluation.h"
+#include "libs/viz/image.h"
+#include "nlohmann/json.hpp"
+#include "tools/vlarft/command.h"
+#include "tools/vlarft/policy_adapter.h"
+#include "tools/vlarft/rft_launcher.h"
+
+namespace vlarft::cli {
+namespace fs = std::filesystem;
+namespace {
+
+struct RftConfig {
+  RftLaunchConfig launch;
+  std::string dataset = "data/tabletop";
+  int generate_demos_per_task = 20;  // when the dataset directory does not exist yet
+  std::string base_policy = "checkpoints/tiny/policy_base";
+  int eval_episodes_per_task = 50;
+  std::vector<std::string> eval_suites;
+  uint64_t eval_seed = 1000;
+  int eval_threads = 2;
+  std::string results_markdown;  // e.g. docs/results.md section file; empty = only under out_dir
+
+  template <typename V>
+  void VisitFields(V& v) {
+    v.Field("launch", launch);
+    v.Field("dataset", dataset, "demonstrations for prompts (generated if missing)");
+    v.Field("generate_demos_per_task", generate_demos_per_task, "demos per task when generating the dataset");
+    v.Field("base_policy", base_policy, "stem of the SFT policy RFT starts from");
+    v.Field("eval_episodes_per_task", eval_episodes_per_task, "benchmark episodes per task for base and RFT");
+    v.Field("eval_suites", eval_suites, "suites to evaluate (empty = all)");
+    v.Field("eval_seed", eval_seed, "evaluation seed (same for base and RFT)");
+    v.Field("eval_threads", eval_threads, "environment threads during evaluation");
+    v.Field("results_markdown", results_markdown, "also write the results table to this file");
+  }
+};
+
+absl::StatusOr<tabletop::EvalReport> EvaluatePolicy(const std::string& stem, const std::string& name, const RftConfig& config) {
+  VLARFT_ASSIGN_OR_RETURN(models::VlaPolicy policy, models::LoadPolicy(stem));
+  std::unique_ptr<tabletop::Policy> adapter = MakeVlaPolicyAdapter(policy, name, {false, config.eval_seed, 256});
+  tabletop::EvalOptions eval;
+  eval.suites = config.eval_suites;
+  eval.episodes_per_task = config.eval_episodes_per_task;
+  eval.seed = config.eval_seed;
+  eval.image_size = static_cast<int>(policy->config().encoder.image_size);
+  eval.threads = config.eval_threads;
+  return tabletop::Evaluate(*adapter, eval);
+}
+
+absl::Status RunRft(const std::vector<std::string>& args) {
+  VLARFT_ASSIGN_OR_RETURN(core::ParsedCommandLine parsed, core::ParseCommandLine(args));
+  if (parsed.help) {
+    std::cout << "usage: vlarft rft [--config configs/tiny.yaml] [--set rft.x=y ...] [--set learner.max_steps=N ...]\n\n"
+                 "launcher settings (section 'rft'):\n"
+              << core::OptionsHelp(RftConfig{}, "rft", "--set ")
+              << "\nEvery other section of the config document configures the service of that name.\n";
+    return absl::OkStatus();
+  }
+  if (!parsed.positional.empty() || parsed.options.size() > 0) {
+    return absl::InvalidArgumentError("vlarft rft takes only --config and --set");
+  }
+  VLARFT_ASSIGN_OR_RETURN(RftConfig config, core::LoadConfig<RftConfig>(parsed.config_file, parsed.config_overrides, "rft"));
+  auto say = [](const std::string& line) { std::cout << "[rft] " << line << std::endl; };
+  const fs::path out = config.launch.out_dir;
+  fs::create_directories(out);
+
+  if (!fs::exists(config.dataset)) {
+    say("no demonstrations at " + config.dataset + "; generating them");
+    data::GenerateOptions generate;
+    generate.out = config.dataset;
+    generate.demos_per_task = config.generate_demos_per_task;
+    VLARFT_RETURN_IF_ERROR(data::GenerateDemos(generate, [](const std::string&) {}).status());
+  }
+  if (!fs::exists(config.base_policy + ".safetensors")) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "base policy ", config.base_policy, ".safetensors not found; train it with: vlarft train policy --config ",
+        parsed.config_file.empty() ? "configs/tiny.yaml" : parsed.config_file, " --dataset ", config.dataset,
+        " --out ", config.base_policy));
+  }
+
+  say(absl::StrFormat("evaluating the base policy (%d episodes per task)", config.eval_episodes_per_task));
+  VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport base, EvaluatePolicy(config.base_policy, "base SFT", config));
+  say(absl::StrFormat("base average success %.1f%%", 100 * base.average.rate));
+
+  // Every service reads the same document, with the launcher's dataset/policy forced consistent.
+  std::vector<std::string> overrides = parsed.config_overrides;
+  overrides.push_back("learner.policy_checkpoint=" + config.base_policy);
+  overrides.push_back("rollout.policy_checkpoint=" + config.base_policy);
+  overrides.push_back("rollout.dataset=" + config.dataset);
+  VLARFT_ASSIGN_OR_RETURN(RftRunResult run, LaunchRft(config.launch, parsed.config_file, overrides, say));
+
+  const models::TrainingCheckpoints checkpoints(run.final_policy_dir);
+  const std::optional<std::string> latest = checkpoints.Latest();
+  if (!latest) return absl::DataLossError("the learner left no checkpoint in " + run.final_policy_dir);
+  say("evaluating the fine-tuned policy from " + *latest);
+  VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport tuned, EvaluatePolicy((fs::path(*latest) / "model").string(), "RFT", config));
+
+  // Results: table, curve, JSON.
+  const int64_t steps = run.steps.empty() ? 0 : run.steps.back().step;
+  const std::string table = tabletop::ReportMarkdown({base, tuned});
+  const std::string summary = absl::StrFormat(
+      "RFT: %d steps in %.1f min on this machine (%d learner ranks, %d rollout workers, %d restarts); "
+      "average success %.1f%% -> %.1f%%",
+      steps, run.seconds / 60, config.launch.learner_ranks, config.launch.rollout_workers, run.restarts,
+      100 * base.average.rate, 100 * tuned.average.rate);
+  std::cout << "\n" << table << "\n" << summary << "\n";
+  std::ofstream(out / "results.md") << table << "\n" << summary << "\n";
+  if (!config.results_markdown.empty()) std::ofstream(config.results_markdown) << table << "\n" << summary << "\n";
+  viz::Series reward{"reward mean", {}, {}, viz::PaletteColor(0)};
+  for (const RftStepRecord& r : run.steps) reward.x.push_back(r.step), reward.y.push_back(r.reward_mean);
+  viz::PlotOptions plot;
+  plot.title = "RFT reward (imagined vs expert)";
+  plot.x_label = "GRPO step";
+  plot.y_label = "reward mean";
+  VLARFT_RETURN_IF_ERROR(viz::WritePng((out / "reward_curve.png").string(), viz::LinePlot({reward}, plot)));
+  nlohmann::json record = nlohmann::json::parse(absl::StrCat("{\"base\": ", tabletop::ReportJson(base),
+                                                             ", \"rft\": ", tabletop::ReportJson(tuned), "}"));
+  record["steps"] = steps;
+  record["seconds"] = run.seconds;
+  record["restarts"] = run.restarts;
+  for (const RftStepRecord& r : run.steps) record["curve"].push_back({r.step, r.reward_mean, r.seconds});
+  std::ofstream(out / "results.json") << record.dump(2) << "\n";
+  say("wrote " + (out / "results.md").string() + ", reward_curve.png, results.json");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void AddRftCommands(std::vector<Command>& commands) {
+  commands.push_back({{"rft"}, "the local RFT pipeline: base eval, services, GRPO, RFT eval", &RunRft});
+}
+
+}  // namespace vlarft::cli
