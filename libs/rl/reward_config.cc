@@ -1,0 +1,97 @@
+#include "libs/rl/reward_config.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "libs/core/status.h"
+
+namespace vlarft::rl {
+
+absl::StatusOr<FrameAggregation> ParseFrameAggregation(const std::string& name) {
+  if (name == "mean") return FrameAggregation::kMean;
+  if (name == "last") return FrameAggregation::kLast;
+  if (name == "discounted") return FrameAggregation::kDiscounted;
+  return absl::InvalidArgumentError(
+      absl::StrCat("aggregation must be mean, last or discounted, got '", name, "'"));
+}
+
+absl::StatusOr<PerceptualKind> ParsePerceptualKind(const std::string& name) {
+  if (name == "none") return PerceptualKind::kNone;
+  if (name == "lpips-vgg") return PerceptualKind::kLpipsVgg;
+  if (name == "lpips-alex") return PerceptualKind::kLpipsAlex;
+  if (name == "tokenizer") return PerceptualKind::kTokenizer;
+  if (name == "ssim") return PerceptualKind::kSsim;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "perceptual must be tokenizer, lpips-vgg, lpips-alex, ssim or none, got '", name, "'"));
+}
+
+const char* PerceptualKindName(PerceptualKind kind) {
+  switch (kind) {
+    case PerceptualKind::kNone: return "none";
+    case PerceptualKind::kLpipsVgg: return "lpips-vgg";
+    case PerceptualKind::kLpipsAlex: return "lpips-alex";
+    case PerceptualKind::kTokenizer: return "tokenizer";
+    case PerceptualKind::kSsim: return "ssim";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<torch::Device> ParseDevice(const std::string& name) {
+  // torch::Device's string constructor throws on garbage; keep that inside the boundary.
+  absl::StatusOr<torch::Device> device =
+      core::CatchTorchErrors("device", [&]() { return torch::Device(name); });
+  if (!device.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("device must be cpu, cuda or cuda:N, got '", name, "'"));
+  }
+  if (!device->is_cpu() && !device->is_cuda()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("device must be cpu, cuda or cuda:N, got '", name, "'"));
+  }
+  return *device;
+}
+
+FrameAggregation RewardConfig::frame_aggregation() const {
+  return ParseFrameAggregation(aggregation).value_or(FrameAggregation::kMean);
+}
+
+PerceptualKind RewardConfig::perceptual_kind() const {
+  return ParsePerceptualKind(perceptual).value_or(PerceptualKind::kNone);
+}
+
+absl::Status RewardConfig::Validate() const {
+  if (type < 1 || type > 3) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "type must be 1 (action L1), 2 (imagined vs real) or 3 (imagined vs imagined-expert), got ",
+        type));
+  }
+  for (const auto& [name, value] : {std::pair<const char*, double>{"w_l1", w_l1},
+                                    std::pair<const char*, double>{"w_perceptual", w_perceptual}}) {
+    if (!std::isfinite(value) || value < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(name, " must be finite and >= 0, got ", value));
+    }
+  }
+  // Both weights zero would make every frame reward 0: GRPO would see flat groups forever.
+  if (w_l1 == 0 && w_perceptual == 0) {
+    return absl::InvalidArgumentError("w_l1 and w_perceptual are both 0: frame rewards would be constant");
+  }
+  absl::Status aggregation_ok = ParseFrameAggregation(aggregation).status();
+  if (!aggregation_ok.ok()) return aggregation_ok;
+  if (!std::isfinite(gamma) || gamma <= 0 || gamma > 1) {
+    return absl::InvalidArgumentError(absl::StrCat("gamma must be in (0, 1], got ", gamma));
+  }
+  absl::StatusOr<PerceptualKind> kind = ParsePerceptualKind(perceptual);
+  if (!kind.ok()) return kind.status();
+  if ((*kind == PerceptualKind::kLpipsVgg || *kind == PerceptualKind::kLpipsAlex) &&
+      lpips_weights.empty()) {
+    // The reference implementation fell back to a random VGG here; a random network is not a
+    // reward, so this is a startup error.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "perceptual '", perceptual,
+        "' needs lpips_weights: set it to a safetensors file made by tools/convert_lpips_weights.py "
+        "from the official LPIPS weights, or choose perceptual: tokenizer (or ssim)"));
+  }
+  return ParseDevice(device).status();
+}
+
+}  // namespace vlarft::rl

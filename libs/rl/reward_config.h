@@ -1,0 +1,86 @@
+// Configuration of the reward verifier's scoring (DESIGN.md §6 "Reward").
+//
+//   ℓ_t = w_l1·mean|o_t − ô_t| + w_perceptual·D_p(o_t, ô_t)      pixels in [0, 1]
+//   R   = −aggregate_t ℓ_t                                         aggregate ∈ {mean, last, discounted}
+//
+// Reward types (numbers match vlarft.v1.RewardType):
+//   1  action L1:   R = −mean_{t,d} |a_{t,d} − a^expert_{t,d}|   (no world model, no aggregation)
+//   2  imagined frames vs the real dataset frames that followed the prompt
+//   3  imagined frames vs the frames the same world model imagined for the expert's chunk (default)
+// Types 2 and 3 are one computation with a different reference (see reward.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "libs/core/torch_compat.h"
+
+namespace vlarft::rl {
+
+enum class RewardType : int {
+  kUnspecified = 0,  // "use the configured default"
+  kActionL1 = 1,
+  kImaginedVsReal = 2,
+  kImaginedVsImaginedExpert = 3,
+};
+
+// How per-frame losses ℓ_0..ℓ_{T−1} (index 0 = first imagined frame) become one number per sample:
+//   mean:        (1/T) Σ_t ℓ_t
+//   last:        ℓ_{T−1}
+//   discounted:  Σ_t γ^t ℓ_t / Σ_t γ^t
+// The discounted form is a *normalised* weighted mean, so it stays on the same scale as `mean`
+// (it equals `mean` at γ = 1 and `ℓ_0` as γ → 0) whatever T and γ are; reward magnitudes, the
+// verifier's histograms and the w_* weights therefore mean the same thing across horizons. Early
+// frames weigh more because world-model errors compound with the imagination horizon, so late
+// frames are the least trustworthy evidence about the action chunk.
+enum class FrameAggregation { kMean, kLast, kDiscounted };
+
+enum class PerceptualKind {
+  kNone,       // D_p ≡ 0: an L1-only reward
+  kLpipsVgg,   // LPIPS, VGG16 backbone (weights from `lpips_weights`)
+  kLpipsAlex,  // LPIPS, AlexNet backbone (weights from `lpips_weights`)
+  kTokenizer,  // LPIPS-style distance over the world-model tokenizer encoder's features
+  kSsim,       // 1 − SSIM
+};
+
+struct RewardConfig {
+  int64_t type = 3;
+  double w_l1 = 1.0;
+  double w_perceptual = 1.0;
+  std::string aggregation = "mean";
+  double gamma = 0.95;
+  std::string perceptual = "tokenizer";
+  std::string lpips_weights;
+  std::string device = "cpu";
+
+  template <typename V>
+  void VisitFields(V& v) {
+    v.Field("type", type,
+            "default reward type: 1 action L1, 2 imagined vs real frames, 3 imagined vs imagined-expert");
+    v.Field("w_l1", w_l1, "weight of the per-frame mean absolute pixel error");
+    v.Field("w_perceptual", w_perceptual, "weight of the per-frame perceptual distance");
+    v.Field("aggregation", aggregation, "per-frame losses to one reward: mean | last | discounted");
+    v.Field("gamma", gamma, "discount for aggregation=discounted: sum g^t l_t / sum g^t, t=0 first frame");
+    v.Field("perceptual", perceptual, "perceptual distance: tokenizer | lpips-vgg | lpips-alex | ssim | none");
+    v.Field("lpips_weights", lpips_weights,
+            "safetensors file with LPIPS weights (tools/convert_lpips_weights.py); required for lpips-*");
+    v.Field("device", device, "device the scoring runs on: cpu | cuda | cuda:N");
+  }
+  // INVALID_ARGUMENT naming the offending field.
+  absl::Status Validate() const;
+
+  // Typed views; valid only after Validate() succeeded.
+  RewardType reward_type() const { return static_cast<RewardType>(type); }
+  FrameAggregation frame_aggregation() const;
+  PerceptualKind perceptual_kind() const;
+};
+
+absl::StatusOr<FrameAggregation> ParseFrameAggregation(const std::string& name);
+absl::StatusOr<PerceptualKind> ParsePerceptualKind(const std::string& name);
+const char* PerceptualKindName(PerceptualKind kind);  // "lpips-vgg", ... (the config spelling)
+// Parses "cpu", "cuda", "cuda:1"; INVALID_ARGUMENT for anything else.
+absl::StatusOr<torch::Device> ParseDevice(const std::string& name);
+
+}  // namespace vlarft::rl
