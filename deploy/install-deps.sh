@@ -11,10 +11,11 @@ fi
 PACKAGES=(
   # build
   build-essential cmake ninja-build pkg-config git
-  # tensors, autograd, c10d headers. Debian's libtorch calls BLAS through libblas.so.3, which is the
-  # slow reference implementation unless an optimised provider is installed: OpenBLAS (OpenMP build,
-  # matching LibTorch's threading) makes the tiny preset's training ~10x faster.
-  libtorch-dev libgloo-dev libopenblas0-openmp
+  # tensors, autograd, c10d headers. (Debian's LibTorch calls BLAS through libblas.so.3. OpenBLAS
+  # would be faster than the reference BLAS, but with OpenBLAS loaded the civetweb server inside
+  # prometheus-cpp fails to start ("null context when constructing CivetServer"), so it is not
+  # installed; see docs/results.md.)
+  libtorch-dev libgloo-dev
   # RPC
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # base
@@ -27,7 +28,22 @@ PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libhdf5-dev libpng-dev zlib1g-dev
   # scripts used by tests (HTTP scrape of /metrics)
   curl ca-certificates
+  # deploy tests: the real Prometheus server and promtool (tests/deploy), python3 for the
+  # dashboard generator (deploy/grafana)
+  prometheus python3
 )
+
+# Tools the deploy tests need that a machine may already have from elsewhere (e.g. a newer Node.js
+# or kubectl): install the Debian package only when the command is missing.
+if ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
+if ! command -v kubectl >/dev/null 2>&1; then
+  # Debian bookworm's kubectl (kubernetes-client 1.20) embeds kustomize v2, too old for the
+  # manifests (components, patches, replacements need kustomize v4+, i.e. kubectl >= 1.21): the
+  # deploy.render test says so. Install a newer kubectl by your site's means.
+  echo "install-deps: kubectl not found; the deploy tests need kubectl >= 1.21" >&2
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -22,8 +22,10 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(const st
     // civetweb throws when it cannot bind; report it instead of terminating.
     exposer = std::make_unique<prometheus::Exposer>(address, /*num_threads=*/2);
   } catch (const std::exception& e) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot serve metrics on ", address, ": ", e.what()));
+    // A known cause besides a busy port: with OpenBLAS loaded into the process (e.g. as the
+    // libblas.so.3 alternative LibTorch links), civetweb's start-up fails; see docs/results.md.
+    return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", address, ": ", e.what(),
+                                               " (port busy, or OpenBLAS loaded in this process)"));
   }
   const std::vector<int> ports = exposer->GetListeningPorts();
   if (ports.empty()) return absl::UnavailableError(absl::StrCat("metrics exposer on ", address, " did not bind"));
