@@ -12,6 +12,12 @@ bool IsValidationEpisode(uint64_t seed, int64_t episode, double validation_fract
   return r.Uniform() < validation_fraction;
 }
 
+PromptSampler::PromptSampler(const DemoDataset* dataset, uint64_t seed, std::vector<int64_t> episodes)
+    : dataset_(dataset), seed_(seed), episodes_(std::move(episodes)) {
+  int64_t total = 0;
+  for (int64_t e : episodes_) cumulative_.push_back(total += dataset_->episodes[e].length);
+}
+
 absl::StatusOr<PromptSampler> PromptSampler::Create(const DemoDataset* dataset, uint64_t seed,
                                                     double validation_fraction, bool validation_split) {
   std::vector<int64_t> episodes;
@@ -30,16 +36,21 @@ absl::StatusOr<PromptSampler> PromptSampler::Create(const DemoDataset* dataset, 
 
 PromptSample PromptSampler::Get(uint64_t index, int64_t steps) const {
   tabletop::Random r(tabletop::StreamSeed(seed_, index, 0x9A11));
+  // Uniform over all states: a global state index, then the episode holding it.
+  const int64_t state = static_cast<int64_t>(r.Uniform() * static_cast<double>(num_states()));
+  const size_t k = std::upper_bound(cumulative_.begin(), cumulative_.end(), state) - cumulative_.begin();
   PromptSample s;
-  s.episode = episodes_[r.UniformInt(static_cast<int>(episodes_.size()))];
+  s.episode = episodes_[k];
   const Episode& e = dataset_->episodes[s.episode];
   s.source = &e;
-  s.step = r.UniformInt(static_cast<int>(e.length));
+  s.step = state - (k == 0 ? 0 : cumulative_[k - 1]);
   const size_t frame_bytes = static_cast<size_t>(e.size) * e.size * 3;
-  for (int64_t k = 0; k < steps; ++k) {
-    const int64_t t = std::min(s.step + k, e.length - 1);
+  s.expert_actions.reserve(steps * kActionDim);
+  s.expert_frames.reserve(steps * frame_bytes);
+  for (int64_t j = 0; j < steps; ++j) {
+    const int64_t t = std::min(s.step + j, e.length - 1);
     s.expert_actions.insert(s.expert_actions.end(), e.action(t), e.action(t) + kActionDim);
-    const int64_t next = std::min(s.step + k + 1, e.length - 1);
+    const int64_t next = std::min(s.step + j + 1, e.length - 1);
     s.expert_frames.insert(s.expert_frames.end(), e.frame(next), e.frame(next) + frame_bytes);
   }
   return s;

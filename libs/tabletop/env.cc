@@ -132,4 +132,6 @@ bool TabletopEnv::Step(const Action& action) {
 
 std::vector<uint8_t> TabletopEnv::Render(int size) const { return RenderScene(scene_, size); }
 
+void TabletopEnv::RenderInto(int size, uint8_t* out) const { RenderSceneInto(scene_, size, out); }
+
 }  // namespace vlarft::tabletop

@@ -33,8 +33,9 @@ class TabletopEnv {
   const Scene& scene() const { return scene_; }
   const Task& task() const { return *task_; }
   Proprio proprio() const;
-  // RGB [size][size][3].
+  // RGB [size][size][3] (render.h).
   std::vector<uint8_t> Render(int size) const;
+  void RenderInto(int size, uint8_t* out) const;
 
  private:
   void Grasp();

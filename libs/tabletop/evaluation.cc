@@ -1,93 +1,81 @@
 #include "libs/tabletop/evaluation.h"
 
+#include <algorithm>
 #include <chrono>
-#include <cmath>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "libs/tabletop/expert.h"
 #include "libs/tabletop/random.h"
-#include "nlohmann/json.hpp"
 
 namespace vlarft::tabletop {
 namespace {
 
-class ExpertPolicy : public Policy {
+// A fixed set of worker threads that run `fn(i)` for i in [0, n), strided by thread; the calling
+// thread takes part. Reused for every decision of an evaluation.
+class WorkerPool {
  public:
-  explicit ExpertPolicy(const std::vector<const TabletopEnv*>* envs) : envs_(envs) {}
-  std::string name() const override { return "scripted-expert"; }
-  absl::StatusOr<std::vector<ActionChunk>> ActBatch(const std::vector<Observation>& observations) override {
-    if (experts_.size() != envs_->size()) {
-      experts_.clear();
-      for (size_t i = 0; i < envs_->size(); ++i) experts_.emplace_back(ExpertOptions{}, i);
+  explicit WorkerPool(int threads) {
+    for (int t = 1; t < threads; ++t) workers_.emplace_back([this, t] { Loop(t); });
+  }
+  ~WorkerPool() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
     }
-    // The expert replans every step, so it returns chunks of one action.
-    std::vector<ActionChunk> out;
-    for (const Observation& o : observations) out.push_back({experts_[o.episode].Act(*(*envs_)[o.episode])});
-    return out;
+    wake_.notify_all();
+    for (std::thread& w : workers_) w.join();
+  }
+
+  void ParallelFor(int n, const std::function<void(int)>& fn) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      fn_ = &fn, n_ = n, pending_ = static_cast<int>(workers_.size()), ++generation_;
+    }
+    wake_.notify_all();
+    Run(0);
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [&] { return pending_ == 0; });
+    fn_ = nullptr;
   }
 
  private:
-  const std::vector<const TabletopEnv*>* envs_;
-  std::vector<ScriptedExpert> experts_;
-};
-
-class RandomPolicy : public Policy {
- public:
-  explicit RandomPolicy(uint64_t seed) : rng_(seed) {}
-  std::string name() const override { return "random"; }
-  absl::StatusOr<std::vector<ActionChunk>> ActBatch(const std::vector<Observation>& observations) override {
-    std::vector<ActionChunk> out;
-    for (size_t i = 0; i < observations.size(); ++i) {
-      ActionChunk chunk;
-      for (int k = 0; k < 8; ++k) {
-        Action a;
-        for (float& v : a) v = static_cast<float>(rng_.Uniform(-1, 1));
-        chunk.push_back(a);
+  int stride() const { return static_cast<int>(workers_.size()) + 1; }
+  void Run(int t) {
+    for (int i = t; i < n_; i += stride()) (*fn_)(i);
+  }
+  void Loop(int t) {
+    uint64_t seen = 0;
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
       }
-      out.push_back(chunk);
+      Run(t);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (--pending_ == 0) done_.notify_one();
     }
-    return out;
   }
 
- private:
-  Random rng_;
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int)>* fn_ = nullptr;
+  int n_ = 0, pending_ = 0;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
 };
-
-// Runs `fn(i)` for i in [0, n) on `threads` threads.
-template <typename Fn>
-void ParallelFor(int n, int threads, Fn fn) {
-  threads = std::max(1, std::min(threads, n));
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      for (int i = t; i < n; i += threads) fn(i);
-    });
-  }
-  for (auto& th : pool) th.join();
-}
 
 }  // namespace
 
-std::unique_ptr<Policy> MakeExpertPolicy(const std::vector<const TabletopEnv*>* envs) {
-  return std::make_unique<ExpertPolicy>(envs);
-}
-std::unique_ptr<Policy> MakeRandomPolicy(uint64_t seed) { return std::make_unique<RandomPolicy>(seed); }
-
-Interval Wilson(int64_t successes, int64_t trials) {
-  if (trials <= 0) return {};
-  const double z = 1.959963984540054, n = static_cast<double>(trials), p = successes / n;
-  const double denom = 1 + z * z / n;
-  const double centre = (p + z * z / (2 * n)) / denom;
-  const double half = z * std::sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom;
-  return {p, std::max(0.0, centre - half), std::min(1.0, centre + half)};
-}
-
 absl::StatusOr<EvalReport> Evaluate(Policy& policy, const EvalOptions& options,
                                     std::vector<const TabletopEnv*>* envs_out) {
-  if (options.episodes_per_task < 1 || options.image_size < 8 || options.chunk_length < 1) {
-    return absl::InvalidArgumentError("need episodes_per_task >= 1, image_size >= 8, chunk_length >= 1");
+  if (options.episodes_per_task < 1 || options.image_size < 8 || options.chunk_length < 1 || options.threads < 1) {
+    return absl::InvalidArgumentError("need episodes_per_task >= 1, image_size >= 8, chunk_length >= 1, threads >= 1");
   }
   for (const std::string& s : options.suites) {
     if (std::find(SuiteNames().begin(), SuiteNames().end(), s) == SuiteNames().end()) {
@@ -106,36 +94,36 @@ absl::StatusOr<EvalReport> Evaluate(Policy& policy, const EvalOptions& options,
     envs_out->clear();
     for (const auto& env : envs) envs_out->push_back(env.get());
   }
-  std::vector<const TabletopEnv*> active;
-  std::vector<int> active_index;
+  WorkerPool pool(options.threads);
+  std::vector<int> active;
   std::vector<Observation> observations;
   while (true) {
     active.clear();
-    active_index.clear();
     for (size_t i = 0; i < envs.size(); ++i) {
-      if (!envs[i]->done()) active.push_back(envs[i].get()), active_index.push_back(static_cast<int>(i));
+      if (!envs[i]->done()) active.push_back(static_cast<int>(i));
     }
     if (active.empty()) break;
-    observations.assign(active.size(), Observation{});
-    ParallelFor(static_cast<int>(active.size()), options.threads, [&](int i) {
-      const TabletopEnv& env = *active[i];
+    observations.resize(active.size());
+    pool.ParallelFor(static_cast<int>(active.size()), [&](int i) {
+      const TabletopEnv& env = *envs[active[i]];
       Observation& o = observations[i];
-      o.frame = env.Render(options.image_size);
+      o.frame.resize(static_cast<size_t>(options.image_size) * options.image_size * 3);
+      env.RenderInto(options.image_size, o.frame.data());
       o.size = options.image_size;
       o.instruction = env.task().instruction;
       o.proprio = env.proprio().Flat();
       o.task_index = env.task().index;
-      o.episode = active_index[i];
+      o.episode = active[i];
       o.step = env.steps();
     });
     absl::StatusOr<std::vector<ActionChunk>> chunks = policy.ActBatch(observations);
-    if (!chunks.ok()) return chunks.status();
+    if (!chunks.ok()) return absl::Status(chunks.status().code(), absl::StrCat(policy.name(), ": ", chunks.status().message()));
     if (chunks->size() != active.size()) {
       return absl::InternalError(absl::StrCat(policy.name(), " returned ", chunks->size(), " chunks for ", active.size(),
                                               " observations"));
     }
-    ParallelFor(static_cast<int>(active.size()), options.threads, [&](int i) {
-      TabletopEnv& env = *envs[active_index[i]];
+    pool.ParallelFor(static_cast<int>(active.size()), [&](int i) {
+      TabletopEnv& env = *envs[active[i]];
       const ActionChunk& chunk = (*chunks)[i];
       for (size_t k = 0; k < chunk.size() && k < static_cast<size_t>(options.chunk_length) && !env.done(); ++k) {
         env.Step(chunk[k]);
@@ -143,71 +131,25 @@ absl::StatusOr<EvalReport> Evaluate(Policy& policy, const EvalOptions& options,
       if (chunk.empty()) env.Step(Action{});  // a policy that says nothing still spends time
     });
   }
+
   EvalReport report;
   report.policy = policy.name();
   report.perturbation = options.perturbation.Name();
+  report.episodes_per_task = options.episodes_per_task;
+  report.seed = options.seed;
+  report.image_size = options.image_size;
   size_t e = 0;
-  int64_t total_successes = 0, total_episodes = 0;
   for (const Task* task : tasks) {
-    TaskOutcome outcome{task->suite, task->name, 0, options.episodes_per_task};
-    for (int k = 0; k < options.episodes_per_task; ++k) outcome.successes += envs[e++]->success();
+    TaskOutcome outcome{task->suite, task->name, 0, options.episodes_per_task, 0.0, task->instruction};
+    for (int k = 0; k < options.episodes_per_task; ++k, ++e) {
+      outcome.successes += envs[e]->success();
+      outcome.mean_steps += envs[e]->steps() / static_cast<double>(options.episodes_per_task);
+    }
     report.tasks.push_back(outcome);
-    auto it = std::find_if(report.suites.begin(), report.suites.end(),
-                           [&](const EvalReport::Suite& s) { return s.name == task->suite; });
-    if (it == report.suites.end()) it = report.suites.insert(report.suites.end(), EvalReport::Suite{task->suite});
-    it->successes += outcome.successes;
-    it->episodes += outcome.episodes;
-    total_successes += outcome.successes;
-    total_episodes += outcome.episodes;
   }
-  double mean = 0;
-  for (EvalReport::Suite& s : report.suites) {
-    s.success = Wilson(s.successes, s.episodes);
-    mean += s.success.rate / report.suites.size();
-  }
-  report.average = Wilson(total_successes, total_episodes);
-  report.average.rate = mean;
+  Summarize(&report);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
-}
-
-std::string ReportJson(const EvalReport& report) {
-  nlohmann::json j;
-  j["policy"] = report.policy;
-  j["perturbation"] = report.perturbation;
-  j["seconds"] = report.seconds;
-  for (const TaskOutcome& t : report.tasks) {
-    j["tasks"].push_back({{"suite", t.suite}, {"task", t.task}, {"successes", t.successes}, {"episodes", t.episodes}});
-  }
-  for (const EvalReport::Suite& s : report.suites) {
-    j["suites"][s.name] = {{"success", s.success.rate}, {"ci95", {s.success.low, s.success.high}},
-                           {"successes", s.successes}, {"episodes", s.episodes}};
-  }
-  j["average"] = {{"success", report.average.rate}, {"ci95", {report.average.low, report.average.high}}};
-  return j.dump(2);
-}
-
-std::string ReportMarkdown(const std::vector<EvalReport>& reports) {
-  if (reports.empty()) return "";
-  std::string out = "| suite |";
-  std::string rule = "|---|";
-  for (const EvalReport& r : reports) {
-    absl::StrAppend(&out, " ", r.policy, r.perturbation == "none" ? "" : absl::StrCat(" (", r.perturbation, ")"), " |");
-    rule += "---|";
-  }
-  out += "\n" + rule + "\n";
-  auto cell = [](const Interval& i) {
-    return absl::StrFormat(" %.1f%% [%.1f, %.1f] |", 100 * i.rate, 100 * i.low, 100 * i.high);
-  };
-  for (size_t s = 0; s < reports[0].suites.size(); ++s) {
-    out += "| " + reports[0].suites[s].name + " |";
-    for (const EvalReport& r : reports) out += s < r.suites.size() ? cell(r.suites[s].success) : " - |";
-    out += "\n";
-  }
-  out += "| **average** |";
-  for (const EvalReport& r : reports) out += cell(r.average);
-  out += "\n";
-  return out;
 }
 
 }  // namespace vlarft::tabletop

@@ -12,7 +12,12 @@ Action MoveTowards(const Gripper& g, double x, double y, double z, bool close) {
   return {unit(x - g.x), unit(y - g.y), unit(z - g.z), 0.f, 0.f, 0.f, close ? 1.f : -1.f};
 }
 
-bool Near(const Gripper& g, double x, double y, double z, double tol = 0.004) {
+// A waypoint counts as reached within 1 cm on each axis: a third of the grasp tolerance, and loose
+// enough that a noisy expert (noise moves it ~noise * 3 cm per step) does not circle a point it
+// can never hit exactly. Noise-free, the proportional steps land exactly on each waypoint.
+constexpr double kReached = 0.01;
+
+bool Near(const Gripper& g, double x, double y, double z, double tol = kReached) {
   return std::abs(g.x - x) < tol && std::abs(g.y - y) < tol && std::abs(g.z - z) < tol;
 }
 
@@ -42,7 +47,7 @@ Action ScriptedExpert::Act(const TabletopEnv& env) {
   switch (phase_) {
     case Phase::kAbove:
       a = MoveTowards(g, o.x, o.y, kTravelHeight, false);
-      if (Near(g, o.x, o.y, kTravelHeight, 0.006)) phase_ = Phase::kDescend;
+      if (Near(g, o.x, o.y, kTravelHeight)) phase_ = Phase::kDescend;
       break;
     case Phase::kDescend:
       a = MoveTowards(g, o.x, o.y, grasp_z, false);
@@ -55,15 +60,15 @@ Action ScriptedExpert::Act(const TabletopEnv& env) {
       break;
     case Phase::kLift:
       a = MoveTowards(g, g.x, g.y, kTravelHeight, true);
-      if (std::abs(g.z - kTravelHeight) < 0.006) phase_ = Phase::kCarry;
+      if (std::abs(g.z - kTravelHeight) < kReached) phase_ = Phase::kCarry;
       break;
     case Phase::kCarry:
       a = MoveTowards(g, tx, ty, kTravelHeight, true);
-      if (Near(g, tx, ty, kTravelHeight, 0.006)) phase_ = Phase::kLower;
+      if (Near(g, tx, ty, kTravelHeight)) phase_ = Phase::kLower;
       break;
     case Phase::kLower:
       a = MoveTowards(g, tx, ty, place_z, true);
-      if (Near(g, tx, ty, place_z, 0.006)) phase_ = Phase::kOpen;
+      if (Near(g, tx, ty, place_z)) phase_ = Phase::kOpen;
       break;
     case Phase::kOpen:
       a = MoveTowards(g, g.x, g.y, g.z, false);
@@ -71,7 +76,7 @@ Action ScriptedExpert::Act(const TabletopEnv& env) {
       break;
     case Phase::kRetreat:
       a = MoveTowards(g, g.x, g.y, kTravelHeight, false);
-      if (std::abs(g.z - kTravelHeight) < 0.006) {
+      if (std::abs(g.z - kTravelHeight) < kReached) {
         phase_ = Phase::kAbove;
         if (GoalSatisfied(s, goal)) ++goal_;
       }

@@ -5,7 +5,6 @@
 #include <functional>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "libs/tabletop/random.h"
 
 namespace vlarft::tabletop {
@@ -90,7 +89,7 @@ Layout SpatialLayout(const std::string& relation) {
       const double sign = relation == "left" ? -1 : 1;
       t = {sign * rng.Uniform(0.14, 0.28), rng.Uniform(-0.25, 0.25)};
       o = {-sign * rng.Uniform(0.14, 0.28), rng.Uniform(-0.25, 0.25)};
-      taken = {t, o};
+      taken = std::vector<Point>{t, o};
       const Point p = FreePoint(rng, taken, kClearance, -0.1, 0.1);
       taken.push_back(p);
       const Point b = FreePoint(rng, taken, kClearance, -0.1, 0.1);
@@ -99,7 +98,7 @@ Layout SpatialLayout(const std::string& relation) {
       const double sign = relation == "top" ? 1 : -1;
       t = {rng.Uniform(-0.25, 0.25), sign * rng.Uniform(0.14, 0.28)};
       o = {rng.Uniform(-0.25, 0.25), -sign * rng.Uniform(0.14, 0.28)};
-      taken = {t, o};
+      taken = std::vector<Point>{t, o};
       const Point p = FreePoint(rng, taken, kClearance, -0.28, 0.28, -0.08, 0.08);
       taken.push_back(p);
       const Point b = FreePoint(rng, taken, kClearance, -0.28, 0.28, -0.08, 0.08);
@@ -111,7 +110,7 @@ Layout SpatialLayout(const std::string& relation) {
       const double angle = rng.Uniform(0, 6.283185307179586);
       t = {l.x + 0.15 * std::cos(angle), l.y + 0.15 * std::sin(angle)};
       t.x = std::clamp(t.x, -0.3, 0.3), t.y = std::clamp(t.y, -0.3, 0.3);
-      taken = {l, t};
+      taken = std::vector<Point>{l, t};
       o = FreePoint(rng, taken, 0.3);
       taken.push_back(o);
       const Point s2 = FreePoint(rng, taken, 0.22);
@@ -277,47 +276,7 @@ const std::vector<TaskSpec>& Specs() {
   return *specs;
 }
 
-void Displace(Random& rng, double distance, double* x, double* y) {
-  const double angle = rng.Uniform(0, 6.283185307179586);
-  *x = std::clamp(*x + distance * std::cos(angle), -0.3, 0.3);
-  *y = std::clamp(*y + distance * std::sin(angle), -0.3, 0.3);
-}
-
 }  // namespace
-
-std::string PerturbationSpec::Name() const {
-  static const char* kModes[] = {"none", "object_position", "goal_position", "robot_init", "combined"};
-  if (mode == Perturbation::kNone) return "none";
-  return absl::StrCat(kModes[static_cast<int>(mode)], ":", magnitude == Magnitude::kMinor ? "minor" : "major");
-}
-
-absl::StatusOr<PerturbationSpec> ParsePerturbation(const std::string& name) {
-  if (name.empty() || name == "none") return PerturbationSpec{};
-  const std::vector<std::string> parts = absl::StrSplit(name, ':');
-  PerturbationSpec spec;
-  static const std::vector<std::pair<std::string, Perturbation>> kModes = {
-      {"object_position", Perturbation::kObjectPosition}, {"goal_position", Perturbation::kGoalPosition},
-      {"robot_init", Perturbation::kRobotInit},           {"combined", Perturbation::kCombined}};
-  bool found = false;
-  for (const auto& [n, m] : kModes) {
-    if (parts[0] == n) spec.mode = m, found = true;
-  }
-  if (!found || parts.size() > 2 || (parts.size() == 2 && parts[1] != "minor" && parts[1] != "major")) {
-    return absl::InvalidArgumentError(absl::StrCat("unknown perturbation '", name,
-                                                   "' (object_position|goal_position|robot_init|combined[:minor|major])"));
-  }
-  spec.magnitude = parts.size() == 2 && parts[1] == "major" ? Magnitude::kMajor : Magnitude::kMinor;
-  return spec;
-}
-
-std::vector<PerturbationSpec> AllPerturbations() {
-  std::vector<PerturbationSpec> out;
-  for (Perturbation p : {Perturbation::kObjectPosition, Perturbation::kGoalPosition, Perturbation::kRobotInit,
-                         Perturbation::kCombined}) {
-    for (Magnitude m : {Magnitude::kMinor, Magnitude::kMajor}) out.push_back({p, m});
-  }
-  return out;
-}
 
 const std::vector<std::string>& SuiteNames() {
   static const std::vector<std::string> kSuites = {"spatial", "object", "goal", "long"};
@@ -356,18 +315,7 @@ Scene MakeScene(const Task& task, uint64_t seed, const PerturbationSpec& perturb
   scene.gripper.z = kTravelHeight + rng.Uniform(-0.01, 0.01);
   // Perturbations draw from their own stream so the unperturbed layout is unchanged by them.
   Random prng(StreamSeed(seed, static_cast<uint64_t>(task.index) + 1, 77));
-  const Perturbation mode = perturbation.mode;
-  if (mode == Perturbation::kObjectPosition || mode == Perturbation::kCombined) {
-    for (Object& o : scene.objects) Displace(prng, perturbation.Offset(), &o.x, &o.y);
-  }
-  if (mode == Perturbation::kGoalPosition || mode == Perturbation::kCombined) {
-    for (Receptacle& r : scene.receptacles) Displace(prng, perturbation.Offset(), &r.x, &r.y);
-  }
-  if (mode == Perturbation::kRobotInit || mode == Perturbation::kCombined) {
-    scene.gripper.x += prng.Uniform(-1, 1) * perturbation.RobotOffset();
-    scene.gripper.y += prng.Uniform(0, 1) * perturbation.RobotOffset();
-    scene.gripper.z = std::clamp(scene.gripper.z + prng.Uniform(-0.5, 0.5) * perturbation.RobotOffset(), 0.08, kMaxHeight);
-  }
+  ApplyPerturbation(perturbation, prng, &scene);
   return scene;
 }
 

@@ -3,7 +3,7 @@
 //   object   which object to put in the basket, among distractors
 //   goal     the same layout every time; what to do with it differs
 //   long     two chained sub-tasks
-// plus the perturbation modes of the paper's Table 1.
+// Layouts are deterministic in (task, seed); perturbation.h moves them for the robustness table.
 #pragma once
 
 #include <cstdint>
@@ -11,25 +11,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "libs/tabletop/perturbation.h"
 #include "libs/tabletop/scene.h"
 
 namespace vlarft::tabletop {
-
-enum class Perturbation { kNone, kObjectPosition, kGoalPosition, kRobotInit, kCombined };
-enum class Magnitude { kMinor, kMajor };
-
-struct PerturbationSpec {
-  Perturbation mode = Perturbation::kNone;
-  Magnitude magnitude = Magnitude::kMinor;
-  // Displacement sizes in metres: objects/receptacles are moved by exactly this distance in a
-  // random direction (then kept on the table), the gripper start by robot_offset.
-  double Offset() const { return magnitude == Magnitude::kMinor ? 0.03 : 0.07; }
-  double RobotOffset() const { return magnitude == Magnitude::kMinor ? 0.05 : 0.12; }
-  std::string Name() const;
-};
-
-absl::StatusOr<PerturbationSpec> ParsePerturbation(const std::string& name);  // e.g. "object_position:major"
-std::vector<PerturbationSpec> AllPerturbations();                              // 4 modes x 2 magnitudes
 
 struct Task {
   std::string suite;  // spatial | object | goal | long

@@ -133,6 +133,18 @@ Image Grid(const std::vector<Image>& tiles, int columns, int gap, int scale, Rgb
   return out;
 }
 
+Image Strip(const std::vector<Image>& tiles, int gap, int scale, Rgb background) {
+  return Grid(tiles, std::max<int>(1, tiles.size()), gap, scale, background);
+}
+
+Image WithCaption(const Image& image, const std::string& text, int scale, Rgb ink, Rgb background) {
+  const int band = 7 * scale + 6;
+  Image out(std::max(image.width(), Image::TextWidth(text, scale) + 6), image.height() + band, background);
+  out.Text(3, 3, text, ink, scale);
+  out.Paste(image, 0, band);
+  return out;
+}
+
 Rgb PaletteColor(int index) {
   static constexpr Rgb kPalette[] = {{31, 119, 180}, {214, 39, 40}, {44, 160, 44}, {255, 127, 14},
                                      {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {23, 190, 207}};

@@ -47,6 +47,11 @@ absl::Status WritePng(const std::string& path, const Image& image);
 
 // Lays `tiles` (all the same size) out in rows of `columns`, with `gap` pixels between, scaled.
 Image Grid(const std::vector<Image>& tiles, int columns, int gap = 2, int scale = 1, Rgb background = {255, 255, 255});
+// One row of tiles (an episode strip).
+Image Strip(const std::vector<Image>& tiles, int gap = 2, int scale = 1, Rgb background = {255, 255, 255});
+// `image` under a band holding `text` (5x7 font at `scale`), left-aligned.
+Image WithCaption(const Image& image, const std::string& text, int scale = 1, Rgb ink = {0, 0, 0},
+                  Rgb background = {255, 255, 255});
 
 struct Series {
   std::string label;

@@ -1,161 +1,195 @@
 #include "libs/data/demo_dataset.h"
 
-#include <hdf5.h>
-
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "libs/data/generate.h"
-#include "libs/data/prompts.h"
+#include "libs/data/hdf5_io.h"
+#include "tests/data/test_files.h"
 
 namespace vlarft::data {
 namespace {
 namespace fs = std::filesystem;
+using testing::ForeignSpec;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
 
-std::string TempDir(const std::string& name) {
-  const std::string dir = ::testing::TempDir() + "/vlarft_data_" + name + "_" + std::to_string(::getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-Episode MakeEpisode(int64_t length, int size, float base) {
-  Episode e;
-  e.length = length;
-  e.size = size;
-  for (int64_t t = 0; t < length; ++t) {
-    for (int i = 0; i < size * size * 3; ++i) e.frames.push_back(static_cast<uint8_t>((t * 7 + i) % 256));
-    for (int d = 0; d < kActionDim; ++d) e.actions.push_back(base + t * 0.1f + d);
-    for (int d = 0; d < kProprioDim; ++d) e.proprio.push_back(base - d * 0.01f + t);
-  }
-  return e;
+std::string ReadBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 TEST(DemoDatasetTest, RoundTripKeepsEverything) {
-  const std::string dir = TempDir("roundtrip");
-  TaskDemos demos{"goal", "task_a", "put the red cube in the bowl", "{}", {MakeEpisode(5, 8, 0.f), MakeEpisode(3, 8, 1.f)}};
-  ASSERT_TRUE(WriteTaskFile(dir + "/goal/task_a_demo.hdf5", demos).ok());
-  auto episodes = ReadTaskFile(dir + "/goal/task_a_demo.hdf5", 0);
+  const std::string dir = testing::FreshDir("roundtrip");
+  // 37 frames at 8x8: three 16-frame chunks, the last one partial.
+  TaskDemos demos{"goal", "task_a", "put the red cube in the bowl", R"({"env_name": "x"})",
+                  {testing::MakeEpisode(37, 8, 0.f), testing::MakeEpisode(3, 8, 1.f)}};
+  const std::string path = dir + "/goal/task_a_demo.hdf5";
+  ASSERT_TRUE(WriteTaskFile(path, demos).ok());
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  auto episodes = ReadTaskFile(path, 0);
   ASSERT_TRUE(episodes.ok()) << episodes.status();
   ASSERT_EQ(episodes->size(), 2u);
-  EXPECT_EQ((*episodes)[0].instruction, "put the red cube in the bowl");
-  EXPECT_EQ((*episodes)[0].suite, "goal");
-  EXPECT_EQ((*episodes)[0].frames, demos.episodes[0].frames);
-  EXPECT_EQ((*episodes)[1].actions, demos.episodes[1].actions);
-  EXPECT_EQ((*episodes)[1].proprio, demos.episodes[1].proprio);
-  // Resized on load.
-  auto small = ReadTaskFile(dir + "/goal/task_a_demo.hdf5", 4);
+  for (size_t i = 0; i < 2; ++i) {
+    const Episode& e = (*episodes)[i];
+    EXPECT_EQ(e.instruction, "put the red cube in the bowl");
+    EXPECT_EQ(e.suite, "goal");
+    EXPECT_EQ(e.task, "task_a");
+    EXPECT_EQ(e.length, demos.episodes[i].length);
+    EXPECT_EQ(e.frames, demos.episodes[i].frames) << "episode " << i;
+    EXPECT_EQ(e.actions, demos.episodes[i].actions);
+    EXPECT_EQ(e.proprio, demos.episodes[i].proprio);
+  }
+  // Same demos, same bytes (no timestamps in the file).
+  ASSERT_TRUE(WriteTaskFile(dir + "/again_demo.hdf5", demos).ok());
+  EXPECT_EQ(ReadBytes(path), ReadBytes(dir + "/again_demo.hdf5"));
+
+  auto small = ReadTaskFile(path, 4);
   ASSERT_TRUE(small.ok());
-  EXPECT_EQ((*small)[0].frames.size(), 5u * 4 * 4 * 3);
-  auto dataset = LoadDemoDirectory(dir, {}, 8);
-  ASSERT_TRUE(dataset.ok()) << dataset.status();
-  EXPECT_EQ(dataset->episodes.size(), 2u);
-  EXPECT_FLOAT_EQ(dataset->actions.min[0], 0.f);
-  EXPECT_NEAR(dataset->actions.max[6], 1.f + 0.2f + 6.f, 1e-5);
-  EXPECT_FALSE(LoadDemoDirectory(dir, {"spatial"}, 8).ok());
+  EXPECT_EQ((*small)[0].size, 4);
+  EXPECT_EQ((*small)[0].frames.size(), 37u * 4 * 4 * 3);
 }
 
-// A LIBERO-style file written by hand with the raw HDF5 API: float64 actions, 6-D ee_states,
-// variable-length string attribute, and 16x12 frames (resized on load).
-TEST(DemoDatasetTest, ReadsForeignLiberoStyleFiles) {
-  const std::string path = TempDir("libero") + "/KITCHEN_SCENE1_open_the_drawer_demo.hdf5";
-  {
-    hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    hid_t data = H5Gcreate2(file, "data", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    hid_t str = H5Tcopy(H5T_C_S1);
-    H5Tset_size(str, H5T_VARIABLE);
-    hid_t scalar = H5Screate(H5S_SCALAR);
-    hid_t attr = H5Acreate2(data, "problem_info", str, scalar, H5P_DEFAULT, H5P_DEFAULT);
-    const char* info = "{\"problem_name\": \"libero_kitchen\", \"language_instruction\": \"open the top drawer\"}";
-    H5Awrite(attr, str, &info);
-    H5Aclose(attr);
-    hid_t demo = H5Gcreate2(data, "demo_0", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    hid_t obs = H5Gcreate2(demo, "obs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    auto write = [](hid_t g, const char* name, hid_t type, std::vector<hsize_t> dims, const void* buf) {
-      hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
-      hid_t set = H5Dcreate2(g, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-      H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
-      H5Dclose(set);
-      H5Sclose(space);
-    };
-    std::vector<double> actions(2 * 7, 0.5);
-    std::vector<float> ee(2 * 6, 0.1f), grip(2 * 2, 0.02f);
-    std::vector<uint8_t> frames(2 * 16 * 12 * 3, 200);
-    write(demo, "actions", H5T_NATIVE_DOUBLE, {2, 7}, actions.data());
-    write(obs, "ee_states", H5T_NATIVE_FLOAT, {2, 6}, ee.data());
-    write(obs, "gripper_states", H5T_NATIVE_FLOAT, {2, 2}, grip.data());
-    write(obs, "agentview_rgb", H5T_NATIVE_UINT8, {2, 16, 12, 3}, frames.data());
-    H5Gclose(obs), H5Gclose(demo), H5Sclose(scalar), H5Tclose(str), H5Gclose(data), H5Fclose(file);
+TEST(DemoDatasetTest, FileCarriesLiberoAttributesAndActionStats) {
+  const std::string path = testing::FreshDir("attrs") + "/t_demo.hdf5";
+  ASSERT_TRUE(WriteTaskFile(path, {"goal", "t", "do it", R"({"env_name": "vlarft-tabletop"})",
+                                   {testing::MakeEpisode(4, 8, 0.f), testing::MakeEpisode(6, 8, 2.f)}})
+                  .ok());
+  auto lock = Hdf5Lock();
+  hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  hid_t data = H5Gopen2(file, "data", H5P_DEFAULT);
+  auto info = ReadStringAttribute(data, "problem_info");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(nlohmann::json::parse(*info)["language_instruction"], "do it");
+  EXPECT_EQ(nlohmann::json::parse(*ReadStringAttribute(data, "env_args"))["env_name"], "vlarft-tabletop");
+  const nlohmann::json stats = nlohmann::json::parse(*ReadStringAttribute(data, "action_stats"));
+  EXPECT_FLOAT_EQ(stats["min"][0].get<double>(), 0.f);
+  EXPECT_NEAR(stats["max"][6].get<double>(), 2.f + 0.5f + 6.f, 1e-5);
+  int64_t total = 0;
+  hid_t attr = H5Aopen(data, "total", H5P_DEFAULT);
+  H5Aread(attr, H5T_NATIVE_INT64, &total);
+  H5Aclose(attr);
+  EXPECT_EQ(total, 10);
+  ArrayInfo frames;
+  hid_t obs = H5Gopen2(file, "data/demo_1/obs", H5P_DEFAULT);
+  auto bytes = ReadByteArray(obs, "agentview_rgb", &frames);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_THAT(frames.dims, ::testing::ElementsAre(6, 8, 8, 3));
+  // No modification times anywhere, so regenerating the same demos gives the same bytes.
+  for (const char* name : {"data", "data/demo_1", "data/demo_1/obs", "data/demo_1/actions", "data/demo_1/obs/agentview_rgb"}) {
+    H5O_info_t object;
+    ASSERT_GE(H5Oget_info_by_name2(file, name, &object, H5O_INFO_TIME, H5P_DEFAULT), 0) << name;
+    EXPECT_EQ(object.ctime, 0) << name;
+    EXPECT_EQ(object.mtime, 0) << name;
   }
+  H5Gclose(obs), H5Gclose(data), H5Fclose(file);
+}
+
+// A file as LIBERO writes it: float64 actions, variable-length string attribute, extra
+// observation keys, non-square 16x12 frames (resized on load).
+TEST(DemoDatasetTest, ReadsForeignLiberoStyleFiles) {
+  const std::string dir = testing::FreshDir("libero");
+  const std::string path = dir + "/libero_10/KITCHEN_SCENE3_turn_on_the_stove_demo.hdf5";
+  fs::create_directories(dir + "/libero_10");
+  testing::WriteForeignFile(path, {});
   auto episodes = ReadTaskFile(path, 8);
   ASSERT_TRUE(episodes.ok()) << episodes.status();
-  EXPECT_EQ((*episodes)[0].instruction, "open the top drawer");
-  EXPECT_EQ((*episodes)[0].size, 8);
-  EXPECT_EQ((*episodes)[0].frames[0], 200);
-  EXPECT_FLOAT_EQ((*episodes)[0].actions[3], 0.5f);
-  EXPECT_FLOAT_EQ((*episodes)[0].state(1)[6], 0.02f);
+  const Episode& e = (*episodes)[0];
+  EXPECT_EQ(e.instruction, "open the top drawer");
+  EXPECT_EQ(e.suite, "libero_10");
+  EXPECT_EQ(e.task, "KITCHEN_SCENE3_turn_on_the_stove");
+  EXPECT_EQ(e.size, 8);
+  EXPECT_EQ(e.frames.size(), 2u * 8 * 8 * 3);
+  EXPECT_EQ(e.frames[0], 200);
+  EXPECT_FLOAT_EQ(e.actions[3], 0.5f);
+  EXPECT_FLOAT_EQ(e.state(1)[0], 0.1f);
+  EXPECT_FLOAT_EQ(e.state(1)[6], 0.02f);
   auto unsized = ReadTaskFile(path, 0);
-  EXPECT_FALSE(unsized.ok()) << "non-square frames need an explicit size";
+  ASSERT_FALSE(unsized.ok());
+  EXPECT_THAT(unsized.status().message(), HasSubstr("16x12"));
+  // Fixed-length string attributes (other writers) work too.
+  ForeignSpec fixed;
+  fixed.variable_length_string = false;
+  testing::WriteForeignFile(dir + "/fixed_demo.hdf5", fixed);
+  auto fixed_read = ReadTaskFile(dir + "/fixed_demo.hdf5", 8);
+  ASSERT_TRUE(fixed_read.ok()) << fixed_read.status();
+  EXPECT_EQ((*fixed_read)[0].instruction, "open the top drawer");
+  auto dataset = LoadDemoDirectory(dir, {"libero_10"}, 8);
+  ASSERT_TRUE(dataset.ok()) << dataset.status();
+  EXPECT_EQ(dataset->episodes.size(), 1u);
 }
 
-TEST(DemoDatasetTest, MalformedFilesAreClearErrors) {
-  const std::string dir = TempDir("bad");
-  EXPECT_EQ(ReadTaskFile(dir + "/missing_demo.hdf5", 8).status().code(), absl::StatusCode::kNotFound);
+struct MalformedCase {
+  std::string name;
+  void (*mutate)(ForeignSpec&);
+  std::vector<std::string> expected;  // substrings of the error message
+};
+
+TEST(DemoDatasetTest, MalformedFilesAreClearErrorsNamingFileAndField) {
+  const std::string dir = testing::FreshDir("malformed");
+  const std::vector<MalformedCase> cases = {
+      {"no_problem_info", [](ForeignSpec& s) { s.with_problem_info = false; }, {"data", "problem_info", "missing"}},
+      {"no_instruction", [](ForeignSpec& s) { s.problem_info = R"({"problem_name": "x"})"; }, {"language_instruction"}},
+      {"bad_json", [](ForeignSpec& s) { s.problem_info = "not json"; }, {"problem_info", "JSON"}},
+      {"missing_gripper", [](ForeignSpec& s) { s.with_gripper = false; }, {"data/demo_0/obs/gripper_states", "missing"}},
+      {"action_rank", [](ForeignSpec& s) { s.action_dims = {14}; }, {"data/demo_0/actions", "[14]", "[T, 7]"}},
+      {"action_width", [](ForeignSpec& s) { s.action_dims = {2, 6}; }, {"data/demo_0/actions", "[2, 6]"}},
+      {"action_dtype", [](ForeignSpec& s) { s.action_type = H5T_NATIVE_INT32; }, {"data/demo_0/actions", "integer32", "float"}},
+      {"frame_dtype", [](ForeignSpec& s) { s.frame_type = H5T_NATIVE_FLOAT; }, {"agentview_rgb", "float32", "uint8"}},
+      {"frame_rank", [](ForeignSpec& s) { s.frame_dims = {2, 16, 12}; }, {"agentview_rgb", "[T, H, W, 3]"}},
+      {"frame_count", [](ForeignSpec& s) { s.frame_dims = {3, 16, 12, 3}; }, {"agentview_rgb", "3 frames", "2 steps"}},
+      {"state_count", [](ForeignSpec& s) { s.ee_dims = {5, 6}; }, {"data/demo_0/obs/ee_states", "5 steps"}},
+      {"dones_count", [](ForeignSpec& s) { s.dones_dims = {4}; }, {"data/demo_0/dones", "[4]"}},
+      {"empty", [](ForeignSpec& s) { s.action_dims = {0, 7}, s.ee_dims = {0, 6}, s.frame_dims = {0, 16, 12, 3}, s.dones_dims = {0}; },
+       {"data/demo_0/actions", "no steps"}},
+  };
+  for (const MalformedCase& c : cases) {
+    ForeignSpec spec;
+    c.mutate(spec);
+    const std::string path = dir + "/" + c.name + "_demo.hdf5";
+    testing::WriteForeignFile(path, spec);
+    auto read = ReadTaskFile(path, 8);
+    ASSERT_FALSE(read.ok()) << c.name;
+    EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument) << c.name << ": " << read.status();
+    EXPECT_THAT(read.status().message(), HasSubstr(path)) << c.name;
+    for (const std::string& s : c.expected) EXPECT_THAT(read.status().message(), HasSubstr(s)) << c.name;
+  }
+  EXPECT_EQ(ReadTaskFile(dir + "/absent_demo.hdf5", 8).status().code(), absl::StatusCode::kNotFound);
   std::ofstream(dir + "/text_demo.hdf5") << "not hdf5";
   auto text = ReadTaskFile(dir + "/text_demo.hdf5", 8);
-  ASSERT_FALSE(text.ok());
-  EXPECT_NE(text.status().message().find("not an HDF5 file"), std::string::npos);
-  // Missing gripper_states.
-  const std::string path = dir + "/partial_demo.hdf5";
-  TaskDemos demos{"goal", "t", "do it", "{}", {MakeEpisode(2, 4, 0.f)}};
-  ASSERT_TRUE(WriteTaskFile(path, demos).ok());
-  {
-    hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-    H5Ldelete(file, "data/demo_0/obs/gripper_states", H5P_DEFAULT);
-    H5Fclose(file);
-  }
-  auto partial = ReadTaskFile(path, 4);
-  ASSERT_FALSE(partial.ok());
-  EXPECT_NE(partial.status().message().find("gripper_states"), std::string::npos) << partial.status();
-  EXPECT_NE(partial.status().message().find("demo_0"), std::string::npos) << partial.status();
+  EXPECT_EQ(text.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(text.status().message(), AllOf(HasSubstr("text_demo.hdf5"), HasSubstr("not an HDF5 file")));
+  // A directory with a bad file fails as a whole, naming the file.
+  auto dataset = LoadDemoDirectory(dir, {}, 8);
+  ASSERT_FALSE(dataset.ok());
+  EXPECT_THAT(dataset.status().message(), HasSubstr("_demo.hdf5"));
+  EXPECT_EQ(LoadDemoDirectory(dir + "/nowhere", {}, 8).status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST(GenerateTest, WritesSuccessfulDemosAndStatistics) {
-  const std::string dir = TempDir("generate");
-  GenerateOptions options;
-  options.out = dir;
-  options.suites = {"goal"};
-  options.demos_per_task = 2;
-  options.image_size = 16;
-  std::vector<std::string> lines;
-  auto summary = GenerateDemos(options, [&](const std::string& l) { lines.push_back(l); });
-  ASSERT_TRUE(summary.ok()) << summary.status();
-  EXPECT_EQ(summary->tasks, 10);
-  EXPECT_EQ(summary->demos, 20);
-  EXPECT_EQ(lines.size(), 10u);
-  EXPECT_TRUE(fs::exists(dir + "/dataset.json"));
-  auto dataset = LoadDemoDirectory(dir, {"goal"}, 16);
-  ASSERT_TRUE(dataset.ok()) << dataset.status();
-  EXPECT_EQ(dataset->episodes.size(), 20u);
-  EXPECT_LE(dataset->actions.max[0], 1.0);
-  EXPECT_GE(dataset->actions.min[0], -1.0);
+TEST(DemoDatasetTest, WriterRejectsInconsistentEpisodes) {
+  Episode e = testing::MakeEpisode(3, 8, 0.f);
+  e.actions.pop_back();
+  const absl::Status s = WriteTaskFile(testing::FreshDir("reject") + "/x_demo.hdf5", {"goal", "x", "x", "{}", {e}});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("episode 0"));
+}
 
-  // Prompts: deterministic by index, within the training split, chunks padded at episode ends.
-  auto sampler = PromptSampler::Create(&*dataset, 3, 0.2);
-  ASSERT_TRUE(sampler.ok()) << sampler.status();
-  auto val = PromptSampler::Create(&*dataset, 3, 0.2, /*validation_split=*/true);
-  ASSERT_TRUE(val.ok());
-  for (int64_t e : sampler->episodes()) {
-    EXPECT_EQ(std::count(val->episodes().begin(), val->episodes().end(), e), 0);
-  }
-  const PromptSample a = sampler->Get(17, 16), b = sampler->Get(17, 16);
-  EXPECT_EQ(a.episode, b.episode);
-  EXPECT_EQ(a.step, b.step);
-  EXPECT_EQ(a.expert_actions, b.expert_actions);
-  EXPECT_EQ(a.expert_actions.size(), 16u * 7);
-  EXPECT_EQ(a.expert_frames.size(), 16u * 16 * 16 * 3);
-  EXPECT_FALSE(PromptSampler::Create(&*dataset, 3, 1.0).ok());
+TEST(DemoDatasetTest, DirectoryStatisticsCoverAllSteps) {
+  const std::string dir = testing::FreshDir("stats");
+  ASSERT_TRUE(WriteTaskFile(dir + "/goal/a_demo.hdf5", {"goal", "a", "do a", "{}", {testing::MakeEpisode(5, 8, 0.f)}}).ok());
+  ASSERT_TRUE(WriteTaskFile(dir + "/long/b_demo.hdf5", {"long", "b", "do b", "{}", {testing::MakeEpisode(3, 8, 1.f)}}).ok());
+  auto dataset = LoadDemoDirectory(dir, {}, 8);
+  ASSERT_TRUE(dataset.ok()) << dataset.status();
+  ASSERT_EQ(dataset->episodes.size(), 2u);
+  EXPECT_EQ(dataset->episodes[0].task, "a");  // sorted by path
+  EXPECT_DOUBLE_EQ(dataset->actions.min[0], 0.0);
+  EXPECT_NEAR(dataset->actions.max[6], 1.f + 0.2f + 6.f, 1e-5);
+  EXPECT_NEAR(dataset->actions.mean[0], (0 + 0.1 + 0.2 + 0.3 + 0.4 + 1 + 1.1 + 1.2) / 8, 1e-6);
+  EXPECT_EQ(LoadDemoDirectory(dir, {"long"}, 8)->episodes.size(), 1u);
+  EXPECT_EQ(LoadDemoDirectory(dir, {"spatial"}, 8).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(LoadDemoDirectory(dir, {}, 8, /*max_per_task=*/1)->episodes.size(), 2u);
 }
 
 }  // namespace

@@ -23,6 +23,8 @@ void AddVersionCommands(std::vector<Command>& commands);
 void AddDataCommands(std::vector<Command>& commands);
 void AddEvalCommands(std::vector<Command>& commands);
 void AddTrainCommands(std::vector<Command>& commands);
+void AddTrainWorldModelCommands(std::vector<Command>& commands);  // train tokenizer | world-model
+void AddEvalWorldModelCommands(std::vector<Command>& commands);   // eval world-model
 // Only in builds with services (VLARFT_WITH_RFT).
 void AddRftCommands(std::vector<Command>& commands);
 

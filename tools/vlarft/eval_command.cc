@@ -1,12 +1,14 @@
-// `vlarft eval`: a policy (scripted expert, random, or a trained checkpoint) in the benchmark; prints
-// and writes (JSON + Markdown) the paper-style table, optionally with the perturbation table.
+// `vlarft eval`: a policy (scripted expert, random, or a trained checkpoint) in the tabletop
+// benchmark; prints and writes (JSON + Markdown) the paper-style tables: success per suite with 95%
+// Wilson intervals and the average, and with --perturbation=all the perturbation table.
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "absl/strings/str_format.h"
+#include "libs/core/status.h"
 #include "libs/models/policy.h"
 #include "libs/tabletop/evaluation.h"
+#include "libs/tabletop/policies.h"
 #include "tools/vlarft/command.h"
 #include "tools/vlarft/command_options.h"
 #include "tools/vlarft/policy_adapter.h"
@@ -19,46 +21,58 @@ struct EvalCommandOptions {
   std::vector<std::string> suites;
   int episodes_per_task = 50;
   uint64_t seed = 0;
-  std::string perturbation = "none";  // none | <mode>:<minor|major> | all
+  std::string perturbation = "none";  // none | <mode>[:minor|:major] | all
   int threads = 2;
-  int image_size = 64;                // for expert/random; checkpoints use their own
+  int image_size = 64;  // for expert/random; checkpoints use their own
+  int chunk_length = 8;
+  double expert_noise = 0.0;
+  double expert_pause_prob = 0.0;
   bool sde = false;
   int64_t torch_threads = 0;
-  std::string out;                    // directory for eval.json / eval.md (empty: print only)
+  std::string out;  // directory for <name>.json / <name>.md (empty: print only)
+  std::string name = "eval";
 
   template <typename V>
   void VisitFields(V& v) {
     v.Field("policy", policy, "expert | random | stem of a policy checkpoint");
-    v.Field("suites", suites, "suites to evaluate (empty = all)");
+    v.Field("suites", suites, "suites to evaluate, e.g. [spatial,goal] (empty = all)");
     v.Field("episodes_per_task", episodes_per_task, "episodes per task (fixed seeds)");
-    v.Field("seed", seed, "evaluation seed");
-    v.Field("perturbation", perturbation, "none | object_position|goal_position|robot_init|combined[:minor|:major] | all");
+    v.Field("seed", seed, "evaluation seed: episode e of task t starts from layout StreamSeed(seed, t, e)");
+    v.Field("perturbation", perturbation,
+            "none | object_position|goal_position|robot_init|combined[:minor|:major] | all (none + the 8 of Table 1)");
     v.Field("threads", threads, "environment threads");
     v.Field("image_size", image_size, "frame size for expert/random");
+    v.Field("chunk_length", chunk_length, "actions executed open-loop per decision");
+    v.Field("expert_noise", expert_noise, "--policy=expert: Gaussian noise on its xyz actions (as in data generate)");
+    v.Field("expert_pause_prob", expert_pause_prob, "--policy=expert: probability of an idle step");
     v.Field("sde", sde, "sample the stochastic (SDE) policy instead of the ODE");
     v.Field("torch_threads", torch_threads, "LibTorch intra-op threads (0 = default)");
-    v.Field("out", out, "directory to write eval.json and eval.md");
+    v.Field("out", out, "directory to write <name>.json and <name>.md");
+    v.Field("name", name, "file stem of the written results");
   }
 };
+
+absl::StatusOr<std::vector<tabletop::PerturbationSpec>> Perturbations(const std::string& spec) {
+  if (spec != "all") {
+    VLARFT_ASSIGN_OR_RETURN(tabletop::PerturbationSpec p, tabletop::ParsePerturbation(spec));
+    return std::vector<tabletop::PerturbationSpec>{p};
+  }
+  std::vector<tabletop::PerturbationSpec> all = {tabletop::PerturbationSpec{}};
+  for (const tabletop::PerturbationSpec& p : tabletop::AllPerturbations()) all.push_back(p);
+  return all;
+}
 
 absl::Status RunEval(const std::vector<std::string>& args) {
   EvalCommandOptions options;
   VLARFT_ASSIGN_OR_RETURN(bool run, ParseOptionsOrHelp(args, "usage: vlarft eval [options]", &options));
   if (!run) return absl::OkStatus();
   if (options.torch_threads > 0) torch::set_num_threads(static_cast<int>(options.torch_threads));
-  std::vector<tabletop::PerturbationSpec> perturbations;
-  if (options.perturbation == "all") {
-    perturbations.push_back({});
-    for (const auto& p : tabletop::AllPerturbations()) perturbations.push_back(p);
-  } else {
-    VLARFT_ASSIGN_OR_RETURN(tabletop::PerturbationSpec p, tabletop::ParsePerturbation(options.perturbation));
-    perturbations.push_back(p);
-  }
+  VLARFT_ASSIGN_OR_RETURN(std::vector<tabletop::PerturbationSpec> perturbations, Perturbations(options.perturbation));
   std::vector<const tabletop::TabletopEnv*> envs;
   std::unique_ptr<tabletop::Policy> policy;
   int image_size = options.image_size;
   if (options.policy == "expert") {
-    policy = tabletop::MakeExpertPolicy(&envs);
+    policy = tabletop::MakeExpertPolicy(&envs, {options.expert_noise, options.expert_pause_prob});
   } else if (options.policy == "random") {
     policy = tabletop::MakeRandomPolicy(options.seed);
   } else {
@@ -76,21 +90,23 @@ absl::Status RunEval(const std::vector<std::string>& args) {
     eval.perturbation = p;
     eval.image_size = image_size;
     eval.threads = options.threads;
+    eval.chunk_length = options.chunk_length;
     VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport report, tabletop::Evaluate(*policy, eval, &envs));
-    std::cout << absl::StrFormat("%s, perturbation %s: average %.1f%% (%.0f s)\n", report.policy, report.perturbation,
-                                 100 * report.average.rate, report.seconds);
+    std::cout << absl::StrFormat("%s, perturbation %s: average %.1f%% [%.1f, %.1f] (%.0f s)\n", report.policy,
+                                 report.perturbation, 100 * report.average.rate, 100 * report.average.low,
+                                 100 * report.average.high, report.seconds)
+              << std::flush;
     reports.push_back(std::move(report));
   }
-  const std::string markdown = tabletop::ReportMarkdown(reports);
-  std::cout << "\n" << markdown;
+  std::vector<tabletop::EvalReport> unperturbed;
+  for (const tabletop::EvalReport& r : reports) {
+    if (r.perturbation == "none") unperturbed.push_back(r);
+  }
+  if (!unperturbed.empty()) std::cout << "\n" << tabletop::ReportMarkdown(unperturbed);
+  if (unperturbed.size() != reports.size()) std::cout << "\n" << tabletop::PerturbationMarkdown(reports);
   if (!options.out.empty()) {
-    std::filesystem::create_directories(options.out);
-    std::ofstream json(std::filesystem::path(options.out) / "eval.json");
-    json << "[";
-    for (size_t i = 0; i < reports.size(); ++i) json << (i ? ",\n" : "\n") << tabletop::ReportJson(reports[i]);
-    json << "\n]\n";
-    std::ofstream(std::filesystem::path(options.out) / "eval.md") << markdown;
-    std::cout << "wrote " << options.out << "/eval.json and eval.md\n";
+    VLARFT_RETURN_IF_ERROR(tabletop::WriteReports(options.out, options.name, reports));
+    std::cout << "\nwrote " << (std::filesystem::path(options.out) / options.name).string() << ".json and .md\n";
   }
   return absl::OkStatus();
 }
@@ -98,7 +114,7 @@ absl::Status RunEval(const std::vector<std::string>& args) {
 }  // namespace
 
 void AddEvalCommands(std::vector<Command>& commands) {
-  commands.push_back({{"eval"}, "a policy in the tabletop benchmark (paper-style table)", &RunEval});
+  commands.push_back({{"eval"}, "a policy in the tabletop benchmark (paper-style tables)", &RunEval});
 }
 
 }  // namespace vlarft::cli

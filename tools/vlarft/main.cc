@@ -15,6 +15,8 @@ std::vector<Command> AllCommands() {
   AddDataCommands(commands);
   AddEvalCommands(commands);
   AddTrainCommands(commands);
+  AddTrainWorldModelCommands(commands);
+  AddEvalWorldModelCommands(commands);
 #if defined(VLARFT_WITH_RFT)
   AddRftCommands(commands);
 #endif

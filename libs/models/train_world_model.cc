@@ -1,0 +1,152 @@
+#include "libs/models/train_world_model.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "libs/core/config.h"
+#include "libs/core/status.h"
+#include "libs/models/checkpoint.h"
+#include "libs/models/checkpoint_util.h"
+#include "libs/models/training_loop.h"
+
+namespace vlarft::models {
+
+absl::Status WorldModelTrainConfig::Validate() const {
+  if (steps < 1 || batch_size < 1 || frames < 1 || lr <= 0 || warmup_steps < 0 || log_every < 1 ||
+      validation_batches < 1) {
+    return absl::InvalidArgumentError(
+        "need steps, batch_size, frames, log_every, validation_batches >= 1, lr > 0, warmup_steps >= 0");
+  }
+  return ParseStorageDtype(storage_dtype).status();
+}
+
+torch::Tensor TokenizeClips(VideoTokenizer& tokenizer, WorldModel& model, const VideoClips& clips) {
+  torch::NoGradGuard no_grad;
+  const torch::Device device = model->device();
+  const int64_t batch = clips.frames.size(0), length = clips.frames.size(1);
+  const torch::Tensor contexts = FramesToModel(clips.frames.select(1, 0), device);
+  const ContextEncoding ctx = tokenizer->EncodeContext(contexts);
+  const torch::Tensor all = FramesToModel(clips.frames.flatten(0, 1), device);
+  const torch::Tensor dyn = tokenizer->EncodeFuture(all, ctx).second.view({batch, length, -1});
+  return model->BuildSequence(ctx.indices, dyn, model->ActionTokens(clips.actions.to(device)));
+}
+
+absl::StatusOr<WorldModelTrainResult> TrainWorldModel(const WorldModelConfig& model_config,
+                                                      const WorldModelTrainConfig& config, VideoTokenizer tokenizer,
+                                                      const std::string& tokenizer_stem, VideoDataSource& data,
+                                                      const std::string& checkpoint_dir, const std::string& output_stem,
+                                                      const std::function<void(const std::string&)>& progress) {
+  VLARFT_RETURN_IF_ERROR(core::Annotate(config.Validate(), "world_model.training"));
+  const WorldModelConfig geometry = WithTokenizerGeometry(model_config, tokenizer->config());
+  VLARFT_RETURN_IF_ERROR(core::Annotate(geometry.Validate(), "world_model.model"));
+  VLARFT_ASSIGN_OR_RETURN(const torch::Dtype storage, ParseStorageDtype(config.storage_dtype));
+  if (config.frames > geometry.max_frames) {
+    return absl::InvalidArgumentError(absl::StrCat("world_model.training.frames = ", config.frames,
+                                                   " exceeds the model's max_frames ", geometry.max_frames));
+  }
+  if (data.image_size() != tokenizer->config().image_size) {
+    return absl::FailedPreconditionError(absl::StrCat("data frames are ", data.image_size(),
+                                                      " px but the tokenizer expects ", tokenizer->config().image_size));
+  }
+  VLARFT_ASSIGN_OR_RETURN(ActionNormalizer actions, ActionNormalizer::Create(data.ActionMin(), data.ActionMax()));
+  if (actions.dims() != geometry.action_dim) {
+    return absl::FailedPreconditionError(absl::StrCat("data has ", actions.dims(), "-D actions; the world model expects ",
+                                                      geometry.action_dim));
+  }
+  if (config.torch_threads > 0) torch::set_num_threads(static_cast<int>(config.torch_threads));
+  torch::manual_seed(config.seed);
+  WorldModel model(geometry, std::move(actions));
+  model->to(tokenizer->device());
+  tokenizer->eval();
+  for (auto& p : tokenizer->parameters()) p.set_requires_grad(false);
+  model->train();
+  const NamedParameters trainable = TrainableParameters(*model);
+  std::vector<torch::Tensor> params;
+  for (const auto& [name, p] : trainable) params.push_back(p);
+  torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay));
+  at::Generator generator = core::MakeCpuGenerator(config.seed);
+
+  WorldModelTrainResult result;
+  result.parameters = CountParameters(*model);
+  progress(absl::StrFormat("world model: %d layers x %d, %d heads, vocab %d, %.2fM parameters; sequences of %d tokens",
+                           geometry.layers, geometry.dim, geometry.heads, geometry.vocab_size(),
+                           result.parameters / 1e6, geometry.SequenceLength(config.frames)));
+  TrainingLoopResult loop;
+  TrainingCheckpoints checkpoints(checkpoint_dir);
+  int64_t start_step = 0;
+  auto sidecar = [&](int64_t step) {
+    ModelSidecar s = WorldModelSidecar(model, step);
+    s.extra["tokenizer"]["checkpoint"] = tokenizer_stem;
+    return s;
+  };
+  if (!checkpoint_dir.empty() && checkpoints.Latest().has_value()) {
+    VLARFT_ASSIGN_OR_RETURN(ModelSidecar stored, ReadModelSidecar(*checkpoints.Latest() + "/model", "world_model"));
+    VLARFT_RETURN_IF_ERROR(CheckSidecarConfig(stored, core::ConfigToYaml(geometry), *checkpoints.Latest()));
+    VLARFT_ASSIGN_OR_RETURN(TrainerState state, checkpoints.Restore(*model, "world_model", optimizer, trainable));
+    start_step = state.step;
+    if (state.generator_state.defined()) generator.set_state(state.generator_state);
+    loop.train_loss = HistoryFromYaml(state.extra["train_loss"]);
+    result.validation_loss = HistoryFromYaml(state.extra["validation_loss"]);
+    result.validation_accuracy = HistoryFromYaml(state.extra["validation_accuracy"]);
+    progress(absl::StrCat("resumed from ", *checkpoints.Latest(), " at step ", start_step));
+  }
+
+  TrainingLoopHooks hooks;
+  hooks.loss = [&](int64_t) -> absl::StatusOr<torch::Tensor> {
+    VLARFT_ASSIGN_OR_RETURN(VideoClips clips, data.SampleClips(config.batch_size, config.frames, false, generator));
+    return model->FutureTokenLoss(TokenizeClips(tokenizer, model, clips), config.frames);
+  };
+  hooks.validate = [&](int64_t done) -> absl::Status {
+    torch::NoGradGuard no_grad;
+    model->eval();
+    double loss = 0, accuracy = 0;
+    auto [inputs, targets] = model->LossPositions(config.frames);
+    for (int64_t i = 0; i < config.validation_batches; ++i) {
+      VLARFT_ASSIGN_OR_RETURN(VideoClips clips, data.SampleClips(config.batch_size, config.frames, true, generator));
+      const torch::Tensor sequence = TokenizeClips(tokenizer, model, clips);
+      loss += model->FutureTokenLoss(sequence, config.frames).item<double>();
+      const torch::Tensor hidden = model->Hidden(sequence).index_select(1, inputs.to(sequence.device()));
+      const torch::Tensor logits = model->Logits(hidden).narrow(-1, geometry.future_offset(), geometry.codebook_size);
+      const torch::Tensor labels = sequence.index_select(1, targets.to(sequence.device())) - geometry.future_offset();
+      accuracy += logits.argmax(-1).eq(labels).to(torch::kFloat32).mean().item<double>();
+    }
+    model->train();
+    const double n = static_cast<double>(config.validation_batches);
+    result.validation_loss.emplace_back(done, loss / n);
+    result.validation_accuracy.emplace_back(done, accuracy / n);
+    progress(absl::StrFormat("step %d validation loss %.4f  future-token accuracy %.3f", done, loss / n, accuracy / n));
+    return absl::OkStatus();
+  };
+  hooks.checkpoint = [&](int64_t done) -> absl::Status {
+    if (checkpoint_dir.empty()) return absl::OkStatus();
+    TrainerState state;
+    state.step = done;
+    state.generator_state = generator.get_state();
+    state.extra["train_loss"] = HistoryToYaml(loop.train_loss);
+    state.extra["validation_loss"] = HistoryToYaml(result.validation_loss);
+    state.extra["validation_accuracy"] = HistoryToYaml(result.validation_accuracy);
+    return checkpoints.Save(*model, sidecar(done), optimizer, trainable, state);
+  };
+
+  TrainingLoopSpec spec;
+  spec.steps = config.steps;
+  spec.log_every = config.log_every;
+  spec.validate_every = config.validate_every;
+  spec.checkpoint_every = config.checkpoint_every;
+  spec.stop_after_steps = config.stop_after_steps;
+  spec.grad_clip = config.grad_clip;
+  spec.schedule = LrSchedule{config.lr, config.warmup_steps, config.steps};
+  absl::Status loop_status;
+  VLARFT_RETURN_IF_ERROR(core::CatchTorchErrorsVoid("training the world model", [&] {
+    loop_status = RunTrainingLoop(spec, start_step, optimizer, params, hooks, progress, loop);
+  }));
+  VLARFT_RETURN_IF_ERROR(loop_status);
+  result.train_loss = loop.train_loss;
+  result.seconds = loop.seconds;
+  result.complete = loop.complete;
+  if (!loop.complete) return result;
+  model->eval();
+  VLARFT_RETURN_IF_ERROR(SaveModelAs(output_stem, *model, sidecar(config.steps), storage));
+  return result;
+}
+
+}  // namespace vlarft::models

@@ -1,0 +1,52 @@
+#include "services/reward/scorer_backend.h"
+
+#include "absl/strings/str_cat.h"
+#include "libs/core/status.h"
+
+namespace vlarft::services {
+
+absl::StatusOr<std::vector<ScoreResult>> ScorerBackend::ScoreBatch(const std::vector<const ScoreJob*>& jobs) {
+  std::vector<rl::RewardRequest> requests;
+  for (const ScoreJob* job : jobs) {
+    rl::RewardRequest r;
+    r.type = static_cast<rl::RewardType>(static_cast<int>(job->type));
+    r.frames = job->frames;
+    r.reference_frames = job->reference_frames;
+    r.actions = job->actions;
+    r.reference_actions = job->reference_actions;
+    requests.push_back(std::move(r));
+  }
+  VLARFT_ASSIGN_OR_RETURN(std::vector<rl::RewardBreakdown> scored, scorer_->ScoreBatch(requests));
+  std::vector<ScoreResult> out;
+  for (rl::RewardBreakdown& b : scored) out.push_back({b.rewards, b.l1, b.perceptual, b.per_frame});
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<ScorerBackend>> LoadScorerBackend(const rl::RewardConfig& config,
+                                                                 const std::string& tokenizer_stem, int64_t frame_size,
+                                                                 int64_t max_group_size, int64_t max_frames) {
+  std::shared_ptr<rl::MultiScaleFeatureExtractor> features;
+  if (config.perceptual == "tokenizer") {
+    if (tokenizer_stem.empty()) {
+      return absl::InvalidArgumentError(
+          "reward.perceptual is 'tokenizer' but reward.tokenizer_checkpoint is empty; set it or choose lpips/ssim");
+    }
+    VLARFT_ASSIGN_OR_RETURN(models::VideoTokenizer tokenizer, models::LoadTokenizer(tokenizer_stem, torch::Device(config.device)));
+    frame_size = tokenizer->config().image_size;
+    features = std::make_shared<TokenizerFeatureExtractor>(tokenizer);
+  }
+  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<rl::RewardScorer> scorer, rl::RewardScorer::Create(config, features));
+  VerifierFacts facts;
+  facts.default_type = static_cast<v1::RewardType>(config.type);
+  facts.perceptual_distance = scorer->perceptual_name();
+  facts.aggregation = config.aggregation;
+  facts.w_l1 = config.w_l1;
+  facts.w_perceptual = config.w_perceptual;
+  facts.frame_height = frame_size;
+  facts.frame_width = frame_size;
+  facts.max_group_size = max_group_size;
+  facts.max_frames = max_frames;
+  return std::make_unique<ScorerBackend>(std::move(scorer), std::move(facts));
+}
+
+}  // namespace vlarft::services

@@ -1,0 +1,47 @@
+// The production RewardBackend: libs/rl's RewardScorer, with the world-model tokenizer's context
+// encoder as the feature extractor of the default "tokenizer" perceptual distance.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "libs/models/tokenizer.h"
+#include "libs/rl/feature_distance.h"
+#include "libs/rl/reward.h"
+#include "services/reward/reward_backend.h"
+
+namespace vlarft::services {
+
+// The tokenizer's multi-scale encoder features for rewards ([0, 1] images in, [-1, 1] for the model).
+class TokenizerFeatureExtractor : public rl::MultiScaleFeatureExtractor {
+ public:
+  explicit TokenizerFeatureExtractor(models::VideoTokenizer tokenizer) : tokenizer_(std::move(tokenizer)) {
+    tokenizer_->eval();
+  }
+  std::vector<torch::Tensor> Features(const torch::Tensor& images) override {
+    return tokenizer_->MultiScaleFeatures(images * 2.0 - 1.0);
+  }
+
+ private:
+  models::VideoTokenizer tokenizer_;
+};
+
+class ScorerBackend : public RewardBackend {
+ public:
+  ScorerBackend(std::unique_ptr<rl::RewardScorer> scorer, VerifierFacts facts)
+      : scorer_(std::move(scorer)), facts_(std::move(facts)) {}
+  const VerifierFacts& Facts() const override { return facts_; }
+  absl::StatusOr<std::vector<ScoreResult>> ScoreBatch(const std::vector<const ScoreJob*>& jobs) override;
+
+ private:
+  std::unique_ptr<rl::RewardScorer> scorer_;
+  VerifierFacts facts_;
+};
+
+// Builds the scorer from `config`; loads the tokenizer at `tokenizer_stem` when the perceptual
+// distance is "tokenizer" (an error if the stem is empty then).
+absl::StatusOr<std::unique_ptr<ScorerBackend>> LoadScorerBackend(const rl::RewardConfig& config,
+                                                                 const std::string& tokenizer_stem, int64_t frame_size,
+                                                                 int64_t max_group_size, int64_t max_frames);
+
+}  // namespace vlarft::services

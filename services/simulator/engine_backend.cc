@@ -1,0 +1,123 @@
+#include "services/simulator/engine_backend.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "libs/core/rng.h"
+#include "libs/core/status.h"
+
+namespace vlarft::services {
+
+EngineBackend::EngineBackend(models::ImaginationEngine engine, SimulatorFacts facts, absl::Duration session_timeout)
+    : engine_(std::move(engine)), facts_(std::move(facts)), session_timeout_(session_timeout) {}
+
+bool EngineBackend::HasSession(const std::string& session_id) const {
+  absl::MutexLock lock(&mu_);
+  return sessions_.count(session_id) > 0;
+}
+
+absl::Status EngineBackend::ReleaseSession(const std::string& session_id) {
+  absl::MutexLock lock(&mu_);
+  if (sessions_.erase(session_id) == 0) return absl::NotFoundError(absl::StrCat("session '", session_id, "' is unknown"));
+  return absl::OkStatus();
+}
+
+int64_t EngineBackend::KvCacheBytes() const {
+  absl::MutexLock lock(&mu_);
+  int64_t bytes = 0;
+  for (const auto& [id, s] : sessions_) bytes += s.state->Bytes();
+  return bytes;
+}
+
+void EngineBackend::ExpireSessions() {
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = absl::Now();
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    it = now - it->second.last_used > session_timeout_ ? sessions_.erase(it) : std::next(it);
+  }
+}
+
+absl::StatusOr<std::vector<ImagineResult>> EngineBackend::ImagineBatch(const std::vector<const ImagineJob*>& jobs) {
+  ExpireSessions();
+  std::vector<models::GroupJob> groups;
+  for (const ImagineJob* job : jobs) {
+    models::GroupJob g;
+    // The expert reference is one more row of the same group: it shares the prefilled context.
+    g.actions = job->reference_actions.defined() ? torch::cat({job->actions, job->reference_actions.unsqueeze(0)}, 0)
+                                                 : job->actions;
+    if (!job->session_id.empty()) {
+      absl::MutexLock lock(&mu_);
+      auto it = sessions_.find(job->session_id);
+      if (it == sessions_.end()) return absl::NotFoundError(absl::StrCat("session '", job->session_id, "' expired"));
+      it->second.last_used = absl::Now();
+      g.session = it->second.state.get();
+    } else {
+      g.context_frame = job->context_frame;
+      const core::SeedPath root(job->sampling.seed);
+      for (int64_t i = 0; i < g.actions.size(0); ++i) g.seeds.push_back(root.Child(static_cast<uint64_t>(i)).seed());
+    }
+    g.sampling.temperature = job->sampling.temperature;
+    g.sampling.top_k = job->sampling.top_k;
+    g.sampling.top_p = job->sampling.top_p;
+    g.keep_session = job->keep_session && job->session_id.empty();
+    groups.push_back(std::move(g));
+  }
+  VLARFT_ASSIGN_OR_RETURN(std::vector<models::GroupResult> results, engine_.ImagineBatch(groups));
+  std::vector<ImagineResult> out;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const ImagineJob& job = *jobs[i];
+    models::GroupResult& r = results[i];
+    const int64_t g = job.actions.size(0);
+    ImagineResult result;
+    result.frames = r.frames.narrow(0, 0, g);
+    if (job.reference_actions.defined()) result.reference_frames = r.frames[g];
+    if (job.return_tokens) {
+      result.tokens = r.tokens.narrow(0, 0, g).to(torch::kInt32);
+      if (job.reference_actions.defined()) result.reference_tokens = r.tokens[g].to(torch::kInt32);
+    }
+    result.generated_tokens = r.tokens.numel();
+    if (r.session != nullptr) {
+      absl::MutexLock lock(&mu_);
+      result.session_id = absl::StrCat("s", next_session_++, "-", absl::ToUnixMicros(absl::Now()));
+      sessions_[result.session_id] = {std::move(r.session), absl::Now()};
+    } else if (!job.session_id.empty()) {
+      result.session_id = job.session_id;  // continued: the session stays until released or idle
+    }
+    out.push_back(std::move(result));
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<EngineBackend>> LoadEngineBackend(const std::string& tokenizer_stem,
+                                                                 const std::string& world_model_stem,
+                                                                 const std::string& device, int64_t max_group_size,
+                                                                 int64_t max_horizon, absl::Duration session_timeout) {
+  VLARFT_ASSIGN_OR_RETURN(torch::Device dev, core::CatchTorchErrors("device", [&] { return torch::Device(device); }));
+  models::EngineLimits limits;
+  limits.max_group_size = max_group_size + 1;  // + the expert reference row
+  VLARFT_ASSIGN_OR_RETURN(models::ImaginationEngine engine,
+                          models::ImaginationEngine::Load(tokenizer_stem, world_model_stem, dev, limits));
+  SimulatorFacts facts;
+  const auto& tok = engine.tokenizer()->config();
+  facts.frame_height = tok.image_size;
+  facts.frame_width = tok.image_size;
+  facts.tokens_per_frame = tok.future_tokens();
+  facts.max_group_size = max_group_size;
+  facts.max_horizon = std::min<int64_t>(max_horizon, engine.world_model()->config().max_frames / facts.chunk_length);
+  facts.device = dev.str();
+  // Fingerprint: sizes and modification times of the weight files, enough to tell models apart.
+  uint64_t hash = 1469598103934665603ull;
+  for (const std::string& stem : {tokenizer_stem, world_model_stem}) {
+    const std::string path = stem + ".safetensors";
+    std::error_code ec;
+    const uint64_t size = std::filesystem::file_size(path, ec);
+    const auto mtime = std::filesystem::last_write_time(path, ec).time_since_epoch().count();
+    for (uint64_t v : {size, static_cast<uint64_t>(mtime)}) hash = (hash ^ v) * 1099511628211ull;
+  }
+  facts.fingerprint = absl::StrFormat("%016x", hash);
+  return std::make_unique<EngineBackend>(std::move(engine), std::move(facts), session_timeout);
+}
+
+}  // namespace vlarft::services

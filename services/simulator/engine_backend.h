@@ -1,0 +1,48 @@
+// The production WorldModelBackend: the tokenizer + transformer ImaginationEngine of libs/models.
+// Adds what the engine leaves to its owner: the expert reference as one extra row of the group,
+// per-sequence seeds derived from the request seed, and the table of kept closed-loop sessions
+// (expired after an idle timeout).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "libs/models/world_model_generation.h"
+#include "services/simulator/world_model_backend.h"
+
+namespace vlarft::services {
+
+class EngineBackend : public WorldModelBackend {
+ public:
+  EngineBackend(models::ImaginationEngine engine, SimulatorFacts facts, absl::Duration session_timeout);
+
+  const SimulatorFacts& Facts() const override { return facts_; }
+  absl::StatusOr<std::vector<ImagineResult>> ImagineBatch(const std::vector<const ImagineJob*>& jobs) override;
+  absl::Status ReleaseSession(const std::string& session_id) override;
+  bool HasSession(const std::string& session_id) const override;
+  int64_t KvCacheBytes() const override;
+
+ private:
+  struct Session {
+    std::unique_ptr<models::GroupSession> state;
+    absl::Time last_used;
+  };
+  void ExpireSessions();
+
+  models::ImaginationEngine engine_;
+  SimulatorFacts facts_;
+  absl::Duration session_timeout_;
+  mutable absl::Mutex mu_;  // sessions are looked up by handler threads, used by the batch thread
+  std::map<std::string, Session> sessions_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_session_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Loads the checkpoints named in the simulator config and derives the facts (fingerprint included).
+absl::StatusOr<std::unique_ptr<EngineBackend>> LoadEngineBackend(const std::string& tokenizer_stem,
+                                                                 const std::string& world_model_stem,
+                                                                 const std::string& device, int64_t max_group_size,
+                                                                 int64_t max_horizon, absl::Duration session_timeout);
+
+}  // namespace vlarft::services

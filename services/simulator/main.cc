@@ -1,0 +1,58 @@
+// vlarft-simulator: the batched world-model simulator process.
+#include <iostream>
+
+#include "glog/logging.h"
+#include "libs/core/status.h"
+#include "services/common/service_main.h"
+#include "services/common/service_server.h"
+#include "services/common/shutdown_signal.h"
+#include "services/simulator/engine_backend.h"
+#include "services/simulator/simulator_config.h"
+#include "services/simulator/simulator_service.h"
+
+namespace vlarft::services {
+namespace {
+
+absl::Status RunSimulator(const ServiceInvocation<SimulatorConfig>& invocation, ShutdownSignal& signals) {
+  const SimulatorConfig& config = invocation.config;
+  if (config.torch_threads > 0) torch::set_num_threads(static_cast<int>(config.torch_threads));
+  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<EngineBackend> backend,
+                          LoadEngineBackend(config.tokenizer_checkpoint, config.world_model_checkpoint, config.device,
+                                            config.max_group_size, config.max_horizon,
+                                            absl::Seconds(config.session_idle_timeout_s)));
+  VLARFT_ASSIGN_OR_RETURN(TokenVerifier auth, TokenVerifier::FromEnvironment(invocation.server.auth_token_env));
+  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<metrics::MetricsEndpoint> endpoint, StartMetricsEndpoint(invocation.server));
+  SimulatorServiceImpl service(backend.get(), config.batching, auth, endpoint ? &endpoint->registry() : nullptr);
+  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<ServiceServer> server,
+                          ServiceServer::Start(invocation.server, {&service}, "simulator", std::move(endpoint)));
+  LOG(INFO) << "event=model_loaded fingerprint=" << backend->Facts().fingerprint << " device=" << backend->Facts().device
+            << " frame=" << backend->Facts().frame_height << " max_horizon=" << backend->Facts().max_horizon;
+  signals.Wait();
+  server->Shutdown();
+  service.Stop();
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace vlarft::services
+
+int main(int argc, char** argv) {
+  vlarft::services::ShutdownSignal signals;
+  vlarft::services::InitServiceLogging(argv[0]);
+  auto invocation = vlarft::services::ParseServiceInvocation<vlarft::services::SimulatorConfig>(argc, argv, "simulator");
+  if (!invocation.ok()) {
+    std::cerr << "vlarft-simulator: " << invocation.status().message() << "\n";
+    return 2;
+  }
+  if (invocation->help) {
+    std::cout << invocation->help_text;
+    return 0;
+  }
+  const absl::Status status = vlarft::services::RunSimulator(*invocation, signals);
+  if (!status.ok()) {
+    LOG(ERROR) << "event=fatal " << status;
+    std::cerr << "vlarft-simulator: " << status.message() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,181 @@
+#include <filesystem>
+
+#include "gtest/gtest.h"
+#include "libs/core/safetensors.h"
+#include "libs/models/train_tokenizer.h"
+#include "libs/models/train_world_model.h"
+#include "tests/models/synthetic_video_data.h"
+#include "tests/models/world_model_test_util.h"
+
+namespace vlarft::models {
+namespace {
+
+using testing::SmallTokenizerConfig;
+using testing::SmallWorldModelConfig;
+using testing::SyntheticVideoData;
+
+std::string TempDir(const std::string& name) {
+  const std::string dir = ::testing::TempDir() + "/vlarft_wmtrain_" + name + "_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+void Quiet(const std::string&) {}
+
+TEST(TrainTokenizerTest, OverfitsOneBatch) {
+  torch::manual_seed(0);
+  VideoTokenizer tokenizer(SmallTokenizerConfig());
+  SyntheticVideoData data(16);
+  at::Generator generator = core::MakeCpuGenerator(1);
+  const VideoClips clips = data.SampleClips(4, 3, false, generator).value();
+  const torch::Tensor contexts = FramesToModel(clips.frames.select(1, 0), torch::kCPU);
+  const torch::Tensor futures = FramesToModel(clips.frames.select(1, 3), torch::kCPU);
+  TokenizerTrainConfig config;
+  torch::optim::AdamW optimizer(tokenizer->parameters(), torch::optim::AdamWOptions(3e-3).weight_decay(0));
+  double first = 0, last = 0;
+  for (int step = 0; step < 40; ++step) {
+    optimizer.zero_grad();
+    TokenizerLosses losses = ComputeTokenizerLosses(tokenizer, nullptr, contexts, futures, config, false);
+    losses.total.backward();
+    optimizer.step();
+    (step == 0 ? first : last) = losses.total.item<double>();
+  }
+  EXPECT_LT(last, 0.4 * first) << first << " -> " << last;
+}
+
+TEST(TrainTokenizerTest, AdversarialTermTrainsBothSides) {
+  torch::manual_seed(0);
+  VideoTokenizer tokenizer(SmallTokenizerConfig());
+  PatchDiscriminator discriminator(8);
+  SyntheticVideoData data(16);
+  at::Generator generator = core::MakeCpuGenerator(1);
+  const VideoClips clips = data.SampleClips(2, 1, false, generator).value();
+  TokenizerTrainConfig config;
+  config.adversarial_weight = 0.1;
+  TokenizerLosses losses =
+      ComputeTokenizerLosses(tokenizer, &discriminator, FramesToModel(clips.frames.select(1, 0), torch::kCPU),
+                             FramesToModel(clips.frames.select(1, 1), torch::kCPU), config, true);
+  ASSERT_TRUE(losses.adversarial.defined() && losses.discriminator.defined());
+  // The tokenizer's loss must not move the discriminator, and vice versa.
+  losses.total.backward({}, /*retain_graph=*/true);
+  for (const auto& p : discriminator->parameters()) EXPECT_FALSE(p.grad().defined() && p.grad().abs().sum().item<double>() > 0);
+  for (auto& p : tokenizer->parameters()) p.mutable_grad() = torch::Tensor();
+  losses.discriminator.backward();
+  for (const auto& p : tokenizer->parameters()) EXPECT_FALSE(p.grad().defined() && p.grad().abs().sum().item<double>() > 0);
+  double d_grad = 0;
+  for (const auto& p : discriminator->parameters()) d_grad += p.grad().abs().sum().item<double>();
+  EXPECT_GT(d_grad, 0);
+}
+
+TokenizerTrainConfig QuickTokenizerTraining() {
+  TokenizerTrainConfig config;
+  config.steps = 6;
+  config.batch_size = 2;
+  config.max_future_offset = 3;
+  config.warmup_steps = 2;
+  config.validate_every = 3;
+  config.validation_batches = 1;
+  config.checkpoint_every = 3;
+  config.log_every = 3;
+  config.torch_threads = 0;
+  return config;
+}
+
+std::map<std::string, torch::Tensor> Weights(const std::string& stem) {
+  return core::SafetensorsFile::Open(stem + ".safetensors").value().LoadAll().value();
+}
+
+TEST(TrainTokenizerTest, ResumesBitExactlyAndRejectsOtherConfigs) {
+  const std::string dir = TempDir("tok");
+  SyntheticVideoData data(16);
+  TokenizerTrainConfig config = QuickTokenizerTraining();
+  auto straight = TrainTokenizer(SmallTokenizerConfig(), config, data, dir + "/a_ckpt", dir + "/a", Quiet);
+  ASSERT_TRUE(straight.ok()) << straight.status();
+  EXPECT_TRUE(straight->complete);
+  EXPECT_EQ(straight->validation_future_psnr.size(), 2u);
+
+  config.stop_after_steps = 3;
+  auto part = TrainTokenizer(SmallTokenizerConfig(), config, data, dir + "/b_ckpt", dir + "/b", Quiet);
+  ASSERT_TRUE(part.ok()) << part.status();
+  EXPECT_FALSE(part->complete);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/b.safetensors"));
+  auto rest = TrainTokenizer(SmallTokenizerConfig(), config, data, dir + "/b_ckpt", dir + "/b", Quiet);
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_TRUE(rest->complete);
+  EXPECT_EQ(rest->train_loss, straight->train_loss);  // history carried across the restart
+  const auto a = Weights(dir + "/a"), b = Weights(dir + "/b");
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, tensor] : a) EXPECT_TRUE(torch::equal(tensor, b.at(name))) << name;
+
+  TokenizerConfig other = SmallTokenizerConfig();
+  other.base_channels = 4;
+  config.stop_after_steps = 0;
+  config.steps = 9;
+  absl::Status mismatch = TrainTokenizer(other, config, data, dir + "/b_ckpt", dir + "/c", Quiet).status();
+  EXPECT_EQ(mismatch.code(), absl::StatusCode::kFailedPrecondition) << mismatch;
+  EXPECT_NE(mismatch.message().find("base_channels"), std::string::npos) << mismatch;
+}
+
+TEST(TrainWorldModelTest, OverfitsATinySequence) {
+  torch::manual_seed(0);
+  VideoTokenizer tokenizer(SmallTokenizerConfig());
+  WorldModel model(SmallWorldModelConfig(), testing::UnitActions());
+  SyntheticVideoData data(16);
+  at::Generator generator = core::MakeCpuGenerator(2);
+  const torch::Tensor sequence = TokenizeClips(tokenizer, model, data.SampleClips(2, 3, false, generator).value());
+  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-2).weight_decay(0));
+  double first = 0, last = 0;
+  for (int step = 0; step < 30; ++step) {
+    optimizer.zero_grad();
+    const torch::Tensor loss = model->FutureTokenLoss(sequence, 3);
+    loss.backward();
+    optimizer.step();
+    (step == 0 ? first : last) = loss.item<double>();
+  }
+  EXPECT_GT(first, 7.0);  // ≈ ln(4375) at initialisation
+  EXPECT_LT(last, 1.0) << first << " -> " << last;
+}
+
+TEST(TrainWorldModelTest, TrainsResumesAndRejectsOtherConfigs) {
+  const std::string dir = TempDir("wm");
+  torch::manual_seed(0);
+  VideoTokenizer tokenizer(SmallTokenizerConfig());
+  SyntheticVideoData data(16);
+  WorldModelTrainConfig config;
+  config.steps = 4;
+  config.batch_size = 2;
+  config.frames = 2;
+  config.warmup_steps = 1;
+  config.validate_every = 2;
+  config.validation_batches = 1;
+  config.checkpoint_every = 2;
+  config.log_every = 2;
+  config.torch_threads = 0;
+  config.storage_dtype = "float16";
+  auto straight = TrainWorldModel(SmallWorldModelConfig(), config, tokenizer, "tok", data, dir + "/a_ckpt", dir + "/a", Quiet);
+  ASSERT_TRUE(straight.ok()) << straight.status();
+  EXPECT_EQ(straight->validation_accuracy.size(), 2u);
+  auto loaded = LoadWorldModel(dir + "/a", torch::kCPU);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+
+  config.stop_after_steps = 2;
+  ASSERT_TRUE(TrainWorldModel(SmallWorldModelConfig(), config, tokenizer, "tok", data, dir + "/b_ckpt", dir + "/b", Quiet).ok());
+  auto rest = TrainWorldModel(SmallWorldModelConfig(), config, tokenizer, "tok", data, dir + "/b_ckpt", dir + "/b", Quiet);
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_TRUE(rest->complete);
+  const auto a = Weights(dir + "/a"), b = Weights(dir + "/b");
+  for (const auto& [name, tensor] : a) EXPECT_TRUE(torch::equal(tensor, b.at(name))) << name;
+
+  WorldModelConfig wider = SmallWorldModelConfig();
+  wider.ffn = 96;
+  config.steps = 6;
+  config.stop_after_steps = 0;
+  absl::Status mismatch =
+      TrainWorldModel(wider, config, tokenizer, "tok", data, dir + "/b_ckpt", dir + "/c", Quiet).status();
+  EXPECT_EQ(mismatch.code(), absl::StatusCode::kFailedPrecondition) << mismatch;
+  EXPECT_NE(mismatch.message().find("ffn"), std::string::npos) << mismatch;
+}
+
+}  // namespace
+}  // namespace vlarft::models

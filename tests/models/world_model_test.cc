@@ -1,0 +1,164 @@
+#include "libs/models/world_model.h"
+
+#include <filesystem>
+
+#include "gtest/gtest.h"
+#include "libs/models/layers.h"
+#include "tests/models/world_model_test_util.h"
+
+namespace vlarft::models {
+namespace {
+
+using testing::SmallTokenizerConfig;
+using testing::SmallWorldModelConfig;
+using testing::UnitActions;
+
+TEST(WorldModelTest, VocabularyLayoutIsDocumented) {
+  WorldModelConfig config;  // tiny preset geometry
+  EXPECT_EQ(config.future_offset(), 0);
+  EXPECT_EQ(config.context_offset(), 4375);
+  EXPECT_EQ(config.action_offset(), 8750);
+  EXPECT_EQ(config.bos_token(), 9006);
+  EXPECT_EQ(config.pad_token(), 9007);
+  EXPECT_EQ(config.vocab_size(), 9008);
+  EXPECT_EQ(config.prompt_length(), 1 + 256 + 16);
+  EXPECT_EQ(config.SequenceLength(8), 273 + 8 * 23);
+}
+
+TEST(WorldModelTest, ActionBinningUsesTheSharedNormalisation) {
+  WorldModelConfig config = SmallWorldModelConfig();
+  auto stats = ActionNormalizer::Create({0, -2, 0, 0, 0, 0, -1}, {1, 2, 0, 0, 0, 0, 1}).value();
+  WorldModel model(config, stats);
+  // dim 0: a = 0.5 -> n = 0 -> bin 128; dim 1: a = 2 -> n = 1 -> bin 255 (clipped top);
+  // dim 2: max == min -> n = 0 -> 128; dim 6: a = -5 -> clipped to -1 -> bin 0.
+  const torch::Tensor actions = torch::tensor({0.5f, 2.0f, 3.0f, 0.0f, 0.0f, 0.0f, -5.0f}).view({1, 7});
+  const torch::Tensor tokens = model->ActionTokens(actions) - config.action_offset();
+  EXPECT_EQ(tokens[0][0].item<int64_t>(), 128);
+  EXPECT_EQ(tokens[0][1].item<int64_t>(), 255);
+  EXPECT_EQ(tokens[0][2].item<int64_t>(), 128);
+  EXPECT_EQ(tokens[0][6].item<int64_t>(), 0);
+  // Same bins as ActionNormalizer, the policy's convention.
+  EXPECT_TRUE(torch::equal(tokens, ActionNormalizer::ToBins(stats.Normalize(actions), 256)));
+}
+
+TEST(WorldModelTest, HuggingFaceParameterNames) {
+  WorldModel model(SmallWorldModelConfig(), UnitActions());
+  std::set<std::string> names;
+  for (const auto& item : model->named_parameters()) names.insert(item.key());
+  for (const char* name : {"embed_tokens.weight", "layers.0.self_attn.q_proj.weight", "layers.1.self_attn.o_proj.weight",
+                           "layers.0.mlp.gate_proj.weight", "layers.0.mlp.up_proj.weight", "layers.0.mlp.down_proj.weight",
+                           "layers.0.input_layernorm.weight", "layers.0.post_attention_layernorm.weight", "norm.weight",
+                           "lm_head.weight"}) {
+    EXPECT_EQ(names.count(name), 1u) << name;
+  }
+}
+
+TEST(WorldModelTest, SequenceLayoutAndLossPositions) {
+  const WorldModelConfig config = SmallWorldModelConfig();  // 16 ctx, 4 dyn, 7 action tokens
+  WorldModel model(config, UnitActions());
+  const torch::Tensor ctx = torch::arange(16).view({1, 16});
+  const torch::Tensor dyn = torch::arange(12).view({1, 3, 4}) + 100;
+  const torch::Tensor actions = torch::full({1, 2, 7}, config.action_offset() + 5, torch::kInt64);
+  const torch::Tensor seq = model->BuildSequence(ctx, dyn, actions);
+  ASSERT_EQ(seq.size(1), config.SequenceLength(2));
+  EXPECT_EQ(seq[0][0].item<int64_t>(), config.bos_token());
+  EXPECT_EQ(seq[0][1].item<int64_t>(), config.context_offset());
+  EXPECT_EQ(seq[0][17].item<int64_t>(), 100);                          // dyn(o_t)
+  EXPECT_EQ(seq[0][21].item<int64_t>(), config.action_offset() + 5);  // a_t
+  EXPECT_EQ(seq[0][28].item<int64_t>(), 104);                          // dyn(o_t+1)
+  EXPECT_EQ(seq[0][39].item<int64_t>(), 108);                          // dyn(o_t+2)
+  auto [inputs, targets] = model->LossPositions(2);
+  ASSERT_EQ(targets.numel(), 8);
+  EXPECT_EQ(targets[0].item<int64_t>(), 28);
+  EXPECT_EQ(targets[4].item<int64_t>(), 39);
+  EXPECT_TRUE(torch::equal(seq.index_select(1, targets).view({2, 4}), dyn[0].narrow(0, 1, 2)));
+  EXPECT_TRUE(torch::equal(inputs + 1, targets));
+}
+
+// The cached path (prefill a shared prefix once, then extend rows in steps of different sizes)
+// must reproduce the full causal forward.
+TEST(WorldModelTest, CachedExtensionMatchesFullForward) {
+  torch::manual_seed(1);
+  const WorldModelConfig config = SmallWorldModelConfig();
+  WorldModel model(config, UnitActions());
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const int64_t prefix_length = 10, extra = 9;
+  // Two groups (sizes 3 and 2) with their own prefixes; rows differ after the prefix.
+  const torch::Tensor prefixes = torch::randint(0, config.vocab_size(), {2, prefix_length});
+  const torch::Tensor suffixes = torch::randint(0, config.vocab_size(), {5, extra});
+  const torch::Tensor owner = torch::tensor({0, 0, 0, 1, 1});
+  const torch::Tensor full = torch::cat({prefixes.index_select(0, owner), suffixes}, 1);
+  const torch::Tensor expected = model->forward(full).narrow(1, prefix_length, extra);
+
+  const PrefixCache prefix = model->Prefill(prefixes);
+  SuffixCache cache = model->NewSuffixCache(5, extra);
+  std::vector<torch::Tensor> logits;
+  int64_t done = 0;
+  for (int64_t step : {4, 1, 1, 3}) {
+    logits.push_back(model->Logits(model->Extend(suffixes.narrow(1, done, step), prefix, RowGroups{{3, 2}}, cache)));
+    done += step;
+  }
+  const torch::Tensor cached = torch::cat(logits, 1);
+  EXPECT_TRUE(torch::allclose(cached, expected, 1e-4, 1e-4)) << (cached - expected).abs().max();
+  // Uniform groups (the common case) take the folded fast path; rows of equal groups.
+  const torch::Tensor uniform_owner = torch::tensor({0, 0, 1, 1});
+  const torch::Tensor full2 = torch::cat({prefixes.index_select(0, uniform_owner), suffixes.narrow(0, 0, 4)}, 1);
+  const torch::Tensor expected2 = model->forward(full2).narrow(1, prefix_length, extra);
+  SuffixCache cache2 = model->NewSuffixCache(4, extra);
+  const torch::Tensor cached2 =
+      model->Logits(model->Extend(suffixes.narrow(0, 0, 4), model->Prefill(prefixes), RowGroups{{2, 2}}, cache2));
+  EXPECT_TRUE(torch::allclose(cached2, expected2, 1e-4, 1e-4)) << (cached2 - expected2).abs().max();
+}
+
+TEST(WorldModelTest, RowsWithDifferentCacheLengthsDecodeTogether) {
+  torch::manual_seed(2);
+  const WorldModelConfig config = SmallWorldModelConfig();
+  WorldModel model(config, UnitActions());
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor prefix_tokens = torch::randint(0, config.vocab_size(), {1, 6});
+  const torch::Tensor long_row = torch::randint(0, config.vocab_size(), {1, 8});
+  const PrefixCache prefix = model->Prefill(prefix_tokens);
+  // Row 0 has already consumed 5 tokens, row 1 none; both then take 3 tokens in one step.
+  SuffixCache first = model->NewSuffixCache(1, 8);
+  model->Extend(long_row.narrow(1, 0, 5), prefix, RowGroups{{1}}, first);
+  SuffixCache mixed = model->NewSuffixCache(2, 8, {5, 0});
+  for (int64_t layer = 0; layer < config.layers; ++layer) {
+    auto [k, v] = first.Extract(layer, 0, 1, 5);
+    mixed.Load(layer, 0, k, v);
+  }
+  const torch::Tensor step = torch::cat({long_row.narrow(1, 5, 3), long_row.narrow(1, 0, 3)}, 0);
+  const torch::Tensor logits = model->Logits(model->Extend(step, prefix, RowGroups{{2}}, mixed));
+  const torch::Tensor expected_long = model->forward(torch::cat({prefix_tokens, long_row}, 1)).narrow(1, 11, 3);
+  const torch::Tensor expected_short =
+      model->forward(torch::cat({prefix_tokens, long_row.narrow(1, 0, 3)}, 1)).narrow(1, 6, 3);
+  EXPECT_TRUE(torch::allclose(logits[0], expected_long[0], 1e-4, 1e-4));
+  EXPECT_TRUE(torch::allclose(logits[1], expected_short[0], 1e-4, 1e-4));
+}
+
+TEST(WorldModelTest, CheckpointRoundTripAndTokenizerMismatch) {
+  const std::string dir = ::testing::TempDir() + "/vlarft_wm_ckpt_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  torch::manual_seed(3);
+  WorldModel model(SmallWorldModelConfig(), UnitActions());
+  model->eval();
+  ASSERT_TRUE(SaveWorldModel(dir + "/wm", model, 11, torch::kFloat16).ok());
+  auto loaded = LoadWorldModel(dir + "/wm", torch::kCPU);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->config().dim, 32);
+  EXPECT_EQ((*loaded)->action_normalizer().max(), std::vector<double>(7, 1.0));
+  const torch::Tensor tokens = torch::randint(0, 9008, {1, 12});
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::allclose((*loaded)->forward(tokens), model->forward(tokens), 1e-2, 1e-2));
+
+  TokenizerConfig other = SmallTokenizerConfig();
+  other.future_downsample = 4;  // 4×4 future grid = 16 tokens, the model expects 4
+  absl::Status mismatch = CheckTokenizerMatches((*loaded)->config(), other);
+  EXPECT_EQ(mismatch.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(mismatch.message().find("future_tokens"), std::string::npos) << mismatch;
+  EXPECT_FALSE(LoadWorldModel(dir + "/missing", torch::kCPU).ok());
+}
+
+}  // namespace
+}  // namespace vlarft::models
