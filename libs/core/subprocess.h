@@ -44,6 +44,10 @@ class Subprocess {
 // Waits until `path` exists and is non-empty, up to `timeout`; returns its contents.
 absl::StatusOr<std::string> WaitForFile(const std::string& path, absl::Duration timeout);
 
+// A loopback TCP port nothing listens on right now (bind to port 0, read it, close). Another
+// process may take it before the caller binds, so use it where a retry is possible.
+absl::StatusOr<int> FreeLoopbackPort();
+
 // Reads an integer field from a flat JSON object such as a ready file ({"port": 123, ...}).
 absl::StatusOr<int> ReadJsonInt(const std::string& json, const std::string& key);
 

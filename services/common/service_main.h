@@ -11,7 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "libs/core/command_line.h"
 #include "libs/core/config.h"
+#include "glog/logging.h"
 #include "services/common/server_options.h"
+#include "services/common/shutdown_signal.h"
 
 namespace vlarft::services {
 
@@ -54,6 +56,32 @@ absl::StatusOr<ServiceInvocation<Config>> ParseServiceInvocation(int argc, char*
   if (!config.ok()) return config.status();
   invocation.config = *std::move(config);
   return invocation;
+}
+
+// The whole main() of a service binary: block signals, set up logging, parse the invocation (exit 2
+// with the message on bad flags/config, print help and exit 0 on --help), run, and map the result to
+// an exit status (0 ok, 1 with the error logged and printed).
+template <typename Config>
+int ServiceMain(int argc, char** argv, const std::string& section, const std::string& binary,
+                absl::Status (*run)(const ServiceInvocation<Config>&, ShutdownSignal&)) {
+  ShutdownSignal signals;  // first: every thread started later inherits the blocked signals
+  InitServiceLogging(argv[0]);
+  absl::StatusOr<ServiceInvocation<Config>> invocation = ParseServiceInvocation<Config>(argc, argv, section);
+  if (!invocation.ok()) {
+    std::cerr << binary << ": " << invocation.status().message() << "\n";
+    return 2;
+  }
+  if (invocation->help) {
+    std::cout << invocation->help_text;
+    return 0;
+  }
+  const absl::Status status = run(*invocation, signals);
+  if (!status.ok()) {
+    LOG(ERROR) << "event=fatal " << status;
+    std::cerr << binary << ": " << status.message() << "\n";
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace vlarft::services

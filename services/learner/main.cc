@@ -10,21 +10,17 @@
 #include "services/common/service_main.h"
 #include "services/common/service_server.h"
 #include "services/common/shutdown_signal.h"
+#include "libs/rl/reward_config.h"  // rl::ParseDevice
 #include "services/learner/learner_config.h"
 #include "services/learner/learner_service.h"
 #include "services/learner/training_loop.h"
 
 namespace vlarft::services {
-namespace {
-
-absl::StatusOr<torch::Device> ParseDevice(const std::string& name) {
-  return core::CatchTorchErrors(absl::StrCat("device '", name, "'"), [&] { return torch::Device(name); });
-}
 
 absl::Status RunLearner(const ServiceInvocation<LearnerConfig>& invocation, ShutdownSignal& signals) {
   const LearnerConfig& config = invocation.config;
   if (config.torch_threads > 0) torch::set_num_threads(static_cast<int>(config.torch_threads));
-  VLARFT_ASSIGN_OR_RETURN(torch::Device device, ParseDevice(config.device));
+  VLARFT_ASSIGN_OR_RETURN(torch::Device device, rl::ParseDevice(config.device));
   VLARFT_ASSIGN_OR_RETURN(models::VlaPolicy policy, models::LoadPolicy(config.policy_checkpoint));
   policy->to(device);
   std::optional<models::VlaPolicy> reference;
@@ -87,26 +83,9 @@ absl::Status RunLearner(const ServiceInvocation<LearnerConfig>& invocation, Shut
   return loop_status;
 }
 
-}  // namespace
 }  // namespace vlarft::services
 
 int main(int argc, char** argv) {
-  vlarft::services::ShutdownSignal signals;
-  vlarft::services::InitServiceLogging(argv[0]);
-  auto invocation = vlarft::services::ParseServiceInvocation<vlarft::services::LearnerConfig>(argc, argv, "learner");
-  if (!invocation.ok()) {
-    std::cerr << "vlarft-learner: " << invocation.status().message() << "\n";
-    return 2;
-  }
-  if (invocation->help) {
-    std::cout << invocation->help_text;
-    return 0;
-  }
-  const absl::Status status = vlarft::services::RunLearner(*invocation, signals);
-  if (!status.ok()) {
-    LOG(ERROR) << "event=fatal " << status;
-    std::cerr << "vlarft-learner: " << status.message() << "\n";
-    return 1;
-  }
-  return 0;
+  return vlarft::services::ServiceMain<vlarft::services::LearnerConfig>(argc, argv, "learner", "vlarft-learner",
+                                                            &vlarft::services::RunLearner);
 }

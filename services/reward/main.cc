@@ -11,7 +11,6 @@
 #include "services/reward/scorer_backend.h"
 
 namespace vlarft::services {
-namespace {
 
 absl::Status RunReward(const ServiceInvocation<RewardServiceConfig>& invocation, ShutdownSignal& signals) {
   const RewardServiceConfig& config = invocation.config;
@@ -32,26 +31,9 @@ absl::Status RunReward(const ServiceInvocation<RewardServiceConfig>& invocation,
   return absl::OkStatus();
 }
 
-}  // namespace
 }  // namespace vlarft::services
 
 int main(int argc, char** argv) {
-  vlarft::services::ShutdownSignal signals;
-  vlarft::services::InitServiceLogging(argv[0]);
-  auto invocation = vlarft::services::ParseServiceInvocation<vlarft::services::RewardServiceConfig>(argc, argv, "reward");
-  if (!invocation.ok()) {
-    std::cerr << "vlarft-reward: " << invocation.status().message() << "\n";
-    return 2;
-  }
-  if (invocation->help) {
-    std::cout << invocation->help_text;
-    return 0;
-  }
-  const absl::Status status = vlarft::services::RunReward(*invocation, signals);
-  if (!status.ok()) {
-    LOG(ERROR) << "event=fatal " << status;
-    std::cerr << "vlarft-reward: " << status.message() << "\n";
-    return 1;
-  }
-  return 0;
+  return vlarft::services::ServiceMain<vlarft::services::RewardServiceConfig>(argc, argv, "reward", "vlarft-reward",
+                                                            &vlarft::services::RunReward);
 }

@@ -13,7 +13,6 @@
 #include "services/rollout/rollout_worker.h"
 
 namespace vlarft::services {
-namespace {
 
 absl::Status RunRollout(const ServiceInvocation<RolloutConfig>& invocation, ShutdownSignal& signals) {
   const RolloutConfig& config = invocation.config;
@@ -47,26 +46,9 @@ absl::Status RunRollout(const ServiceInvocation<RolloutConfig>& invocation, Shut
   return status;
 }
 
-}  // namespace
 }  // namespace vlarft::services
 
 int main(int argc, char** argv) {
-  vlarft::services::ShutdownSignal signals;
-  vlarft::services::InitServiceLogging(argv[0]);
-  auto invocation = vlarft::services::ParseServiceInvocation<vlarft::services::RolloutConfig>(argc, argv, "rollout");
-  if (!invocation.ok()) {
-    std::cerr << "vlarft-rollout: " << invocation.status().message() << "\n";
-    return 2;
-  }
-  if (invocation->help) {
-    std::cout << invocation->help_text;
-    return 0;
-  }
-  const absl::Status status = vlarft::services::RunRollout(*invocation, signals);
-  if (!status.ok()) {
-    LOG(ERROR) << "event=fatal " << status;
-    std::cerr << "vlarft-rollout: " << status.message() << "\n";
-    return 1;
-  }
-  return 0;
+  return vlarft::services::ServiceMain<vlarft::services::RolloutConfig>(argc, argv, "rollout", "vlarft-rollout",
+                                                            &vlarft::services::RunRollout);
 }

@@ -11,7 +11,6 @@
 #include "services/simulator/simulator_service.h"
 
 namespace vlarft::services {
-namespace {
 
 absl::Status RunSimulator(const ServiceInvocation<SimulatorConfig>& invocation, ShutdownSignal& signals) {
   const SimulatorConfig& config = invocation.config;
@@ -33,26 +32,9 @@ absl::Status RunSimulator(const ServiceInvocation<SimulatorConfig>& invocation, 
   return absl::OkStatus();
 }
 
-}  // namespace
 }  // namespace vlarft::services
 
 int main(int argc, char** argv) {
-  vlarft::services::ShutdownSignal signals;
-  vlarft::services::InitServiceLogging(argv[0]);
-  auto invocation = vlarft::services::ParseServiceInvocation<vlarft::services::SimulatorConfig>(argc, argv, "simulator");
-  if (!invocation.ok()) {
-    std::cerr << "vlarft-simulator: " << invocation.status().message() << "\n";
-    return 2;
-  }
-  if (invocation->help) {
-    std::cout << invocation->help_text;
-    return 0;
-  }
-  const absl::Status status = vlarft::services::RunSimulator(*invocation, signals);
-  if (!status.ok()) {
-    LOG(ERROR) << "event=fatal " << status;
-    std::cerr << "vlarft-simulator: " << status.message() << "\n";
-    return 1;
-  }
-  return 0;
+  return vlarft::services::ServiceMain<vlarft::services::SimulatorConfig>(argc, argv, "simulator", "vlarft-simulator",
+                                                            &vlarft::services::RunSimulator);
 }

@@ -7,21 +7,12 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "libs/core/subprocess.h"
 
 namespace vlarft::rl {
 namespace {
 
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
+int FreePort() { return *core::FreeLoopbackPort(); }
 
 TEST(DataParallelTest, TwoGlooRanksAverageBroadcastAndShipBytes) {
   const int port = FreePort();

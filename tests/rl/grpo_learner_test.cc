@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "libs/core/subprocess.h"
 #include "libs/core/rng.h"
 #include "tests/models/policy_test_util.h"
 
@@ -144,17 +145,7 @@ TEST(GrpoLearnerTest, CheckpointResumeEqualsUninterruptedTraining) {
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i].second, b[i].second)) << a[i].first;
 }
 
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
+int FreePort() { return *core::FreeLoopbackPort(); }
 
 TEST(GrpoLearnerTest, TwoGlooRanksStayBitIdentical) {
   models::VlaPolicy source = TrainablePolicy(5);

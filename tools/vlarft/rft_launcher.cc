@@ -1,8 +1,6 @@
 #include "tools/vlarft/rft_launcher.h"
 
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -20,22 +18,6 @@
 namespace vlarft::cli {
 namespace fs = std::filesystem;
 namespace {
-
-// A loopback port nothing listens on right now. Services get fixed ports (not 0) so that a restarted
-// process comes back where its clients already point.
-absl::StatusOr<int> FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError("socket()");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-                  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-  close(fd);
-  if (!ok) return absl::UnavailableError("no free loopback port");
-  return ntohs(addr.sin_port);
-}
 
 struct ServiceProcess {
   std::string name;
@@ -118,13 +100,13 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
   fs::create_directories(out / "logs");
   fs::create_directories(out / "run");
 
-  VLARFT_ASSIGN_OR_RETURN(const int simulator_port, FreePort());
-  VLARFT_ASSIGN_OR_RETURN(const int reward_port, FreePort());
-  VLARFT_ASSIGN_OR_RETURN(const int learner_port, FreePort());
-  VLARFT_ASSIGN_OR_RETURN(const int store_port, FreePort());
+  VLARFT_ASSIGN_OR_RETURN(const int simulator_port, core::FreeLoopbackPort());
+  VLARFT_ASSIGN_OR_RETURN(const int reward_port, core::FreeLoopbackPort());
+  VLARFT_ASSIGN_OR_RETURN(const int learner_port, core::FreeLoopbackPort());
+  VLARFT_ASSIGN_OR_RETURN(const int store_port, core::FreeLoopbackPort());
 
   auto common = [&](const std::string& binary, const std::string& name, int port) -> absl::StatusOr<ServiceProcess> {
-    VLARFT_ASSIGN_OR_RETURN(const int metrics_port, FreePort());
+    VLARFT_ASSIGN_OR_RETURN(const int metrics_port, core::FreeLoopbackPort());
     ServiceProcess s;
     s.name = name;
     s.ready_file = (out / "run" / (name + ".ready")).string();
