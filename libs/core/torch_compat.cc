@@ -1,6 +1,7 @@
 #include "libs/core/torch_compat.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
 
 #include <cmath>
 #include <limits>
@@ -42,6 +43,56 @@ torch::Tensor ScaledDotProductAttention(const torch::Tensor& q, const torch::Ten
 }
 
 bool CudaAvailable() { return torch::cuda::is_available(); }
+
+namespace {
+
+bool AutocastEnabled(c10::DeviceType device) {
+#if VLARFT_TORCH_AT_LEAST(2, 4)
+  return at::autocast::is_autocast_enabled(device);
+#else
+  return device == c10::DeviceType::CPU ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
+#endif
+}
+
+at::ScalarType AutocastDtype(c10::DeviceType device) {
+#if VLARFT_TORCH_AT_LEAST(2, 4)
+  return at::autocast::get_autocast_dtype(device);
+#else
+  return device == c10::DeviceType::CPU ? at::autocast::get_autocast_cpu_dtype() : at::autocast::get_autocast_gpu_dtype();
+#endif
+}
+
+void SetAutocast(c10::DeviceType device, bool enabled, at::ScalarType dtype) {
+#if VLARFT_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_enabled(device, enabled);
+  at::autocast::set_autocast_dtype(device, dtype);
+#else
+  if (device == c10::DeviceType::CPU) {
+    at::autocast::set_cpu_enabled(enabled);
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  } else {
+    at::autocast::set_enabled(enabled);
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  }
+#endif
+}
+
+}  // namespace
+
+AutocastScope::AutocastScope(c10::DeviceType device, bool enabled, at::ScalarType dtype) : device_(device) {
+  if (!enabled) return;
+  active_ = true;
+  previous_enabled_ = AutocastEnabled(device);
+  previous_dtype_ = AutocastDtype(device);
+  SetAutocast(device, true, dtype);
+}
+
+AutocastScope::~AutocastScope() {
+  if (!active_) return;
+  SetAutocast(device_, previous_enabled_, previous_dtype_);
+  // Cached low-precision copies of the weights are stale after an optimiser step.
+  if (!previous_enabled_) at::autocast::clear_cache();
+}
 
 const char* TorchVersionString() {
   // Built from the numeric macros: TORCH_VERSION's exact spelling differs between releases.

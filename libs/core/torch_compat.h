@@ -52,6 +52,23 @@ typename StateMap::key_type OptimizerStateKey(const StateMap& /*state*/, const t
   }
 }
 
+// Mixed-precision autocast (bf16 / fp16 matmuls and convolutions, float32 master weights) on
+// `device` for the lifetime of the object; restores the previous state. The C++ autocast API moved
+// in LibTorch 2.4 (per-device setters). Nested scopes are fine; disabled scopes change nothing.
+class AutocastScope {
+ public:
+  AutocastScope(c10::DeviceType device, bool enabled, at::ScalarType dtype = at::kBFloat16);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  c10::DeviceType device_;
+  bool active_ = false;
+  bool previous_enabled_ = false;
+  at::ScalarType previous_dtype_ = at::kBFloat16;
+};
+
 // "1.13.1" / "2.4.0": printed in logs and checkpoint sidecars for reproducibility.
 const char* TorchVersionString();
 

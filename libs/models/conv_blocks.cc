@@ -1,5 +1,7 @@
 #include "libs/models/conv_blocks.h"
 
+#include "libs/models/fast_matmul.h"
+
 #include <cmath>
 
 namespace vlarft::models {
@@ -76,7 +78,7 @@ torch::Tensor SpatialCrossAttentionImpl::forward(const torch::Tensor& x, const t
   // [B, C, N] -> [B, 1, N, C]: one head, positions as the sequence.
   auto tokens = [](const torch::Tensor& t) { return t.flatten(2).transpose(1, 2).unsqueeze(1); };
   const torch::Tensor attended =
-      core::ScaledDotProductAttention(tokens(q(norm(x))), tokens(k(cn)), tokens(v(cn)), std::nullopt, false);
+      FastAttention(tokens(q(norm(x))), tokens(k(cn)), tokens(v(cn)), std::nullopt, false);
   return x + o(attended.squeeze(1).transpose(1, 2).reshape({b, c, h, w}));
 }
 

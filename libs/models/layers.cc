@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "libs/models/fast_matmul.h"
+
 namespace vlarft::models {
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) {
@@ -45,10 +47,9 @@ LoraLinearImpl::LoraLinearImpl(int64_t in_features, int64_t out_features, bool b
 }
 
 torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = torch::nn::functional::linear(x, weight_, bias_);
-  if (lora_a_.defined()) {
-    y = y + torch::nn::functional::linear(torch::nn::functional::linear(x, lora_a_), lora_b_) * lora_scale_;
-  }
+  // FastLinear: Debian's LibTorch would otherwise run every projection on the reference BLAS.
+  torch::Tensor y = FastLinear(x, weight_, bias_);
+  if (lora_a_.defined()) y = y + FastLinear(FastLinear(x, lora_a_), lora_b_) * lora_scale_;
   return y;
 }
 

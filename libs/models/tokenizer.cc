@@ -132,9 +132,11 @@ FrameDecoderImpl::FrameDecoderImpl(const TokenizerConfig& config, int64_t scales
   out = register_module("out", Conv(config.Channels(0), 3 * config.patch_size * config.patch_size, 3));
   patch_size_ = config.patch_size;
   if (conditioned && config.future_residual) {
-    // The residual decoder starts as "nothing changed": o_t + 0.
+    // The residual decoder starts near "nothing changed" (o_t + small), but not exactly: a zero
+    // output layer would block the gradient to the codes, and the L1 loss then settles on its
+    // median answer, "no change", before the codes learn to say what moved.
     torch::NoGradGuard no_grad;
-    out->weight.zero_();
+    out->weight.mul_(0.1);
     out->bias.zero_();
   }
 }

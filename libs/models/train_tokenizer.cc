@@ -47,7 +47,7 @@ absl::Status TokenizerTrainConfig::Validate() const {
         "need steps, batch_size, futures_per_context, log_every, validation_batches >= 1, lr > 0, "
         "warmup_steps and max_future_offset >= 0");
   }
-  if (l1_weight < 0 || change_weight < 0 || perceptual_weight < 0 || adversarial_weight < 0) {
+  if (l1_weight < 0 || l2_weight < 0 || change_weight < 0 || perceptual_weight < 0 || adversarial_weight < 0) {
     return absl::InvalidArgumentError("loss weights must be >= 0");
   }
   return ParseStorageDtype(storage_dtype).status();
@@ -75,8 +75,10 @@ TokenizerLosses ComputeTokenizerLosses(VideoTokenizer& tokenizer, PatchDiscrimin
   const torch::Tensor changed =
       (futures - contexts.repeat_interleave(times, 0)).abs().amax(1, /*keepdim=*/true).gt(0.025).to(futures.scalar_type());
   const torch::Tensor weight = torch::cat({torch::ones_like(changed.narrow(0, 0, contexts.size(0))), 1.0 + config.change_weight * changed}, 0);
-  losses.l1 = (weight * (recon - target).abs()).sum() / (weight.sum() * recon.size(1));
-  losses.total = config.l1_weight * losses.l1;
+  const torch::Tensor norm = weight.sum() * recon.size(1);
+  losses.l1 = (weight * (recon - target).abs()).sum() / norm;
+  losses.l2 = (weight * (recon - target).pow(2)).sum() / norm;
+  losses.total = config.l1_weight * losses.l1 + config.l2_weight * losses.l2;
   if (config.perceptual_weight > 0) {
     FrozenParameters frozen(*tokenizer->context_encoder);
     losses.perceptual = tokenizer->PerceptualDistance(recon, target).mean();

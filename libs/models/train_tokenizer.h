@@ -1,11 +1,13 @@
 // Training of the video tokenizer (DESIGN.md §5 "Tokenizer") on demonstration clips: each step
 // encodes `batch_size` context frames o_t and `futures_per_context` future frames o_t+k
 // (k uniform in [0, max_future_offset]) conditioned on them, and minimises
-//   l1_weight · w ⊙ |x̂ − x|₁ + perceptual_weight · D_tok(x̂, x) (+ adversarial_weight · hinge GAN)
-// over context and future reconstructions, with pixels in [−1, 1]. The L1 weight map w is 1, plus
+//   w ⊙ (l1_weight · |x̂ − x| + l2_weight · (x̂ − x)²) + perceptual_weight · D_tok(x̂, x)
+//   (+ adversarial_weight · hinge GAN)
+// over context and future reconstructions, with pixels in [−1, 1]. The weight map w is 1, plus
 // change_weight on future-frame pixels that differ from the context frame: the arm and the objects
 // it moves cover a few percent of a frame, and without the boost the residual future decoder
-// (tokenizer.h) learns "nothing changed" long before it learns to draw the arm where it went. D_tok is the LPIPS-style
+// (tokenizer.h) learns "nothing changed" long before it learns to draw the arm where it went. The
+// squared term (the PSNR objective) keeps uncertain changes from collapsing to L1's median answer. D_tok is the LPIPS-style
 // distance on the tokenizer's own context-encoder features (the reward's "tokenizer" distance),
 // evaluated with the feature network frozen so the loss cannot be lowered by collapsing features.
 // AdamW with linear warm-up + cosine decay, gradient clipping, periodic validation (loss and PSNR),
@@ -36,6 +38,7 @@ struct TokenizerTrainConfig {
   int64_t warmup_steps = 50;
   double grad_clip = 1.0;
   double l1_weight = 1.0;
+  double l2_weight = 1.0;
   double change_weight = 10.0;
   double perceptual_weight = 0.1;
   double adversarial_weight = 0.0;  // 0 = no discriminator (default)
@@ -61,7 +64,8 @@ struct TokenizerTrainConfig {
     v.Field("warmup_steps", warmup_steps, "linear warm-up steps");
     v.Field("grad_clip", grad_clip, "gradient-norm clip (<= 0 disables)");
     v.Field("l1_weight", l1_weight, "weight of the L1 reconstruction loss");
-    v.Field("change_weight", change_weight, "extra L1 weight on future pixels that differ from the context frame");
+    v.Field("l2_weight", l2_weight, "weight of the (change-weighted) squared error");
+    v.Field("change_weight", change_weight, "extra L1/L2 weight on future pixels that differ from the context frame");
     v.Field("perceptual_weight", perceptual_weight, "weight of the tokenizer-feature perceptual loss");
     v.Field("adversarial_weight", adversarial_weight, "weight of the PatchGAN hinge loss (0 = off)");
     v.Field("adversarial_start_step", adversarial_start_step, "step from which the adversarial loss applies");
@@ -80,7 +84,7 @@ struct TokenizerTrainConfig {
 
 struct TokenizerLosses {
   torch::Tensor total;          // what the tokenizer minimises
-  torch::Tensor l1, perceptual, adversarial;
+  torch::Tensor l1, l2, perceptual, adversarial;
   torch::Tensor discriminator;  // the discriminator's own loss (undefined without one)
   torch::Tensor context_recon;  // [B, 3, H, W]
   torch::Tensor future_recon;   // [B·K, 3, H, W]

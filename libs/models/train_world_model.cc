@@ -16,6 +16,9 @@ absl::Status WorldModelTrainConfig::Validate() const {
     return absl::InvalidArgumentError(
         "need steps, batch_size, frames, log_every, validation_batches >= 1, lr > 0, warmup_steps >= 0");
   }
+  if (mixed_precision != "none" && mixed_precision != "bf16") {
+    return absl::InvalidArgumentError(absl::StrCat("mixed_precision must be none or bf16, got '", mixed_precision, "'"));
+  }
   return ParseStorageDtype(storage_dtype).status();
 }
 
@@ -94,9 +97,13 @@ absl::StatusOr<WorldModelTrainResult> TrainWorldModel(const WorldModelConfig& mo
   }
 
   TrainingLoopHooks hooks;
+  const bool bf16 = config.mixed_precision == "bf16";
+  const c10::DeviceType device_type = model->device().type();
   hooks.loss = [&](int64_t) -> absl::StatusOr<torch::Tensor> {
     VLARFT_ASSIGN_OR_RETURN(VideoClips clips, data.SampleClips(config.batch_size, config.frames, false, generator));
-    return model->FutureTokenLoss(TokenizeClips(tokenizer, model, clips), config.frames);
+    const torch::Tensor sequence = TokenizeClips(tokenizer, model, clips);  // float32: outside autocast
+    core::AutocastScope autocast(device_type, bf16);
+    return model->FutureTokenLoss(sequence, config.frames);
   };
   hooks.validate = [&](int64_t done) -> absl::Status {
     torch::NoGradGuard no_grad;
@@ -106,9 +113,10 @@ absl::StatusOr<WorldModelTrainResult> TrainWorldModel(const WorldModelConfig& mo
     for (int64_t i = 0; i < config.validation_batches; ++i) {
       VLARFT_ASSIGN_OR_RETURN(VideoClips clips, data.SampleClips(config.batch_size, config.frames, true, generator));
       const torch::Tensor sequence = TokenizeClips(tokenizer, model, clips);
+      core::AutocastScope autocast(device_type, bf16);
       loss += model->FutureTokenLoss(sequence, config.frames).item<double>();
       const torch::Tensor hidden = model->Hidden(sequence).index_select(1, inputs.to(sequence.device()));
-      const torch::Tensor logits = model->Logits(hidden).narrow(-1, geometry.future_offset(), geometry.codebook_size);
+      const torch::Tensor logits = model->FutureLogits(hidden);
       const torch::Tensor labels = sequence.index_select(1, targets.to(sequence.device())) - geometry.future_offset();
       accuracy += logits.argmax(-1).eq(labels).to(torch::kFloat32).mean().item<double>();
     }

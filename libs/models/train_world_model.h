@@ -4,7 +4,9 @@
 // the cross-entropy of the future-frame tokens dyn(o_t+1 … o_t+T) only. AdamW with warm-up +
 // cosine decay, gradient clipping, periodic validation (loss, token accuracy), resumable
 // checkpoints (bit-exact), progress lines with ETA. The action statistics of the data become the
-// model's normalisation ranges (sidecar extra.action_stats).
+// model's normalisation ranges (sidecar extra.action_stats). With mixed_precision = bf16 the
+// transformer's forward pass runs under bfloat16 autocast (float32 master weights, float32 loss);
+// the tokenizer always runs in float32.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +39,7 @@ struct WorldModelTrainConfig {
   int64_t torch_threads = 2;
   int64_t stop_after_steps = 0;
   std::string storage_dtype = "float32";
+  std::string mixed_precision = "none";  // "bf16": autocast the transformer's matmuls
 
   template <typename V>
   void VisitFields(V& v) {
@@ -55,6 +58,9 @@ struct WorldModelTrainConfig {
     v.Field("torch_threads", torch_threads, "intra-op threads (0 = LibTorch default)");
     v.Field("stop_after_steps", stop_after_steps, "time-box: checkpoint and stop after this many steps of this run");
     v.Field("storage_dtype", storage_dtype, "precision of the final checkpoint: float32 | float16 | bfloat16");
+    v.Field("mixed_precision", mixed_precision,
+            "none | bf16: bfloat16 autocast of the transformer (float32 weights); on CPUs with AVX512-BF16 "
+            "this runs the matmuls on oneDNN ~30x faster than Debian's reference BLAS");
   }
   absl::Status Validate() const;
 };

@@ -6,6 +6,7 @@
 #include "libs/core/config.h"
 #include "libs/core/status.h"
 #include "libs/models/checkpoint_util.h"
+#include "libs/models/fast_matmul.h"
 
 namespace vlarft::models {
 namespace {
@@ -83,13 +84,17 @@ WorldModelImpl::WorldModelImpl(const WorldModelConfig& config, ActionNormalizer 
 
 torch::Device WorldModelImpl::device() const { return embed_tokens->weight.device(); }
 
+torch::Tensor WorldModelImpl::FutureLogits(const torch::Tensor& hidden) {
+  return FastLinear(hidden, lm_head->weight().narrow(0, config_.future_offset(), config_.codebook_size));
+}
+
 torch::Tensor WorldModelImpl::Hidden(const torch::Tensor& tokens) {
   const torch::Tensor positions = torch::arange(tokens.size(1), tokens.options().dtype(torch::kInt64));
   torch::Tensor x = embed_tokens(tokens);
   for (int64_t i = 0; i < config_.layers; ++i) {
     x = RunBlock(Layer(i), rotary_, x, positions, [](const torch::Tensor& q, const torch::Tensor& k,
                                                      const torch::Tensor& v) {
-      return core::ScaledDotProductAttention(q, k, v, std::nullopt, /*causal=*/true);
+      return FastAttention(q, k, v, std::nullopt, /*causal=*/true);
     });
   }
   return norm(x);
@@ -104,7 +109,7 @@ PrefixCache WorldModelImpl::Prefill(const torch::Tensor& tokens, torch::Tensor* 
                                                       const torch::Tensor& v) {
       cache.keys.push_back(k.contiguous());
       cache.values.push_back(v.contiguous());
-      return core::ScaledDotProductAttention(q, k, v, std::nullopt, /*causal=*/true);
+      return FastAttention(q, k, v, std::nullopt, /*causal=*/true);
     });
   }
   if (last_hidden != nullptr) *last_hidden = norm(x.select(1, x.size(1) - 1));
@@ -176,14 +181,12 @@ torch::Tensor WorldModelImpl::FutureTokenLoss(const torch::Tensor& sequence, int
   auto [inputs, targets] = LossPositions(frames);
   inputs = inputs.to(sequence.device());
   targets = targets.to(sequence.device());
-  // Only the loss positions go through lm_head: the vocabulary projection is the widest matmul.
+  // Only the loss positions, and only the future-code rows of lm_head (nothing else can follow
+  // there), go through the vocabulary projection, the widest matmul.
   const torch::Tensor hidden = Hidden(sequence).index_select(1, inputs);
-  const torch::Tensor logits = Logits(hidden);
+  const torch::Tensor logits = FutureLogits(hidden).to(torch::kFloat32);
   const torch::Tensor labels = sequence.index_select(1, targets) - config_.future_offset();
-  // Predict among future codes only: the other ids can never follow here.
-  const torch::Tensor future_logits = logits.narrow(-1, config_.future_offset(), config_.codebook_size);
-  return torch::nn::functional::cross_entropy(future_logits.reshape({-1, config_.codebook_size}),
-                                              labels.reshape({-1}));
+  return torch::nn::functional::cross_entropy(logits.reshape({-1, config_.codebook_size}), labels.reshape({-1}));
 }
 
 ModelSidecar WorldModelSidecar(const WorldModel& model, int64_t step) {

@@ -103,6 +103,9 @@ class WorldModelImpl : public torch::nn::Module {
   // lm_head over hidden states [..., dim] -> logits [..., vocab].
   torch::Tensor Logits(const torch::Tensor& hidden) { return lm_head(hidden); }
   torch::Tensor forward(const torch::Tensor& tokens) { return Logits(Hidden(tokens)); }
+  // Logits of the future-frame codes only ([..., codebook_size]; index = code), the only ids that
+  // can follow inside a frame: what generation samples from and the loss scores.
+  torch::Tensor FutureLogits(const torch::Tensor& hidden);
 
   // KV-cached decoding. Prefill runs the prompts int64 [G, P] once and returns their caches; the
   // final-norm hidden state of each prompt's last token goes to `last_hidden` ([G, dim]) if given.

@@ -40,7 +40,6 @@ struct ImaginationEngine::Batch {
   RowSampling sampling;
   torch::Tensor tokens;         // int64 [B, max_frames, future_tokens]
   torch::Tensor logits;         // float [B, max_frames, future_tokens, codebook] when recording
-  torch::Tensor future_head;    // lm_head rows of the future codes [codebook, dim]
 };
 
 absl::StatusOr<ImaginationEngine> ImaginationEngine::Create(VideoTokenizer tokenizer, WorldModel model,
@@ -214,7 +213,6 @@ ImaginationEngine::Batch ImaginationEngine::Prepare(const std::vector<GroupJob>&
   if (options.return_logits) {
     batch.logits = torch::zeros({batch.rows, batch.max_frames, frame_tokens, config.codebook_size});
   }
-  batch.future_head = model_->lm_head->weight().narrow(0, config.future_offset(), config.codebook_size);
   if (!row_prompts.empty()) batch.prompts = torch::cat(row_prompts, 0);
   if (options.mode == DecodeMode::kUnsharedPrefix) {
     batch.unshared_prefix = model_->Prefill(batch.prompts.narrow(1, 0, config.prompt_length() - 1));
@@ -223,8 +221,7 @@ ImaginationEngine::Batch ImaginationEngine::Prepare(const std::vector<GroupJob>&
 }
 
 torch::Tensor ImaginationEngine::SampleNext(Batch& batch, const torch::Tensor& hidden, int64_t frame, int64_t token) {
-  // Only the future-code rows of lm_head: nothing else may follow inside a frame.
-  const torch::Tensor logits = torch::nn::functional::linear(hidden, batch.future_head);
+  const torch::Tensor logits = model_->FutureLogits(hidden);
   const torch::Tensor next = SampleTokens(logits, batch.sampling, batch.uniforms.select(1, frame).select(1, token));
   batch.tokens.select(1, frame).select(1, token).copy_(next);
   if (batch.logits.defined()) batch.logits.select(1, frame).select(1, token).copy_(logits.to(torch::kCPU, torch::kFloat32));

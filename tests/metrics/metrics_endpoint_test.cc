@@ -38,7 +38,9 @@ TEST(MetricsEndpointTest, ServesRegisteredRpcMetricsOverHttp) {
       EXPECT_EQ(s.value, 2.0);
       ++checked;
     }
-    if (le > 0.5) EXPECT_EQ(s.value, 3.0) << "le=" << le;
+    if (le > 0.5) {
+      EXPECT_EQ(s.value, 3.0) << "le=" << le;
+    }
   }
   EXPECT_EQ(checked, 1);
 }

@@ -58,9 +58,9 @@ TEST(TokenizerTest, ShapesOfEveryStage) {
   const torch::Tensor decoded = tokenizer->DecodeContext(ctx.codes);
   EXPECT_EQ(decoded.sizes(), (std::vector<int64_t>{2, 3, 16, 16}));
   EXPECT_EQ(tokenizer->DecodeFuture(codes, ctx).sizes(), (std::vector<int64_t>{6, 3, 16, 16}));
-  // A fresh future decoder (zero-initialised output) reproduces the context frame exactly.
-  EXPECT_TRUE(torch::allclose(tokenizer->DecodeFuture(codes, ctx).narrow(0, 0, 3),
-                              context.narrow(0, 0, 1).expand({3, -1, -1, -1}), 0, 1e-6));
+  // The residual future decoder starts close to "nothing changed": the context frame.
+  const torch::Tensor change = tokenizer->DecodeFuture(codes, ctx).narrow(0, 0, 3) - context.narrow(0, 0, 1);
+  EXPECT_LT(change.abs().mean().item<double>(), 0.1);
 
   const torch::Tensor pixels = ModelToFrames(decoded);
   EXPECT_EQ(pixels.sizes(), (std::vector<int64_t>{2, 16, 16, 3}));

@@ -58,7 +58,7 @@ class LearnerProcessTest : public ::testing::Test {
   }
 
   Learner Start(const std::string& name, const std::vector<std::string>& extra = {}) {
-    Learner learner{*ChildProcess::Start(Args(name, extra), dir_ + "/" + name + ".log")};
+    Learner learner{*ChildProcess::Start(Args(name, extra), dir_ + "/" + name + ".log"), 0, 0, nullptr};
     auto ready = vlarft::testing::WaitForFile(dir_ + "/" + name + ".ready", absl::Seconds(60));
     EXPECT_TRUE(ready.ok()) << learner.process.ReadLog();
     if (!ready.ok()) return learner;
