@@ -8,23 +8,13 @@
 #include "libs/models/tokenizer.h"
 #include "libs/rl/feature_distance.h"
 #include "libs/rl/reward.h"
+#include "libs/rl/tokenizer_features.h"
 #include "services/reward/reward_backend.h"
 
 namespace vlarft::services {
 
-// The tokenizer's multi-scale encoder features for rewards ([0, 1] images in, [-1, 1] for the model).
-class TokenizerFeatureExtractor : public rl::MultiScaleFeatureExtractor {
- public:
-  explicit TokenizerFeatureExtractor(models::VideoTokenizer tokenizer) : tokenizer_(std::move(tokenizer)) {
-    tokenizer_->eval();
-  }
-  std::vector<torch::Tensor> Features(const torch::Tensor& images) override {
-    return tokenizer_->MultiScaleFeatures(images * 2.0 - 1.0);
-  }
-
- private:
-  models::VideoTokenizer tokenizer_;
-};
+// The tokenizer's multi-scale encoder features for rewards (libs/rl, shared with reward studies).
+using rl::TokenizerFeatureExtractor;
 
 class ScorerBackend : public RewardBackend {
  public:

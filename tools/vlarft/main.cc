@@ -17,6 +17,7 @@ std::vector<Command> AllCommands() {
   AddTrainCommands(commands);
   AddTrainWorldModelCommands(commands);
   AddEvalWorldModelCommands(commands);
+  AddStudyCommands(commands);
 #if defined(VLARFT_WITH_RFT)
   AddRftCommands(commands);
 #endif

@@ -1,0 +1,14 @@
+#include "libs/rl/tokenizer_features.h"
+
+namespace vlarft::rl {
+
+TokenizerFeatureExtractor::TokenizerFeatureExtractor(models::VideoTokenizer tokenizer)
+    : tokenizer_(std::move(tokenizer)) {
+  tokenizer_->eval();
+}
+
+std::vector<torch::Tensor> TokenizerFeatureExtractor::Features(const torch::Tensor& images) {
+  return tokenizer_->MultiScaleFeatures(images * 2.0 - 1.0);
+}
+
+}  // namespace vlarft::rl
