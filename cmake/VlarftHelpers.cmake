@@ -38,15 +38,21 @@ function(vlarft_executable name)
   endif()
 endfunction()
 
-# vlarft_test(NAME SRCS ... DEPS ... [LABELS ...] [NO_TORCH_PCH])
+# vlarft_test(NAME SRCS ... DEPS ... [LABELS ...] [TIMEOUT s] [RESOURCE_LOCK name] [NO_TORCH_PCH])
 # One executable per suite; every TEST() becomes its own CTest entry (ctest -R works per test).
+# RESOURCE_LOCK: CTest never runs two tests holding the same lock at once (for heavy multi-process
+# tests that would otherwise starve each other of the CPU under ctest -j).
 function(vlarft_test name)
   if(NOT VLARFT_BUILD_TESTS)
     return()
   endif()
-  cmake_parse_arguments(ARG "NO_TORCH_PCH" "TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "NO_TORCH_PCH" "TIMEOUT;RESOURCE_LOCK" "SRCS;DEPS;LABELS" ${ARGN})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
+  endif()
+  set(extra_properties)
+  if(ARG_RESOURCE_LOCK)
+    list(APPEND extra_properties RESOURCE_LOCK "${ARG_RESOURCE_LOCK}")
   endif()
   add_executable(${name} ${ARG_SRCS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
@@ -56,7 +62,7 @@ function(vlarft_test name)
   endif()
   gtest_discover_tests(${name}
     WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}"
-    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}"
+    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}" ${extra_properties}
     ENVIRONMENT "VLARFT_BIN_DIR=${PROJECT_BINARY_DIR}/bin"
     DISCOVERY_TIMEOUT 120)
 endfunction()

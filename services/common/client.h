@@ -3,6 +3,7 @@
 // reconnects by itself after the peer comes back.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -12,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "services/common/grpc_status.h"
@@ -48,6 +50,9 @@ struct RetryPolicy {
   absl::Duration total_timeout = absl::Seconds(120);
   // Also retry RESOURCE_EXHAUSTED (server backpressure) — right for idempotent submissions.
   bool retry_resource_exhausted = false;
+  // Set: no further attempt starts (and backoff sleeps end) once it reads true, e.g. when the
+  // process is shutting down; the call then returns CANCELLED. The attempt in flight is not cut.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // A channel with the project's limits and credentials; INVALID_ARGUMENT / NOT_FOUND for unreadable
@@ -77,7 +82,11 @@ absl::Status CallWithRetry(const CallContextFactory& contexts, const RetryPolicy
   absl::Duration backoff = policy.initial_backoff;
   std::mt19937_64 jitter(std::random_device{}());
   grpc::Status last;
+  auto cancelled = [&policy] { return policy.cancel != nullptr && policy.cancel->load(); };
   for (int i = 0; i < policy.max_attempts; ++i) {
+    if (cancelled()) {
+      return absl::CancelledError(absl::StrCat("cancelled after ", i, " attempts: ", FromGrpcStatus(last).message()));
+    }
     const absl::Duration remaining = give_up - absl::Now();
     if (remaining <= absl::ZeroDuration()) break;
     std::unique_ptr<grpc::ClientContext> context =
@@ -87,7 +96,10 @@ absl::Status CallWithRetry(const CallContextFactory& contexts, const RetryPolicy
     // Full jitter: sleep uniformly in [backoff/2, backoff] so restarted peers are not stampeded.
     std::uniform_real_distribution<double> fraction(0.5, 1.0);
     const absl::Duration sleep = std::min(backoff * fraction(jitter), give_up - absl::Now());
-    if (sleep > absl::ZeroDuration()) std::this_thread::sleep_for(absl::ToChronoNanoseconds(sleep));
+    const absl::Time wake = absl::Now() + sleep;
+    for (absl::Duration left = sleep; left > absl::ZeroDuration() && !cancelled(); left = wake - absl::Now()) {
+      std::this_thread::sleep_for(absl::ToChronoNanoseconds(std::min(left, absl::Milliseconds(50))));
+    }
     backoff = std::min(backoff * policy.backoff_multiplier, policy.max_backoff);
   }
   const absl::Status status = FromGrpcStatus(last);

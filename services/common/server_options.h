@@ -26,6 +26,8 @@ struct ServerOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_client_ca_file;
+  // > 0: the launcher's pid; this process gets SIGTERM (graceful shutdown) when the launcher dies.
+  int parent_pid = 0;
   // Config document (YAML) and overrides are taken by the command-line parser itself (--config,
   // --set); see libs/core/command_line.h.
 
@@ -42,6 +44,7 @@ struct ServerOptions {
     v.Field("tls_cert_file", tls_cert_file, "PEM server certificate (enables TLS with tls_key_file)");
     v.Field("tls_key_file", tls_key_file, "PEM server private key");
     v.Field("tls_client_ca_file", tls_client_ca_file, "PEM CA bundle; set to require client certs");
+    v.Field("parent_pid", parent_pid, "launcher pid: shut down (as on SIGTERM) when it exits; 0 = off");
   }
 
   absl::Status Validate() const {
@@ -52,6 +55,7 @@ struct ServerOptions {
     if (max_message_mb < 1 || max_message_mb > 2047) {
       return absl::InvalidArgumentError("max_message_mb must be in [1, 2047]");
     }
+    if (parent_pid < 0) return absl::InvalidArgumentError("parent_pid must be >= 0");
     if (shutdown_grace_s < 0) return absl::InvalidArgumentError("shutdown_grace_s must be >= 0");
     if (tls_cert_file.empty() != tls_key_file.empty()) {
       return absl::InvalidArgumentError("tls_cert_file and tls_key_file must be set together");

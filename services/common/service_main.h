@@ -75,7 +75,9 @@ int ServiceMain(int argc, char** argv, const std::string& section, const std::st
     std::cout << invocation->help_text;
     return 0;
   }
-  const absl::Status status = run(*invocation, signals);
+  absl::Status status = absl::OkStatus();
+  if (invocation->server.parent_pid > 0) status = TerminateWithParent(invocation->server.parent_pid);
+  if (status.ok()) status = run(*invocation, signals);
   if (!status.ok()) {
     LOG(ERROR) << "event=fatal " << status;
     std::cerr << binary << ": " << status.message() << "\n";

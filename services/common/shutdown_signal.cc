@@ -1,9 +1,16 @@
 #include "services/common/shutdown_signal.h"
 
 #include <pthread.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
 
 #include <cerrno>
+#include <cstring>
 #include <ctime>
+
+#include "absl/strings/str_cat.h"
 
 namespace vlarft::services {
 
@@ -32,6 +39,19 @@ std::optional<int> ShutdownSignal::WaitFor(absl::Duration timeout) {
     if (errno == EINTR) continue;  // interrupted by an unrelated signal
     return std::nullopt;           // EAGAIN: timed out
   }
+}
+
+absl::Status TerminateWithParent(pid_t parent) {
+#if defined(__linux__)
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
+    return absl::InternalError(absl::StrCat("prctl(PR_SET_PDEATHSIG): ", std::strerror(errno)));
+  }
+  // The parent may have died before prctl: then this process was already re-parented.
+  if (getppid() != parent) kill(getpid(), SIGTERM);
+  return absl::OkStatus();
+#else
+  return absl::UnimplementedError("parent_pid (terminate with the launcher) needs Linux");
+#endif
 }
 
 }  // namespace vlarft::services

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/types.h>
 
 #include <optional>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 
 namespace vlarft::services {
@@ -28,5 +30,11 @@ class ShutdownSignal {
   sigset_t signals_;
   sigset_t previous_mask_;
 };
+
+// Makes the kernel send this process SIGTERM when `parent` (the launcher that started it) exits, by
+// any means including SIGKILL, so a dead launcher leaves no services behind; the SIGTERM then takes
+// the normal graceful path through ShutdownSignal. If `parent` is already gone, SIGTERM is raised
+// at once. Linux only (prctl PR_SET_PDEATHSIG); elsewhere UNIMPLEMENTED.
+absl::Status TerminateWithParent(pid_t parent);
 
 }  // namespace vlarft::services

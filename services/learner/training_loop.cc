@@ -91,7 +91,14 @@ absl::Status TrainingLoop::Run(const std::atomic<bool>& stop) {
     while (true) {
       std::string batch;
       VLARFT_RETURN_IF_ERROR(group_.BroadcastBytes(&batch, 0));
-      if (batch.empty()) return absl::OkStatus();
+      if (batch.empty()) {
+        // Rank 0 stops either at max_steps (finished: followers then linger or wait like rank 0,
+        // so a launcher does not mistake an early exit for a crash) or on a signal.
+        const bool finished = learner_.step() >= config_.max_steps;
+        if (progress_ != nullptr && finished) progress_->finished = true;
+        LOG(INFO) << "event=training_stopped step=" << learner_.step() << " finished=" << finished;
+        return absl::OkStatus();
+      }
       VLARFT_RETURN_IF_ERROR(TrainOn(batch));
     }
   }

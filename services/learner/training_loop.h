@@ -29,7 +29,7 @@ class TrainingLoop {
   // identical copies) and publishes the current weights as version = step (rank 0).
   absl::Status Resume();
   // Rank 0: runs until max_steps or `stop` becomes true, then stops the followers and writes a final
-  // checkpoint. Followers: run until rank 0 says stop.
+  // checkpoint. Followers: run until rank 0 says stop (and mark progress finished at max_steps).
   absl::Status Run(const std::atomic<bool>& stop);
 
  private:

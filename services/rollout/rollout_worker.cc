@@ -90,6 +90,7 @@ absl::Status RolloutWorker::Imagine(const v1::ImagineRequest& request, v1::Imagi
   retry.per_attempt_timeout = absl::Seconds(config_.rpc_timeout_s);
   retry.total_timeout = absl::Seconds(config_.rpc_timeout_s * 3);
   retry.retry_resource_exhausted = true;  // the simulator's queue is full: back off
+  retry.cancel = stop_;                   // a dead simulator must not hold up shutdown
   return CallWithRetry(simulator_contexts_, retry, [&](grpc::ClientContext& context) {
     return simulator_->Imagine(&context, request, response);
   });
@@ -100,6 +101,7 @@ absl::Status RolloutWorker::Score(const v1::ScoreRequest& request, v1::ScoreResp
   retry.per_attempt_timeout = absl::Seconds(config_.rpc_timeout_s);
   retry.total_timeout = absl::Seconds(config_.rpc_timeout_s * 3);
   retry.retry_resource_exhausted = true;
+  retry.cancel = stop_;
   return CallWithRetry(reward_contexts_, retry, [&](grpc::ClientContext& context) {
     return reward_->Score(&context, request, response);
   });
@@ -223,6 +225,7 @@ absl::Status RolloutWorker::Submit(const v1::RolloutGroup& group, const std::ato
   retry.max_attempts = 1000;
   retry.max_backoff = absl::Seconds(1);
   retry.total_timeout = absl::Seconds(30);
+  retry.cancel = &stop;
   const auto start = std::chrono::steady_clock::now();
   while (!stop.load() && !learner_finished_.load()) {
     v1::SubmitGroupsResponse response;
@@ -250,6 +253,7 @@ absl::Status RolloutWorker::Submit(const v1::RolloutGroup& group, const std::ato
 }
 
 absl::Status RolloutWorker::Run(const std::atomic<bool>& stop) {
+  stop_ = &stop;
   // Start from the learner's current weights.
   while (!stop.load() && policy_->version() < 0) {
     absl::StatusOr<bool> refreshed = RefreshWeights(absl::Milliseconds(config_.weight_poll_ms));
@@ -278,6 +282,7 @@ absl::Status RolloutWorker::Run(const std::atomic<bool>& stop) {
       while (!stop.load() && !learner_finished_.load()) {
         const uint64_t index = next_index++;
         absl::StatusOr<v1::RolloutGroup> group = ProduceGroup(index);
+        if (!group.ok() && stop.load()) break;  // cancelled by the shutdown
         if (!group.ok()) {
           if (metrics_) metrics_->CountError("produce");
           LOG(WARNING) << "event=group_failed worker=" << config_.worker_id << " index=" << index << " "

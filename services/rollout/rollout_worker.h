@@ -54,6 +54,7 @@ class RolloutWorker {
   std::unique_ptr<v1::Learner::Stub> learner_;
   CallContextFactory simulator_contexts_, reward_contexts_, learner_contexts_;
   std::atomic<bool> learner_finished_{false};
+  const std::atomic<bool>* stop_ = nullptr;  // Run()'s stop flag: cancels simulator/reward retries
 };
 
 }  // namespace vlarft::services

@@ -70,6 +70,27 @@ TEST(ClientTest, ResourceExhaustedIsRetriedOnlyWhenAsked) {
   EXPECT_EQ(attempts, 3);
 }
 
+TEST(ClientTest, CancelStopsRetryingDuringBackoff) {
+  CallContextFactory contexts;
+  RetryPolicy policy;
+  policy.max_attempts = 1000;
+  policy.initial_backoff = absl::Seconds(2);  // the cancel must cut this sleep short
+  policy.max_backoff = absl::Seconds(2);
+  std::atomic<bool> cancel{false};
+  policy.cancel = &cancel;
+  int attempts = 0;
+  const absl::Time start = absl::Now();
+  absl::Status status = CallWithRetry(contexts, policy, [&](grpc::ClientContext&) {
+    if (++attempts == 2) cancel = true;
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "peer down");
+  });
+  EXPECT_EQ(attempts, 2);
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
+  EXPECT_NE(status.message().find("peer down"), std::string::npos) << status;
+  // One full backoff (1-2 s) before the second attempt, none after the cancel.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+}
+
 TEST(ClientTest, ReconnectsToAServerThatStartsLate) {
   const int port = ClosedPort();
   ClientOptions options;

@@ -102,6 +102,9 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   overrides.push_back("rollout.policy_checkpoint=" + config.base_policy);
   overrides.push_back("rollout.dataset=" + config.dataset);
   VLARFT_ASSIGN_OR_RETURN(RftRunResult run, LaunchRft(config.launch, parsed.config_file, overrides, say));
+  // An unclean shutdown fails the command, but only after the results are evaluated and written.
+  const absl::Status shutdown = CheckCleanShutdown(run.processes);
+  say(shutdown.ok() ? std::string("all services exited with status 0") : std::string(shutdown.message()));
 
   const models::TrainingCheckpoints checkpoints(run.final_policy_dir);
   const std::optional<std::string> latest = checkpoints.Latest();
@@ -133,9 +136,14 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   record["seconds"] = run.seconds;
   record["restarts"] = run.restarts;
   for (const RftStepRecord& r : run.steps) record["curve"].push_back({r.step, r.reward_mean, r.seconds});
+  for (const RftProcessRecord& p : run.processes) {
+    record["processes"].push_back({{"name", p.name},
+                                   {"restarts", p.restarts},
+                                   {"exit_code", p.exit_code.has_value() ? nlohmann::json(*p.exit_code) : nlohmann::json()}});
+  }
   std::ofstream(out / "results.json") << record.dump(2) << "\n";
   say("wrote " + (out / "results.md").string() + ", reward_curve.png, results.json");
-  return absl::OkStatus();
+  return shutdown;
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -10,9 +11,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "libs/core/status.h"
 #include "libs/core/subprocess.h"
+#include "nlohmann/json.hpp"
 #include "services/common/client.h"
+#include "services/common/service_server.h"
 #include "vlarft/v1/learner.grpc.pb.h"
 
 namespace vlarft::cli {
@@ -24,8 +28,9 @@ struct ServiceProcess {
   std::vector<std::string> argv;
   std::string ready_file;
   std::string log;
-  std::optional<core::Subprocess> process;
-  int restarts = 0;
+  std::optional<core::Subprocess> process;  // the newest incarnation (kept after it exits, for its pid)
+  std::optional<int> exit_code;             // of the newest incarnation, once reaped
+  int64_t restarts = 0;
 };
 
 std::string FormatDuration(double seconds) {
@@ -35,21 +40,25 @@ std::string FormatDuration(double seconds) {
 
 class Launch {
  public:
-  Launch(const RftLaunchConfig& config, std::function<void(const std::string&)> progress)
-      : config_(config), progress_(std::move(progress)) {}
+  Launch(const RftLaunchConfig& config, std::string manifest, std::function<void(const std::string&)> progress)
+      : config_(config), manifest_(std::move(manifest)), progress_(std::move(progress)) {}
 
   ~Launch() { StopAll(); }
 
   absl::Status Start(ServiceProcess& service, bool wait_ready) {
     std::error_code ec;
-    fs::remove(service.ready_file, ec);
+    fs::remove(service.ready_file, ec);  // a killed incarnation leaves its ready file behind
     VLARFT_ASSIGN_OR_RETURN(core::Subprocess process, core::Subprocess::Start(service.argv, service.log, /*append=*/true));
     service.process.emplace(std::move(process));
+    service.exit_code.reset();
+    WriteManifest();
+    VLARFT_RETURN_IF_ERROR(manifest_status_);
     if (!wait_ready) return absl::OkStatus();
     const absl::Time deadline = absl::Now() + absl::Seconds(config_.startup_timeout_s);
     while (absl::Now() < deadline) {
       if (fs::exists(service.ready_file)) return absl::OkStatus();
       if (std::optional<int> code = service.process->WaitFor(absl::Milliseconds(100))) {
+        Poll(service);
         return absl::UnavailableError(absl::StrCat(service.name, " exited with status ", *code,
                                                    " during startup; see ", service.log));
       }
@@ -58,30 +67,103 @@ class Launch {
                                                     " s; see ", service.log));
   }
 
-  void Stop(ServiceProcess& service, absl::Duration grace) {
-    if (!service.process.has_value()) return;
-    service.process->Signal(SIGTERM);
-    if (!service.process->WaitFor(grace).has_value()) {
-      service.process->Signal(SIGKILL);
-      service.process->WaitFor(absl::Seconds(5));
-    }
-    service.process.reset();
+  // The exit status of the newest incarnation if it has exited (reaping it), else nullopt.
+  std::optional<int> Poll(ServiceProcess& service) {
+    if (!service.process.has_value() || service.exit_code.has_value()) return service.exit_code;
+    service.exit_code = service.process->WaitFor(absl::ZeroDuration());
+    if (service.exit_code.has_value()) WriteManifest();
+    return service.exit_code;
   }
 
-  void StopAll() {
-    for (auto* group : {&workers_, &learners_, &servers_}) {
-      for (ServiceProcess& s : *group) Stop(s, absl::Seconds(20));
+  // Restarts a process that exited, within the restart budget.
+  absl::Status Restart(ServiceProcess& service, bool wait_ready) {
+    const std::string why = service.exit_code.has_value() ? absl::StrCat("exited with status ", *service.exit_code)
+                                                          : std::string("restarted with its learner group");
+    if (!config_.restart_dead) {
+      return absl::AbortedError(absl::StrCat(service.name, " ", why, " and restart_dead is off; see ", service.log));
     }
+    if (++service.restarts > config_.max_restarts) {
+      return absl::AbortedError(absl::StrCat(service.name, " ", why, "; it was restarted ", config_.max_restarts,
+                                             " times already, giving up (see ", service.log, ")"));
+    }
+    ++restarts_;
+    progress_(absl::StrCat(service.name, " ", why, "; restarting (restart ", service.restarts, " of at most ",
+                           config_.max_restarts, ")"));
+    return Start(service, wait_ready);
+  }
+
+  // SIGTERM to every running member at once, then up to stop_grace_s for all of them to exit;
+  // stragglers get SIGKILL (their status then reads 137: not a clean shutdown).
+  void StopGroup(std::vector<ServiceProcess>& group) {
+    for (ServiceProcess& s : group) {
+      if (s.process.has_value() && !Poll(s).has_value()) s.process->Signal(SIGTERM);
+    }
+    const absl::Time deadline = absl::Now() + absl::Seconds(config_.stop_grace_s);
+    for (ServiceProcess& s : group) {
+      if (!s.process.has_value() || s.exit_code.has_value()) continue;
+      if (!s.process->WaitFor(std::max(deadline - absl::Now(), absl::ZeroDuration())).has_value()) {
+        progress_(absl::StrCat(s.name, " did not stop within ", config_.stop_grace_s, " s of SIGTERM; killing it"));
+        s.process->Signal(SIGKILL);
+        s.process->WaitFor(absl::Seconds(10));
+      }
+      Poll(s);
+    }
+  }
+
+  // Clients first (workers), then the learner, then the servers they all talk to.
+  void StopAll() {
+    for (auto* group : {&workers_, &learners_, &servers_}) StopGroup(*group);
+  }
+
+  std::vector<RftProcessRecord> Records() const {
+    std::vector<RftProcessRecord> records;
+    for (const auto* group : {&servers_, &learners_, &workers_}) {
+      for (const ServiceProcess& s : *group) {
+        records.push_back({s.name, s.process.has_value() ? s.process->pid() : 0, s.restarts, s.exit_code, s.log,
+                           s.ready_file});
+      }
+    }
+    return records;
+  }
+
+  void WriteManifest() {
+    nlohmann::json manifest;
+    manifest["launcher_pid"] = getpid();
+    manifest["processes"] = nlohmann::json::array();
+    for (const RftProcessRecord& r : Records()) {
+      nlohmann::json p = {{"name", r.name}, {"pid", r.pid}, {"restarts", r.restarts}, {"log", r.log},
+                          {"ready_file", r.ready_file}};
+      p["exit_code"] = r.exit_code.has_value() ? nlohmann::json(*r.exit_code) : nlohmann::json(nullptr);
+      manifest["processes"].push_back(p);
+    }
+    const absl::Status written = services::WriteFileAtomically(manifest_, manifest.dump(2) + "\n");
+    if (!written.ok() && manifest_status_.ok()) manifest_status_ = written;
   }
 
   const RftLaunchConfig& config_;
+  const std::string manifest_;
   std::function<void(const std::string&)> progress_;
+  absl::Status manifest_status_;  // the first failure to write the manifest
+  int64_t restarts_ = 0;
   std::vector<ServiceProcess> servers_;   // simulator, reward
   std::vector<ServiceProcess> learners_;  // rank 0 .. R-1
   std::vector<ServiceProcess> workers_;
 };
 
 }  // namespace
+
+absl::Status CheckCleanShutdown(const std::vector<RftProcessRecord>& processes) {
+  std::vector<std::string> unclean;
+  for (const RftProcessRecord& p : processes) {
+    if (!p.exit_code.has_value()) {
+      unclean.push_back(absl::StrCat(p.name, " (pid ", p.pid, ") is still running"));
+    } else if (*p.exit_code != 0) {
+      unclean.push_back(absl::StrCat(p.name, " exited with status ", *p.exit_code, " (see ", p.log, ")"));
+    }
+  }
+  if (unclean.empty()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("services did not shut down cleanly: ", absl::StrJoin(unclean, "; ")));
+}
 
 absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std::string& config_file,
                                        const std::vector<std::string>& overrides,
@@ -113,13 +195,13 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
     s.log = (out / "logs" / (name + ".log")).string();
     s.argv = {(fs::path(bin_dir) / binary).string(), "--host=127.0.0.1", "--metrics_host=127.0.0.1",
               absl::StrCat("--port=", port), absl::StrCat("--metrics_port=", metrics_port),
-              "--ready_file=" + s.ready_file, "--shutdown_grace_s=5"};
+              "--ready_file=" + s.ready_file, "--shutdown_grace_s=5", absl::StrCat("--parent_pid=", getpid())};
     if (!config_file.empty()) s.argv.push_back("--config=" + config_file);
     for (const std::string& o : overrides) s.argv.push_back("--set=" + o);
     return s;
   };
 
-  Launch launch(config, progress);
+  Launch launch(config, (out / "run" / "processes.json").string(), progress);
   VLARFT_ASSIGN_OR_RETURN(ServiceProcess simulator, common("vlarft-simulator", "simulator", simulator_port));
   VLARFT_ASSIGN_OR_RETURN(ServiceProcess reward, common("vlarft-reward", "reward", reward_port));
   launch.servers_.push_back(std::move(simulator));
@@ -165,28 +247,29 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
   result.final_policy_dir = (out / "learner").string();
   int64_t last_step = -1, first_step = -1;
   double first_step_time = 0;
+  std::vector<bool> worker_done(launch.workers_.size(), false);
   while (true) {
-    // Supervision: restart what died. Learner ranks restart together (c10d groups cannot be rejoined).
-    auto restart = [&](ServiceProcess& s, bool wait) -> absl::Status {
-      if (!config.restart_dead) return absl::AbortedError(absl::StrCat(s.name, " died; see ", s.log));
-      if (++s.restarts > config.max_restarts) {
-        return absl::AbortedError(absl::StrCat(s.name, " died ", s.restarts, " times; giving up (see ", s.log, ")"));
-      }
-      ++result.restarts;
-      progress(absl::StrCat("restarting ", s.name, " (restart ", s.restarts, ")"));
-      return launch.Start(s, wait);
-    };
+    // Supervision. Servers are always restarted; learner ranks restart together (a c10d group cannot
+    // be rejoined) and resume from the checkpoint; a worker that exits 0 has seen the learner finish.
     for (ServiceProcess& s : launch.servers_) {
-      if (!s.process->running()) VLARFT_RETURN_IF_ERROR(restart(s, true));
+      if (launch.Poll(s).has_value()) VLARFT_RETURN_IF_ERROR(launch.Restart(s, true));
     }
     bool learner_died = false;
-    for (ServiceProcess& s : launch.learners_) learner_died |= !s.process->running();
+    for (ServiceProcess& s : launch.learners_) learner_died |= launch.Poll(s).has_value();
     if (learner_died) {
-      for (ServiceProcess& s : launch.learners_) launch.Stop(s, absl::Seconds(10));
-      for (size_t r = launch.learners_.size(); r-- > 0;) VLARFT_RETURN_IF_ERROR(restart(launch.learners_[r], r == 0));
+      launch.StopGroup(launch.learners_);
+      for (size_t r = launch.learners_.size(); r-- > 0;) VLARFT_RETURN_IF_ERROR(launch.Restart(launch.learners_[r], r == 0));
     }
-    for (ServiceProcess& s : launch.workers_) {
-      if (!s.process->running()) VLARFT_RETURN_IF_ERROR(restart(s, false));
+    for (size_t w = 0; w < launch.workers_.size(); ++w) {
+      ServiceProcess& s = launch.workers_[w];
+      const std::optional<int> code = launch.Poll(s);
+      if (!code.has_value()) continue;
+      if (*code != 0) {
+        VLARFT_RETURN_IF_ERROR(launch.Restart(s, false));
+      } else if (!worker_done[w]) {
+        worker_done[w] = true;
+        progress(s.name + " finished (the learner is done)");
+      }
     }
 
     v1::LearnerStatus status;
@@ -209,10 +292,18 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
       }
       if (status.finished()) break;
     }
-    absl::SleepFor(absl::Seconds(1));
+    absl::SleepFor(absl::Milliseconds(500));
   }
+  // Close the launcher's own connection first: the learner's graceful shutdown would otherwise wait
+  // out its grace period for this idle client.
+  stub.reset();
+  channel.reset();
+  progress("training finished; stopping the services");
   launch.StopAll();
   result.seconds = elapsed();
+  result.restarts = launch.restarts_;
+  result.processes = launch.Records();
+  VLARFT_RETURN_IF_ERROR(launch.manifest_status_);
   return result;
 }
 

@@ -1,14 +1,23 @@
 // `vlarft rft`: the local, one-machine launch of the four services (DESIGN.md §9 "Local"): simulator,
-// reward verifier, learner ranks and rollout workers on loopback with free ports, supervised (a dead
-// worker, simulator or verifier is restarted; a dead learner is restarted and resumes from its
-// checkpoint), with a progress line per step, until the learner finishes.
+// reward verifier, learner ranks and rollout workers on loopback with free ports, supervised (a
+// crashed worker, simulator or verifier is restarted; a dead learner rank restarts all ranks, which
+// resume from their checkpoint), with a progress line per step, until the learner finishes; then
+// every process is stopped with SIGTERM (SIGKILL after a grace period) and its exit status kept.
+//
+// Files under out_dir: logs/<name>.log (appended across restarts), run/<name>.ready (each service's
+// own ready file: pid, port, metrics_port), and run/processes.json, rewritten whenever a process
+// starts or stops: {"launcher_pid": P, "processes": [{"name", "pid", "restarts", "exit_code" (null
+// while running), "log", "ready_file"}]} -- how operators and tests find the children. The services
+// are started with --parent_pid, so they shut down by themselves if the launcher dies.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace vlarft::cli {
@@ -21,6 +30,7 @@ struct RftLaunchConfig {
   double startup_timeout_s = 300;
   int64_t max_restarts = 5;       // per process, then the run fails
   bool restart_dead = true;
+  double stop_grace_s = 30;       // after SIGTERM, before SIGKILL
 
   template <typename V>
   void VisitFields(V& v) {
@@ -31,6 +41,7 @@ struct RftLaunchConfig {
     v.Field("startup_timeout_s", startup_timeout_s, "how long a service may take to become ready");
     v.Field("max_restarts", max_restarts, "restarts per process before the run is abandoned");
     v.Field("restart_dead", restart_dead, "restart processes that die during the run");
+    v.Field("stop_grace_s", stop_grace_s, "seconds a process gets to exit after SIGTERM before SIGKILL");
   }
 };
 
@@ -40,12 +51,27 @@ struct RftStepRecord {
   double seconds = 0;  // since the launch
 };
 
+// One supervised process (its newest incarnation).
+struct RftProcessRecord {
+  std::string name;  // simulator, reward, learner-rank<R>, rollout-<W>
+  int64_t pid = 0;
+  int64_t restarts = 0;
+  std::optional<int> exit_code;  // once stopped: WEXITSTATUS, or 128 + signal
+  std::string log;
+  std::string ready_file;
+};
+
 struct RftRunResult {
   std::vector<RftStepRecord> steps;
   double seconds = 0;
   int64_t restarts = 0;
   std::string final_policy_dir;  // the learner's checkpoint directory
+  std::vector<RftProcessRecord> processes;  // after the shutdown, with exit codes
 };
+
+// OK when every process exited with status 0 at the end of the run; otherwise INTERNAL naming each
+// process, its status and its log.
+absl::Status CheckCleanShutdown(const std::vector<RftProcessRecord>& processes);
 
 // Launches, supervises and stops the services. `config_file` is the YAML document every service
 // reads its section from; `overrides` are extra `--set` assignments for all of them.
