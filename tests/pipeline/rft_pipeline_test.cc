@@ -111,10 +111,30 @@ std::string* RftPipelineTest::setup_error_ = nullptr;
 TEST_F(RftPipelineTest, AllProcessesStartTrainAndStopCleanly) {
   std::unique_ptr<RftRun> run = Launch("clean", 4);
   ASSERT_NE(run, nullptr);
+  std::map<std::string, int> metrics_ports;
   for (const std::string& name : kServices) {
     absl::StatusOr<ServiceState> service = run->WaitForService(name, 0, absl::Seconds(120));
     ASSERT_TRUE(service.ok()) << service.status() << "\n" << run->Diagnostics();
+    metrics_ports[name] = core::ReadJsonInt(ReadText(service->ready_file), "metrics_port").value_or(-1);
   }
+  // The local Prometheus files: one labelled target per process, at the port it serves /metrics on.
+  const nlohmann::json targets = nlohmann::json::parse(ReadText(run->out_dir() + "/prometheus_targets.json"), nullptr, false);
+  ASSERT_TRUE(targets.is_array() && targets.size() == kServices.size()) << targets.dump();
+  std::map<std::string, std::string> target_by_name;
+  for (const nlohmann::json& t : targets) {
+    const nlohmann::json& labels = t["labels"];
+    const std::string component = labels["component"];
+    const std::string name = component == "learner"   ? "learner-rank" + labels["rank"].get<std::string>()
+                             : component == "rollout" ? "rollout-" + labels["worker"].get<std::string>()
+                                                      : component;
+    target_by_name[name] = t["targets"][0];
+  }
+  for (const std::string& name : kServices) {
+    EXPECT_EQ(target_by_name[name], absl::StrCat("127.0.0.1:", metrics_ports[name])) << name;
+  }
+  const std::string prometheus = ReadText(run->out_dir() + "/prometheus.yml");
+  EXPECT_NE(prometheus.find(run->out_dir() + "/prometheus_targets.json"), std::string::npos) << prometheus;
+  EXPECT_EQ(prometheus.find("@TARGETS_FILE@"), std::string::npos) << prometheus;
   const nlohmann::json results = ExpectCompleted(*run, 4);
   EXPECT_EQ(results["restarts"], 0) << run->Diagnostics();
   ASSERT_FALSE(results["curve"].empty());

@@ -6,12 +6,15 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "libs/core/status.h"
 #include "libs/core/subprocess.h"
 #include "nlohmann/json.hpp"
@@ -25,6 +28,8 @@ namespace {
 
 struct ServiceProcess {
   std::string name;
+  nlohmann::json labels;  // Prometheus target labels: component, rank / worker
+  int metrics_port = 0;
   std::vector<std::string> argv;
   std::string ready_file;
   std::string log;
@@ -150,6 +155,39 @@ class Launch {
   std::vector<ServiceProcess> workers_;
 };
 
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// out_dir/prometheus.yml from the template and out_dir/prometheus_targets.json (file_sd format) with
+// one target per process, labelled like the Kubernetes monitors label them.
+absl::Status WritePrometheusFiles(const RftLaunchConfig& config, const fs::path& out,
+                                  const std::vector<const std::vector<ServiceProcess>*>& groups) {
+  if (config.prometheus_template.empty()) return absl::OkStatus();
+  std::string scrape = ReadFile(config.prometheus_template);
+  if (scrape.empty()) {
+    return absl::NotFoundError(absl::StrCat("Prometheus template ", config.prometheus_template,
+                                            " not found (run from the repository root, or set "
+                                            "rft.launch.prometheus_template, empty to skip)"));
+  }
+  const fs::path targets_file = out / "prometheus_targets.json";
+  absl::StrReplaceAll({{"@SCRAPE_INTERVAL@", config.scrape_interval},
+                       {"@TARGETS_FILE@", targets_file.string()},
+                       {"@RUN_NAME@", out.filename().string()}},
+                      &scrape);
+  nlohmann::json targets = nlohmann::json::array();
+  for (const std::vector<ServiceProcess>* group : groups) {
+    for (const ServiceProcess& s : *group) {
+      targets.push_back({{"targets", {absl::StrCat("127.0.0.1:", s.metrics_port)}}, {"labels", s.labels}});
+    }
+  }
+  VLARFT_RETURN_IF_ERROR(services::WriteFileAtomically(targets_file.string(), targets.dump(2) + "\n"));
+  return services::WriteFileAtomically((out / "prometheus.yml").string(), scrape);
+}
+
 }  // namespace
 
 absl::Status CheckCleanShutdown(const std::vector<RftProcessRecord>& processes) {
@@ -187,10 +225,13 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
   VLARFT_ASSIGN_OR_RETURN(const int learner_port, core::FreeLoopbackPort());
   VLARFT_ASSIGN_OR_RETURN(const int store_port, core::FreeLoopbackPort());
 
-  auto common = [&](const std::string& binary, const std::string& name, int port) -> absl::StatusOr<ServiceProcess> {
+  auto common = [&](const std::string& binary, const std::string& name, int port,
+                    nlohmann::json labels) -> absl::StatusOr<ServiceProcess> {
     VLARFT_ASSIGN_OR_RETURN(const int metrics_port, core::FreeLoopbackPort());
     ServiceProcess s;
     s.name = name;
+    s.labels = std::move(labels);
+    s.metrics_port = metrics_port;
     s.ready_file = (out / "run" / (name + ".ready")).string();
     s.log = (out / "logs" / (name + ".log")).string();
     s.argv = {(fs::path(bin_dir) / binary).string(), "--host=127.0.0.1", "--metrics_host=127.0.0.1",
@@ -202,13 +243,15 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
   };
 
   Launch launch(config, (out / "run" / "processes.json").string(), progress);
-  VLARFT_ASSIGN_OR_RETURN(ServiceProcess simulator, common("vlarft-simulator", "simulator", simulator_port));
-  VLARFT_ASSIGN_OR_RETURN(ServiceProcess reward, common("vlarft-reward", "reward", reward_port));
+  VLARFT_ASSIGN_OR_RETURN(ServiceProcess simulator,
+                          common("vlarft-simulator", "simulator", simulator_port, {{"component", "simulator"}}));
+  VLARFT_ASSIGN_OR_RETURN(ServiceProcess reward, common("vlarft-reward", "reward", reward_port, {{"component", "reward"}}));
   launch.servers_.push_back(std::move(simulator));
   launch.servers_.push_back(std::move(reward));
   for (int64_t r = 0; r < config.learner_ranks; ++r) {
     VLARFT_ASSIGN_OR_RETURN(ServiceProcess learner,
-                            common("vlarft-learner", absl::StrCat("learner-rank", r), r == 0 ? learner_port : 0));
+                            common("vlarft-learner", absl::StrCat("learner-rank", r), r == 0 ? learner_port : 0,
+                                   {{"component", "learner"}, {"rank", absl::StrCat(r)}}));
     for (const std::string& s :
          {absl::StrCat("learner.distributed.rank=", r), absl::StrCat("learner.distributed.world_size=", config.learner_ranks),
           absl::StrCat("learner.distributed.master_port=", store_port),
@@ -218,7 +261,8 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
     launch.learners_.push_back(std::move(learner));
   }
   for (int64_t w = 0; w < config.rollout_workers; ++w) {
-    VLARFT_ASSIGN_OR_RETURN(ServiceProcess worker, common("vlarft-rollout", absl::StrCat("rollout-", w), 0));
+    VLARFT_ASSIGN_OR_RETURN(ServiceProcess worker, common("vlarft-rollout", absl::StrCat("rollout-", w), 0,
+                                                         {{"component", "rollout"}, {"worker", absl::StrCat(w)}}));
     for (const std::string& s : {absl::StrCat("rollout.worker_id=worker-", w), absl::StrCat("rollout.seed=", 1000 + w),
                                  absl::StrCat("rollout.learner.target=127.0.0.1:", learner_port),
                                  absl::StrCat("rollout.simulator.target=127.0.0.1:", simulator_port),
@@ -227,6 +271,8 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
     }
     launch.workers_.push_back(std::move(worker));
   }
+
+  VLARFT_RETURN_IF_ERROR(WritePrometheusFiles(config, out, {&launch.servers_, &launch.learners_, &launch.workers_}));
 
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };

@@ -5,10 +5,12 @@
 // every process is stopped with SIGTERM (SIGKILL after a grace period) and its exit status kept.
 //
 // Files under out_dir: logs/<name>.log (appended across restarts), run/<name>.ready (each service's
-// own ready file: pid, port, metrics_port), and run/processes.json, rewritten whenever a process
-// starts or stops: {"launcher_pid": P, "processes": [{"name", "pid", "restarts", "exit_code" (null
-// while running), "log", "ready_file"}]} -- how operators and tests find the children. The services
-// are started with --parent_pid, so they shut down by themselves if the launcher dies.
+// own ready file: pid, port, metrics_port), run/processes.json, rewritten whenever a process starts
+// or stops: {"launcher_pid": P, "processes": [{"name", "pid", "restarts", "exit_code" (null while
+// running), "log", "ready_file"}]} -- how operators and tests find the children -- and
+// prometheus.yml + prometheus_targets.json for a local Prometheus (metrics ports are fixed per
+// process, so restarts keep them). The services are started with --parent_pid, so they shut down
+// by themselves if the launcher dies.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +33,10 @@ struct RftLaunchConfig {
   int64_t max_restarts = 5;       // per process, then the run fails
   bool restart_dead = true;
   double stop_grace_s = 30;       // after SIGTERM, before SIGKILL
+  // Filled in as out_dir/prometheus.yml next to out_dir/prometheus_targets.json (docs/operations.md
+  // "Run on one machine"); empty = write neither.
+  std::string prometheus_template = "deploy/prometheus/local-scrape.yml.tmpl";
+  std::string scrape_interval = "5s";
 
   template <typename V>
   void VisitFields(V& v) {
@@ -42,6 +48,9 @@ struct RftLaunchConfig {
     v.Field("max_restarts", max_restarts, "restarts per process before the run is abandoned");
     v.Field("restart_dead", restart_dead, "restart processes that die during the run");
     v.Field("stop_grace_s", stop_grace_s, "seconds a process gets to exit after SIGTERM before SIGKILL");
+    v.Field("prometheus_template", prometheus_template,
+            "scrape config template written as out_dir/prometheus.yml with a targets file (empty = none)");
+    v.Field("scrape_interval", scrape_interval, "Prometheus scrape interval in prometheus.yml");
   }
 };
 
