@@ -24,6 +24,13 @@ absl::Status PolicyConfig::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat("image_size ", encoder.image_size, " is not a multiple of patch_size ",
                                                    encoder.patch_size));
   }
+  if (encoder.stem_keypoints < 0 || ((encoder.stem_film || encoder.stem_keypoints > 0) && encoder.stem_channels <= 0)) {
+    return absl::InvalidArgumentError("encoder.stem_film / stem_keypoints (>= 0) need encoder.stem_channels > 0");
+  }
+  if (encoder.stem_channels > 0 && (encoder.patch_size & (encoder.patch_size - 1)) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("encoder.stem_channels > 0 needs a power-of-two patch_size, got ", encoder.patch_size));
+  }
   if (encoder.dim % encoder.heads != 0 || (encoder.dim / encoder.heads) % 2 != 0) {
     return absl::InvalidArgumentError("encoder dim must split into even-sized heads");
   }
@@ -47,8 +54,39 @@ PolicyContext PolicyContext::Detach() const {
 PolicyEncoderImpl::PolicyEncoderImpl(const PolicyConfig& config) : config_(config.encoder) {
   const int64_t dim = config_.dim;
   const int64_t grid = config_.image_size / config_.patch_size;
-  patch_embed = register_module(
-      "patch_embed", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, dim, config_.patch_size).stride(config_.patch_size)));
+  if (config_.stem_channels > 0) {
+    // "Early convolutions help transformers see better" (Xiao et al., 2021): log2(patch) 3x3
+    // stride-2 convolutions reach the same token grid as the patchifier, but every token knows
+    // where inside its patch an edge lies, which a 64x64 grasp with a 2-pixel tolerance needs.
+    stem_convs = register_module("stem_convs", torch::nn::ModuleList());
+    if (config_.stem_film) stem_film = register_module("stem_film", torch::nn::ModuleList());
+    int64_t channels = 3;
+    for (int64_t stride = 1; stride < config_.patch_size; stride *= 2) {
+      const int64_t out = std::min(dim, config_.stem_channels * stride);
+      stem_convs->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, out, 3).stride(2).padding(1)));
+      if (stem_film) {
+        // Zero-initialised: training starts from the unconditioned stem.
+        torch::nn::Linear film(dim, 2 * out);
+        torch::NoGradGuard no_grad;
+        film->weight.zero_();
+        film->bias.zero_();
+        stem_film->push_back(film);
+      }
+      channels = out;
+    }
+    stem_convs->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, dim, 1)));
+    if (config_.stem_keypoints > 0) {
+      // The stride-4 features (or the only stage): fine enough for sub-pixel expected coordinates.
+      const size_t stages = stem_convs->size() - 1;
+      keypoint_stage_ = stages >= 2 ? 1 : 0;
+      const int64_t stage_channels = std::min(dim, config_.stem_channels << keypoint_stage_);
+      keypoint_maps = register_module("keypoint_maps", torch::nn::Conv2d(torch::nn::Conv2dOptions(stage_channels, config_.stem_keypoints, 1)));
+      keypoint_proj = register_module("keypoint_proj", torch::nn::Linear(2 * config_.stem_keypoints, dim));
+    }
+  } else {
+    patch_embed = register_module(
+        "patch_embed", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, dim, config_.patch_size).stride(config_.patch_size)));
+  }
   vision_pos_ = register_parameter("vision_pos", torch::randn({1, grid * grid, dim}) * 0.02);
   text_embed = register_module("text_embed", torch::nn::Embedding(std::max<int64_t>(config_.vocab_size, 1), dim));
   text_pos_ = register_parameter("text_pos", torch::randn({1, config_.max_instruction_tokens, dim}) * 0.02);
@@ -62,20 +100,59 @@ PolicyEncoderImpl::PolicyEncoderImpl(const PolicyConfig& config) : config_(confi
 PolicyContext PolicyEncoderImpl::forward(const torch::Tensor& frames, const torch::Tensor& ids,
                                          const torch::Tensor& ids_mask, const torch::Tensor& proprio) {
   const int64_t batch = frames.size(0);
-  const torch::Tensor vision = patch_embed(frames).flatten(2).transpose(1, 2) + vision_pos_;
-  const torch::Tensor text = text_embed(ids) + text_pos_.narrow(1, 0, ids.size(1));
+  const torch::Tensor words = text_embed(ids);
+  torch::Tensor keypoints;
+  const torch::Tensor vision = Patchify(frames, words, ids_mask, &keypoints).flatten(2).transpose(1, 2) + vision_pos_;
+  const torch::Tensor text = words + text_pos_.narrow(1, 0, ids.size(1));
   const torch::Tensor prop = proprio_proj(proprio).unsqueeze(1);
   const torch::Tensor queries = queries_.expand({batch, -1, -1});
-  torch::Tensor x = torch::cat({vision, text, prop, queries}, 1);
+  std::vector<torch::Tensor> parts = {vision, text, prop};
+  if (keypoints.defined()) parts.push_back(keypoints);
+  parts.push_back(queries);
+  torch::Tensor x = torch::cat(parts, 1);
   const auto bool_options = ids_mask.options().dtype(torch::kBool);
+  const int64_t after_text = x.size(1) - vision.size(1) - text.size(1);
   const torch::Tensor mask = torch::cat({torch::ones({batch, vision.size(1)}, bool_options), ids_mask.to(torch::kBool),
-                                         torch::ones({batch, 1 + config_.action_queries}, bool_options)},
+                                         torch::ones({batch, after_text}, bool_options)},
                                         1);
   const torch::Tensor attention_mask = mask.unsqueeze(1).unsqueeze(1);  // keys only
   for (const auto& layer : *layers) x = layer->as<TransformerBlock>()->forward(x, attention_mask);
   x = norm(x);
   const torch::Tensor pooled = x.narrow(1, x.size(1) - config_.action_queries, config_.action_queries).mean(1);
   return {x, mask, pooled, proprio};
+}
+
+torch::Tensor PolicyEncoderImpl::SpatialSoftmaxKeypoints(const torch::Tensor& features) {
+  const int64_t b = features.size(0), h = features.size(2), w = features.size(3);
+  const torch::Tensor logits = keypoint_maps(features).flatten(2).to(torch::kFloat32);  // [B, K, h*w]
+  const torch::Tensor weights = torch::softmax(logits, -1).view({b, -1, h, w});
+  const auto options = weights.options();
+  const torch::Tensor xs = torch::linspace(-1.0, 1.0, w, options), ys = torch::linspace(-1.0, 1.0, h, options);
+  const torch::Tensor ex = (weights.sum(2) * xs).sum(-1), ey = (weights.sum(3) * ys).sum(-1);  // [B, K]
+  return keypoint_proj(torch::cat({ex, ey}, 1).to(features.scalar_type())).unsqueeze(1);
+}
+
+torch::Tensor PolicyEncoderImpl::Patchify(const torch::Tensor& frames, const torch::Tensor& words,
+                                          const torch::Tensor& ids_mask, torch::Tensor* keypoints) {
+  if (!stem_convs) return patch_embed(frames);
+  torch::Tensor film_input;
+  if (stem_film) {
+    const torch::Tensor weights = ids_mask.to(words.scalar_type()).unsqueeze(-1);
+    film_input = (words * weights).sum(1) / weights.sum(1).clamp_min(1.0);  // mean word embedding [B, dim]
+  }
+  torch::Tensor x = frames;
+  const size_t convs = stem_convs->size();
+  for (size_t i = 0; i + 1 < convs; ++i) {
+    x = stem_convs[i]->as<torch::nn::Conv2d>()->forward(x);
+    if (stem_film) {
+      const torch::Tensor gamma_beta = stem_film[i]->as<torch::nn::Linear>()->forward(film_input);
+      const auto parts = gamma_beta.unsqueeze(-1).unsqueeze(-1).chunk(2, 1);
+      x = x * (1 + parts[0]) + parts[1];
+    }
+    x = torch::silu(x);
+    if (keypoint_maps && i == keypoint_stage_) *keypoints = SpatialSoftmaxKeypoints(x);
+  }
+  return stem_convs[convs - 1]->as<torch::nn::Conv2d>()->forward(x);
 }
 
 VlaPolicyImpl::VlaPolicyImpl(const PolicyConfig& config, InstructionTokenizer tokenizer, ActionNormalizer actions,

@@ -40,6 +40,9 @@ struct PolicyLoraConfig {
 struct PolicyEncoderConfig {
   int64_t image_size = 64;
   int64_t patch_size = 8;
+  int64_t stem_channels = 0;  // > 0: convolutional stem instead of one patchifying convolution
+  bool stem_film = false;      // FiLM the stem's feature maps with the instruction (RT-1 style)
+  int64_t stem_keypoints = 0;  // > 0: spatial-softmax keypoints of a stem feature map, one extra token
   int64_t dim = 128;
   int64_t layers = 3;
   int64_t heads = 4;
@@ -53,6 +56,16 @@ struct PolicyEncoderConfig {
   void VisitFields(V& v) {
     v.Field("image_size", image_size, "input frames are image_size x image_size RGB");
     v.Field("patch_size", patch_size, "vision patch size");
+    v.Field("stem_channels", stem_channels,
+            "0 = one patch_size x patch_size convolution; > 0 = a convolutional stem (3x3 stride-2 convs "
+            "from this many channels, doubling, then 1x1 to dim) that localises objects better");
+    v.Field("stem_film", stem_film,
+            "with stem_channels > 0: scale and shift every stem feature map by a function of the instruction's "
+            "mean word embedding (FiLM, as in RT-1), so the vision tokens already single out the named objects");
+    v.Field("stem_keypoints", stem_keypoints,
+            "with stem_channels > 0: K spatial-softmax keypoints (expected x, y of K attention maps over the "
+            "stride-4 stem features, Levine et al. 2016) projected into one extra context token: sub-patch "
+            "object coordinates for precise grasps (0 = off)");
     v.Field("dim", dim, "encoder width");
     v.Field("layers", layers, "encoder transformer blocks");
     v.Field("heads", heads, "encoder attention heads");
@@ -119,7 +132,18 @@ class PolicyEncoderImpl : public torch::nn::Module {
 
  private:
   PolicyEncoderConfig config_;
+  // Vision grid [B, dim, g, g]; with stem_keypoints also the keypoint token [B, 1, dim] in `keypoints`.
+  torch::Tensor Patchify(const torch::Tensor& frames, const torch::Tensor& text, const torch::Tensor& ids_mask,
+                         torch::Tensor* keypoints);
+  // Expected (x, y) in [-1, 1] of each keypoint attention map over `features`, projected: [B, 1, dim].
+  torch::Tensor SpatialSoftmaxKeypoints(const torch::Tensor& features);
+
   torch::nn::Conv2d patch_embed{nullptr};
+  torch::nn::ModuleList stem_convs{nullptr};  // 3x3 stride-2 convolutions, then a 1x1 to dim
+  torch::nn::ModuleList stem_film{nullptr};   // per stride-2 convolution: Linear(dim -> 2 * channels)
+  torch::nn::Conv2d keypoint_maps{nullptr};   // stem features -> K attention logits
+  torch::nn::Linear keypoint_proj{nullptr};   // 2K coordinates -> one token
+  size_t keypoint_stage_ = 0;                 // which stride-2 stage the keypoints read
   torch::Tensor vision_pos_, text_pos_, queries_;
   torch::nn::Embedding text_embed{nullptr};
   torch::nn::Linear proprio_proj{nullptr};

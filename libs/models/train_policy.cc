@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "libs/core/status.h"
+#include "libs/core/torch_compat.h"
 #include "libs/models/checkpoint.h"
 
 namespace vlarft::models {
@@ -19,6 +20,9 @@ absl::Status PolicyTrainConfig::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat("tau_sampling must be uniform or beta, got '", tau_sampling, "'"));
   }
   if (augment_shift < 0 || augment_brightness < 0) return absl::InvalidArgumentError("augmentations must be >= 0");
+  if (mixed_precision != "none" && mixed_precision != "bf16") {
+    return absl::InvalidArgumentError(absl::StrCat("mixed_precision must be none or bf16, got '", mixed_precision, "'"));
+  }
   return absl::OkStatus();
 }
 
@@ -117,11 +121,12 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
     PolicyObservation obs{augment ? AugmentFrames(batch.frames, config.augment_shift, config.augment_brightness, generator)
                                   : batch.frames,
                           batch.instructions, batch.proprio};
-    VLARFT_ASSIGN_OR_RETURN(PolicyContext context, policy->Encode(obs));
     const torch::Tensor target = policy->action_normalizer().Normalize(batch.actions.to(torch::kFloat32));
     const torch::Tensor noise = torch::randn(target.sizes(), generator);
     const torch::Tensor tau = SampleFlowTimes(target.size(0), config.tau_sampling, generator);
-    return policy->FlowMatchingLoss(target, noise, tau, context);
+    core::AutocastScope autocast(policy->encoder->parameters().front().device().type(), config.mixed_precision == "bf16");
+    VLARFT_ASSIGN_OR_RETURN(PolicyContext context, policy->Encode(obs));
+    return policy->FlowMatchingLoss(target, noise, tau, context).to(torch::kFloat32);
   };
 
   PolicyTrainResult result;

@@ -50,6 +50,7 @@ struct PolicyTrainConfig {
   uint64_t seed = 0;
   int64_t torch_threads = 0;
   int64_t stop_after_steps = 0;  // > 0: checkpoint and return after this many steps in this run
+  std::string mixed_precision = "none";  // "bf16": autocast the forward pass (float32 master weights)
 
   template <typename V>
   void VisitFields(V& v) {
@@ -69,6 +70,9 @@ struct PolicyTrainConfig {
     v.Field("seed", seed, "seed of initialisation and sampling");
     v.Field("torch_threads", torch_threads, "intra-op threads (0 = default)");
     v.Field("stop_after_steps", stop_after_steps, "time-box: checkpoint and stop after this many steps of this run");
+    v.Field("mixed_precision", mixed_precision,
+            "none | bf16: bfloat16 autocast of the forward pass (float32 weights and loss); on CPUs with "
+            "AVX512-BF16 the matmuls then run on oneDNN instead of Debian's reference BLAS");
   }
   absl::Status Validate() const;
 };

@@ -76,6 +76,52 @@ TEST(PolicyTest, ShapesAndInitialSigmaIsTheGeometricMean) {
   EXPECT_TRUE(torch::allclose(log_sigma, torch::full_like(log_sigma, expected), 0, 1e-6));
 }
 
+TEST(PolicyTest, ConvStemWithFilmStartsUnconditionedAndLearnsFromTheInstruction) {
+  torch::manual_seed(2);
+  PolicyConfig config = TinyPolicyConfig();
+  config.encoder.stem_channels = 8;
+  config.encoder.stem_film = true;
+  config.encoder.stem_keypoints = 4;
+  ASSERT_TRUE(config.Validate().ok());
+  VlaPolicy policy = MakeTinyPolicy(config);
+  PolicyObservation obs = TinyObservation(2);
+  auto context = policy->Encode(obs);
+  ASSERT_TRUE(context.ok()) << context.status();
+  // vision 2x2 + text 12 + proprio + keypoint token + 4 queries
+  EXPECT_EQ(context->tokens.sizes(), (std::vector<int64_t>{2, 4 + 12 + 1 + 1 + 4, 32}));
+  EXPECT_EQ(context->mask.sizes(), (std::vector<int64_t>{2, 4 + 12 + 1 + 1 + 4}));
+  const torch::Tensor vision = context->tokens.narrow(1, 0, 4);
+  const auto film_parameters = [&] {
+    std::vector<torch::Tensor> film;
+    for (const auto& item : policy->encoder->named_parameters()) {
+      if (item.key().rfind("stem_film", 0) == 0) film.push_back(item.value());
+    }
+    return film;
+  }();
+  ASSERT_EQ(film_parameters.size(), 6u);  // patch 8 = three stride-2 stages, weight + bias each
+  // Zero-initialised: training starts from the unconditioned stem.
+  for (const torch::Tensor& p : film_parameters) EXPECT_EQ(p.abs().max().item<double>(), 0.0);
+  // The FiLM layers receive gradient, so training can make the stem instruction-dependent.
+  torch::Tensor actions = torch::rand({2, 8, 7}) * 2 - 1;
+  testing::Randomize(*policy->flow_head);
+  policy->FlowMatchingLoss(actions, torch::randn({2, 8, 7}), torch::rand({2}), *context).backward();
+  const auto gradient = [](const torch::Tensor& p) { return p.grad().defined() ? p.grad().abs().sum().item<double>() : 0.0; };
+  double grad = 0;
+  for (const torch::Tensor& p : film_parameters) grad += gradient(p);
+  EXPECT_GT(grad, 0.0);
+  for (const auto& item : policy->encoder->named_parameters()) {
+    if (item.key().rfind("keypoint_", 0) == 0) EXPECT_GT(gradient(item.value()), 0.0) << item.key();
+  }
+  EXPECT_TRUE(vision.isfinite().all().item<bool>());
+
+  config.encoder.patch_size = 6;
+  config.encoder.image_size = 18;
+  EXPECT_FALSE(config.Validate().ok());
+  PolicyConfig no_stem = TinyPolicyConfig();
+  no_stem.encoder.stem_keypoints = 4;
+  EXPECT_FALSE(no_stem.Validate().ok());
+}
+
 TEST(PolicyTest, BadObservationsAreClearErrors) {
   VlaPolicy policy = MakeTinyPolicy();
   auto wrong_size = policy->Encode(TinyObservation(2, 32));

@@ -11,6 +11,8 @@
 #include "libs/tabletop/policies.h"
 #include "tools/vlarft/command.h"
 #include "tools/vlarft/command_options.h"
+#include "absl/strings/str_replace.h"
+#include "tools/vlarft/eval_recording.h"
 #include "tools/vlarft/policy_adapter.h"
 
 namespace vlarft::cli {
@@ -18,6 +20,8 @@ namespace {
 
 struct EvalCommandOptions {
   std::string policy = "expert";  // expert | random | <policy checkpoint stem>
+  std::string record_dir;
+  int64_t record_episodes = 1;
   std::vector<std::string> suites;
   int episodes_per_task = 50;
   uint64_t seed = 0;
@@ -48,6 +52,8 @@ struct EvalCommandOptions {
     v.Field("sde", sde, "sample the stochastic (SDE) policy instead of the ODE");
     v.Field("torch_threads", torch_threads, "LibTorch intra-op threads (0 = default)");
     v.Field("out", out, "directory to write <name>.json and <name>.md");
+    v.Field("record_dir", record_dir, "write captioned PNG strips of the decision frames of recorded episodes here");
+    v.Field("record_episodes", record_episodes, "with --record_dir: episodes recorded per task");
     v.Field("name", name, "file stem of the written results");
   }
 };
@@ -91,7 +97,12 @@ absl::Status RunEval(const std::vector<std::string>& args) {
     eval.image_size = image_size;
     eval.threads = options.threads;
     eval.chunk_length = options.chunk_length;
-    VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport report, tabletop::Evaluate(*policy, eval, &envs));
+    RecordingPolicy recording(policy.get(), &envs, static_cast<int>(options.episodes_per_task),
+                              options.record_dir.empty() ? 0 : static_cast<int>(options.record_episodes));
+    VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport report, tabletop::Evaluate(recording, eval, &envs));
+    if (!options.record_dir.empty()) {
+      VLARFT_RETURN_IF_ERROR(recording.WriteStrips(options.record_dir, p.Name() == "none" ? "" : absl::StrReplaceAll(p.Name(), {{":", "-"}}) + "_"));
+    }
     std::cout << absl::StrFormat("%s, perturbation %s: average %.1f%% [%.1f, %.1f] (%.0f s)\n", report.policy,
                                  report.perturbation, 100 * report.average.rate, 100 * report.average.low,
                                  100 * report.average.high, report.seconds)
