@@ -152,7 +152,7 @@ TEST_F(RftPipelineTest, AllProcessesStartTrainAndStopCleanly) {
 }
 
 TEST_F(RftPipelineTest, KilledRolloutWorkerIsRestartedAndTheRunCompletes) {
-  constexpr int64_t kSteps = 8;
+  constexpr int64_t kSteps = 6;
   std::unique_ptr<RftRun> run = Launch("kill_worker", kSteps);
   ASSERT_NE(run, nullptr);
   ASSERT_TRUE(run->WaitForLearnerStep(2, absl::Seconds(180)).ok()) << run->Diagnostics();
@@ -173,7 +173,7 @@ TEST_F(RftPipelineTest, KilledRolloutWorkerIsRestartedAndTheRunCompletes) {
 }
 
 TEST_F(RftPipelineTest, KilledSimulatorIsRestartedAndWorkersReconnect) {
-  constexpr int64_t kSteps = 8;
+  constexpr int64_t kSteps = 6;
   std::unique_ptr<RftRun> run = Launch("kill_simulator", kSteps);
   ASSERT_NE(run, nullptr);
   ASSERT_TRUE(run->WaitForLearnerStep(2, absl::Seconds(180)).ok()) << run->Diagnostics();
