@@ -62,6 +62,7 @@ absl::StatusOr<bool> RolloutWorker::RefreshWeights(absl::Duration wait) {
   request.set_min_version(policy_->version() + 1);
   request.set_wait_ms(static_cast<int32_t>(absl::ToInt64Milliseconds(wait)));
   std::unique_ptr<grpc::ClientContext> context = learner_contexts_.New(wait + absl::Seconds(60));
+  const CallCanceller::Registration registration = in_flight_.Register(context.get());
   std::unique_ptr<grpc::ClientReader<v1::WeightChunk>> reader = learner_->GetPolicyWeights(context.get(), request);
   WeightAssembler assembler;
   v1::WeightChunk chunk;
@@ -92,6 +93,7 @@ absl::Status RolloutWorker::Imagine(const v1::ImagineRequest& request, v1::Imagi
   retry.retry_resource_exhausted = true;  // the simulator's queue is full: back off
   retry.cancel = stop_;                   // a dead simulator must not hold up shutdown
   return CallWithRetry(simulator_contexts_, retry, [&](grpc::ClientContext& context) {
+    const CallCanceller::Registration registration = in_flight_.Register(&context);
     return simulator_->Imagine(&context, request, response);
   });
 }
@@ -103,6 +105,7 @@ absl::Status RolloutWorker::Score(const v1::ScoreRequest& request, v1::ScoreResp
   retry.retry_resource_exhausted = true;
   retry.cancel = stop_;
   return CallWithRetry(reward_contexts_, retry, [&](grpc::ClientContext& context) {
+    const CallCanceller::Registration registration = in_flight_.Register(&context);
     return reward_->Score(&context, request, response);
   });
 }
@@ -230,6 +233,7 @@ absl::Status RolloutWorker::Submit(const v1::RolloutGroup& group, const std::ato
   while (!stop.load() && !learner_finished_.load()) {
     v1::SubmitGroupsResponse response;
     absl::Status status = CallWithRetry(learner_contexts_, retry, [&](grpc::ClientContext& context) {
+      const CallCanceller::Registration registration = in_flight_.Register(&context);
       return learner_->SubmitGroups(&context, request, &response);
     });
     if (status.ok()) {
@@ -298,7 +302,16 @@ absl::Status RolloutWorker::Run(const std::atomic<bool>& stop) {
       }
     });
   }
+  // On stop, cut the calls in flight: a slow or hung peer must not hold up the shutdown (the
+  // launcher's grace period is finite). Retries then end too (RetryPolicy::cancel).
+  std::atomic<bool> producers_done{false};
+  std::thread canceller([&] {
+    while (!stop.load() && !producers_done.load()) absl::SleepFor(absl::Milliseconds(50));
+    if (stop.load()) in_flight_.CancelAll();
+  });
   for (std::thread& t : producers) t.join();
+  producers_done = true;
+  canceller.join();
   halt = true;
   follower.join();
   LOG(INFO) << "event=worker_stopped worker=" << config_.worker_id << " groups=" << next_index.load()

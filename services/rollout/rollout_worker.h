@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "services/common/call_canceller.h"
 #include "services/common/client.h"
 #include "services/rollout/policy_replica.h"
 #include "services/rollout/prompt_source.h"
@@ -55,6 +56,7 @@ class RolloutWorker {
   CallContextFactory simulator_contexts_, reward_contexts_, learner_contexts_;
   std::atomic<bool> learner_finished_{false};
   const std::atomic<bool>* stop_ = nullptr;  // Run()'s stop flag: cancels simulator/reward retries
+  CallCanceller in_flight_;                   // every RPC in flight; cancelled on stop
 };
 
 }  // namespace vlarft::services

@@ -1,10 +1,13 @@
 #include "services/common/client.h"
 
 #include <atomic>
+#include <memory>
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "services/common/call_canceller.h"
 #include "services/common/service_server.h"
+#include "vlarft/v1/learner.grpc.pb.h"
 
 namespace vlarft::services {
 namespace {
@@ -89,6 +92,41 @@ TEST(ClientTest, CancelStopsRetryingDuringBackoff) {
   EXPECT_NE(status.message().find("peer down"), std::string::npos) << status;
   // One full backoff (1-2 s) before the second attempt, none after the cancel.
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+}
+
+TEST(CallCancellerTest, CancelAllEndsCallsInFlightAndLaterOnes) {
+  ClientOptions options;
+  options.target = "127.0.0.1:" + std::to_string(ClosedPort());
+  auto channel = MakeChannel(options);
+  ASSERT_TRUE(channel.ok());
+  auto stub = v1::Learner::NewStub(*channel);
+  auto waiting_context = [] {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_wait_for_ready(true);  // waits for the absent server until the deadline
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    return context;
+  };
+  CallCanceller canceller;
+  grpc::Status in_flight;
+  const absl::Time start = absl::Now();
+  std::thread call([&] {
+    auto context = waiting_context();
+    const CallCanceller::Registration registration = canceller.Register(context.get());
+    v1::LearnerStatus response;
+    in_flight = stub->GetStatus(context.get(), {}, &response);
+  });
+  absl::SleepFor(absl::Milliseconds(300));
+  canceller.CancelAll();
+  call.join();
+  EXPECT_EQ(in_flight.error_code(), grpc::StatusCode::CANCELLED) << in_flight.error_message();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_TRUE(canceller.cancelled());
+
+  auto late = waiting_context();
+  const CallCanceller::Registration registration = canceller.Register(late.get());
+  v1::LearnerStatus response;
+  EXPECT_EQ(stub->GetStatus(late.get(), {}, &response).error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
 
 TEST(ClientTest, ReconnectsToAServerThatStartsLate) {

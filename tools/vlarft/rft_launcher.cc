@@ -314,7 +314,8 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
         VLARFT_RETURN_IF_ERROR(launch.Restart(s, false));
       } else if (!worker_done[w]) {
         worker_done[w] = true;
-        progress(s.name + " finished (the learner is done)");
+        progress(s.name + " exited with status 0 (a worker does so once the learner is done, or on SIGTERM); "
+                          "not restarted");
       }
     }
 
