@@ -118,7 +118,11 @@ TEST_F(RftPipelineTest, AllProcessesStartTrainAndStopCleanly) {
     metrics_ports[name] = core::ReadJsonInt(ReadText(service->ready_file), "metrics_port").value_or(-1);
   }
   // The local Prometheus files: one labelled target per process, at the port it serves /metrics on.
-  const nlohmann::json targets = nlohmann::json::parse(ReadText(run->out_dir() + "/prometheus_targets.json"), nullptr, false);
+  // (written once every service is up, atomically)
+  const absl::StatusOr<std::string> targets_text =
+      core::WaitForFile(run->out_dir() + "/prometheus_targets.json", absl::Seconds(60));
+  ASSERT_TRUE(targets_text.ok()) << targets_text.status() << "\n" << run->Diagnostics();
+  const nlohmann::json targets = nlohmann::json::parse(*targets_text, nullptr, false);
   ASSERT_TRUE(targets.is_array() && targets.size() == kServices.size()) << targets.dump();
   std::map<std::string, std::string> target_by_name;
   for (const nlohmann::json& t : targets) {

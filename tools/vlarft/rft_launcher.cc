@@ -29,7 +29,7 @@ namespace {
 struct ServiceProcess {
   std::string name;
   nlohmann::json labels;  // Prometheus target labels: component, rank / worker
-  int metrics_port = 0;
+  int metrics_port = 0;   // chosen at the first start
   std::vector<std::string> argv;
   std::string ready_file;
   std::string log;
@@ -51,6 +51,13 @@ class Launch {
   ~Launch() { StopAll(); }
 
   absl::Status Start(ServiceProcess& service, bool wait_ready) {
+    if (service.metrics_port == 0) {
+      // Picked just before the first start (the shorter the gap before the bind, the smaller the
+      // chance that another socket takes the port) and kept across restarts, so Prometheus targets
+      // stay valid.
+      VLARFT_ASSIGN_OR_RETURN(service.metrics_port, core::FreeLoopbackPort());
+      service.argv.push_back(absl::StrCat("--metrics_port=", service.metrics_port));
+    }
     std::error_code ec;
     fs::remove(service.ready_file, ec);  // a killed incarnation leaves its ready file behind
     VLARFT_ASSIGN_OR_RETURN(core::Subprocess process, core::Subprocess::Start(service.argv, service.log, /*append=*/true));
@@ -227,15 +234,13 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
 
   auto common = [&](const std::string& binary, const std::string& name, int port,
                     nlohmann::json labels) -> absl::StatusOr<ServiceProcess> {
-    VLARFT_ASSIGN_OR_RETURN(const int metrics_port, core::FreeLoopbackPort());
     ServiceProcess s;
     s.name = name;
     s.labels = std::move(labels);
-    s.metrics_port = metrics_port;
     s.ready_file = (out / "run" / (name + ".ready")).string();
     s.log = (out / "logs" / (name + ".log")).string();
     s.argv = {(fs::path(bin_dir) / binary).string(), "--host=127.0.0.1", "--metrics_host=127.0.0.1",
-              absl::StrCat("--port=", port), absl::StrCat("--metrics_port=", metrics_port),
+              absl::StrCat("--port=", port),
               "--ready_file=" + s.ready_file, "--shutdown_grace_s=5", absl::StrCat("--parent_pid=", getpid())};
     if (!config_file.empty()) s.argv.push_back("--config=" + config_file);
     for (const std::string& o : overrides) s.argv.push_back("--set=" + o);
@@ -272,14 +277,13 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
     launch.workers_.push_back(std::move(worker));
   }
 
-  VLARFT_RETURN_IF_ERROR(WritePrometheusFiles(config, out, {&launch.servers_, &launch.learners_, &launch.workers_}));
-
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   for (ServiceProcess& s : launch.servers_) VLARFT_RETURN_IF_ERROR(launch.Start(s, /*wait_ready=*/true));
   // All ranks start together (they rendezvous), so only rank 0's readiness is awaited.
   for (size_t r = launch.learners_.size(); r-- > 0;) VLARFT_RETURN_IF_ERROR(launch.Start(launch.learners_[r], r == 0));
   for (ServiceProcess& s : launch.workers_) VLARFT_RETURN_IF_ERROR(launch.Start(s, /*wait_ready=*/true));
+  VLARFT_RETURN_IF_ERROR(WritePrometheusFiles(config, out, {&launch.servers_, &launch.learners_, &launch.workers_}));
   progress(absl::StrFormat("services up in %.0f s: simulator :%d, reward :%d, learner :%d (%d ranks), %d rollout workers; logs in %s",
                            elapsed(), simulator_port, reward_port, learner_port, config.learner_ranks,
                            config.rollout_workers, (out / "logs").string()));
