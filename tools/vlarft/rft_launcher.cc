@@ -333,7 +333,8 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
           first_step = last_step;
           first_step_time = elapsed();
         }
-        result.steps.push_back({status.step(), status.last_reward_mean(), elapsed()});
+        // Step 0 is the untrained start: no groups have been scored yet, so it has no reward.
+        if (status.step() > 0) result.steps.push_back({status.step(), status.last_reward_mean(), elapsed()});
         const double minutes = (elapsed() - first_step_time) / 60.0;
         const double rate = minutes > 0 ? (last_step - first_step) / minutes : 0;
         const double eta = rate > 0 ? (status.max_steps() - last_step) / rate * 60.0 : 0;
