@@ -9,6 +9,7 @@
 #include "libs/core/status.h"
 #include "libs/core/torch_compat.h"
 #include "libs/models/checkpoint.h"
+#include "libs/models/training_loop.h"
 
 namespace vlarft::models {
 
@@ -59,21 +60,6 @@ torch::Tensor AugmentFrames(const torch::Tensor& frames, int64_t shift, double b
   return x.round().clamp(0, 255).to(torch::kUInt8);
 }
 
-namespace {
-
-double LearningRate(const PolicyTrainConfig& config, int64_t step) {
-  if (step < config.warmup_steps) return config.lr * static_cast<double>(step + 1) / config.warmup_steps;
-  const double progress = static_cast<double>(step - config.warmup_steps) /
-                          std::max<int64_t>(1, config.steps - config.warmup_steps);
-  return config.lr * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress))));
-}
-
-std::string FormatDuration(double seconds) {
-  const int64_t s = static_cast<int64_t>(seconds);
-  return absl::StrFormat("%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
-}
-
-}  // namespace
 
 absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, const PolicyTrainConfig& config,
                                               PolicyDataSource& data, const std::string& checkpoint_dir,
@@ -117,6 +103,7 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
     progress(absl::StrCat("resumed from ", *checkpoints.Latest(), " at step ", start_step));
   }
 
+  const LrSchedule schedule{config.lr, config.warmup_steps, config.steps};
   auto loss_on = [&](const PolicyBatch& batch, bool augment) -> absl::StatusOr<torch::Tensor> {
     PolicyObservation obs{augment ? AugmentFrames(batch.frames, config.augment_shift, config.augment_brightness, generator)
                                   : batch.frames,
@@ -136,7 +123,7 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
   for (int64_t step = start_step; step < config.steps; ++step) {
     VLARFT_ASSIGN_OR_RETURN(PolicyBatch batch, data.SampleBatch(config.batch_size, /*validation=*/false, generator));
     for (auto& group : optimizer.param_groups()) {
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(LearningRate(config, step));
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(schedule.At(step));
     }
     optimizer.zero_grad();
     VLARFT_ASSIGN_OR_RETURN(torch::Tensor loss, loss_on(batch, /*augment=*/true));
@@ -155,7 +142,7 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const double per_step = elapsed / static_cast<double>(done - start_step);
       progress(absl::StrFormat("step %d/%d loss %.4f lr %.2e  %.1f steps/s  elapsed %s  ETA %s", done, config.steps,
-                               window_loss / window, LearningRate(config, step), 1.0 / per_step,
+                               window_loss / window, schedule.At(step), 1.0 / per_step,
                                FormatDuration(elapsed), FormatDuration(per_step * (config.steps - done))));
       window_loss = 0;
       window = 0;

@@ -138,14 +138,7 @@ absl::StatusOr<WorldModelTrainResult> TrainWorldModel(const WorldModelConfig& mo
     return checkpoints.Save(*model, sidecar(done), optimizer, trainable, state);
   };
 
-  TrainingLoopSpec spec;
-  spec.steps = config.steps;
-  spec.log_every = config.log_every;
-  spec.validate_every = config.validate_every;
-  spec.checkpoint_every = config.checkpoint_every;
-  spec.stop_after_steps = config.stop_after_steps;
-  spec.grad_clip = config.grad_clip;
-  spec.schedule = LrSchedule{config.lr, config.warmup_steps, config.steps};
+  const TrainingLoopSpec spec = LoopSpecFrom(config);
   absl::Status loop_status;
   VLARFT_RETURN_IF_ERROR(core::CatchTorchErrorsVoid("training the world model", [&] {
     loop_status = RunTrainingLoop(spec, start_step, optimizer, params, hooks, progress, loop);

@@ -2,7 +2,7 @@
 // warm-up + cosine learning rate, AdamW step with gradient clipping, progress lines with
 // throughput and ETA, periodic validation and checkpoints, and time-boxing (stop after N steps of
 // this run, checkpointed, so a rerun resumes). The trainers supply the loss and the hooks.
-// (train_policy.cc predates this file and keeps its own loop.)
+// (train_policy.cc predates this file and keeps its own loop, on the same LrSchedule and FormatDuration.)
 #pragma once
 
 #include <chrono>
@@ -40,6 +40,21 @@ struct TrainingLoopSpec {
   double grad_clip = 1.0;        // <= 0: no clipping
   LrSchedule schedule;
 };
+
+// The loop settings every trainer config (TokenizerTrainConfig, WorldModelTrainConfig) spells the
+// same way.
+template <typename TrainConfig>
+TrainingLoopSpec LoopSpecFrom(const TrainConfig& config) {
+  TrainingLoopSpec spec;
+  spec.steps = config.steps;
+  spec.log_every = config.log_every;
+  spec.validate_every = config.validate_every;
+  spec.checkpoint_every = config.checkpoint_every;
+  spec.stop_after_steps = config.stop_after_steps;
+  spec.grad_clip = config.grad_clip;
+  spec.schedule = LrSchedule{config.lr, config.warmup_steps, config.steps};
+  return spec;
+}
 
 struct TrainingLoopHooks {
   // Forward pass of optimiser step `step` (0-based): the scalar loss to back-propagate.
