@@ -104,6 +104,7 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
   }
 
   const LrSchedule schedule{config.lr, config.warmup_steps, config.steps};
+  const c10::DeviceType device_type = policy->encoder->parameters().front().device().type();
   auto loss_on = [&](const PolicyBatch& batch, bool augment) -> absl::StatusOr<torch::Tensor> {
     PolicyObservation obs{augment ? AugmentFrames(batch.frames, config.augment_shift, config.augment_brightness, generator)
                                   : batch.frames,
@@ -111,7 +112,7 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
     const torch::Tensor target = policy->action_normalizer().Normalize(batch.actions.to(torch::kFloat32));
     const torch::Tensor noise = torch::randn(target.sizes(), generator);
     const torch::Tensor tau = SampleFlowTimes(target.size(0), config.tau_sampling, generator);
-    core::AutocastScope autocast(policy->encoder->parameters().front().device().type(), config.mixed_precision == "bf16");
+    core::AutocastScope autocast(device_type, config.mixed_precision == "bf16");
     VLARFT_ASSIGN_OR_RETURN(PolicyContext context, policy->Encode(obs));
     return policy->FlowMatchingLoss(target, noise, tau, context).to(torch::kFloat32);
   };
