@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "libs/core/clock_format.h"
 #include "libs/core/status.h"
 #include "libs/core/torch_compat.h"
 #include "libs/models/checkpoint.h"
@@ -144,7 +145,7 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
       const double per_step = elapsed / static_cast<double>(done - start_step);
       progress(absl::StrFormat("step %d/%d loss %.4f lr %.2e  %.1f steps/s  elapsed %s  ETA %s", done, config.steps,
                                window_loss / window, schedule.At(step), 1.0 / per_step,
-                               FormatDuration(elapsed), FormatDuration(per_step * (config.steps - done))));
+                               core::FormatClock(elapsed), core::FormatClock(per_step * (config.steps - done))));
       window_loss = 0;
       window = 0;
     }

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "libs/core/clock_format.h"
 #include "libs/core/status.h"
 
 namespace vlarft::models {
@@ -15,11 +16,6 @@ double LrSchedule::At(int64_t step) const {
       static_cast<double>(step - warmup_steps) / static_cast<double>(std::max<int64_t>(1, total_steps - warmup_steps));
   const double cosine = 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
   return peak * (final_fraction + (1.0 - final_fraction) * cosine);
-}
-
-std::string FormatDuration(double seconds) {
-  const int64_t s = static_cast<int64_t>(seconds);
-  return absl::StrFormat("%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
 }
 
 absl::Status RunTrainingLoop(const TrainingLoopSpec& spec, int64_t start_step, torch::optim::AdamW& optimizer,
@@ -50,8 +46,8 @@ absl::Status RunTrainingLoop(const TrainingLoopSpec& spec, int64_t start_step, t
       result.train_loss.emplace_back(done, window_loss / window);
       const double per_step = elapsed() / static_cast<double>(done - start_step);
       progress(absl::StrFormat("step %d/%d loss %.4f lr %.2e  %.2f steps/s  elapsed %s  ETA %s", done, spec.steps,
-                               window_loss / window, lr, 1.0 / per_step, FormatDuration(elapsed()),
-                               FormatDuration(per_step * static_cast<double>(spec.steps - done))));
+                               window_loss / window, lr, 1.0 / per_step, core::FormatClock(elapsed()),
+                               core::FormatClock(per_step * static_cast<double>(spec.steps - done))));
       window_loss = 0;
       window = 0;
     }

@@ -2,7 +2,7 @@
 // warm-up + cosine learning rate, AdamW step with gradient clipping, progress lines with
 // throughput and ETA, periodic validation and checkpoints, and time-boxing (stop after N steps of
 // this run, checkpointed, so a rerun resumes). The trainers supply the loss and the hooks.
-// (train_policy.cc predates this file and keeps its own loop, on the same LrSchedule and FormatDuration.)
+// (train_policy.cc predates this file and keeps its own loop, on the same LrSchedule.)
 #pragma once
 
 #include <chrono>
@@ -28,8 +28,6 @@ struct LrSchedule {
   double At(int64_t step) const;
 };
 
-// "h:mm:ss"
-std::string FormatDuration(double seconds);
 
 struct TrainingLoopSpec {
   int64_t steps = 1;

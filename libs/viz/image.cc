@@ -225,7 +225,8 @@ Image LinePlot(const std::vector<Series>& series, const PlotOptions& options) {
       image.Line(px(s.x[i - 1]), py(s.y[i - 1]), px(s.x[i]), py(s.y[i]), s.color, 2.0);
     }
     if (s.x.size() == 1) image.FillRect(px(s.x[0]) - 2, py(s.y[0]) - 2, px(s.x[0]) + 3, py(s.y[0]) + 3, s.color);
-    // Legend, top right.
+    // Legend, top right (a series without a label, e.g. a second interval bound, has none).
+    if (s.label.empty()) continue;
     const int ly = top + 6 + static_cast<int>(k) * 12;
     const int lx = left + pw - 8 - Image::TextWidth(s.label) - 22;
     image.FillRect(lx, ly + 2, lx + 16, ly + 5, s.color);

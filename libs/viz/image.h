@@ -65,7 +65,7 @@ struct PlotOptions {
   bool log_y = false;
 };
 
-// A line chart with axes, ticks, labels and a legend.
+// A line chart with axes, ticks, labels and a legend (series with an empty label are left out of it).
 Image LinePlot(const std::vector<Series>& series, const PlotOptions& options);
 
 // Distinct colours for up to 8 series.

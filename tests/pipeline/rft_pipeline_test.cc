@@ -59,9 +59,9 @@ class RftPipelineTest : public ::testing::Test {
     ASSERT_EQ(setup_error_, nullptr) << *setup_error_;
   }
 
-  std::unique_ptr<RftRun> Launch(const std::string& name, int64_t max_steps) {
-    absl::StatusOr<std::unique_ptr<RftRun>> run =
-        RftRun::Start(*inputs_, *dir_ + "/" + name, {absl::StrCat("learner.max_steps=", max_steps)});
+  std::unique_ptr<RftRun> Launch(const std::string& name, int64_t max_steps, std::vector<std::string> overrides = {}) {
+    overrides.push_back(absl::StrCat("learner.max_steps=", max_steps));
+    absl::StatusOr<std::unique_ptr<RftRun>> run = RftRun::Start(*inputs_, *dir_ + "/" + name, overrides);
     EXPECT_TRUE(run.ok()) << run.status();
     return run.ok() ? std::move(*run) : nullptr;
   }
@@ -109,7 +109,7 @@ TinyInputs* RftPipelineTest::inputs_ = nullptr;
 std::string* RftPipelineTest::setup_error_ = nullptr;
 
 TEST_F(RftPipelineTest, AllProcessesStartTrainAndStopCleanly) {
-  std::unique_ptr<RftRun> run = Launch("clean", 4);
+  std::unique_ptr<RftRun> run = Launch("clean", 4, {"rft.perturbation_episodes_per_task=1"});
   ASSERT_NE(run, nullptr);
   std::map<std::string, int> metrics_ports;
   for (const std::string& name : kServices) {
@@ -143,6 +143,19 @@ TEST_F(RftPipelineTest, AllProcessesStartTrainAndStopCleanly) {
   EXPECT_EQ(results["restarts"], 0) << run->Diagnostics();
   ASSERT_FALSE(results["curve"].empty());
   EXPECT_EQ(results["curve"].back()[0], 4) << results["curve"].dump();
+  // The success probe evaluated learner checkpoints up to the final one; the progress line showed it.
+  ASSERT_TRUE(results["success_probes"].is_array() && !results["success_probes"].empty()) << results.dump();
+  EXPECT_EQ(results["success_probes"].back()["step"], 4) << results["success_probes"].dump();
+  for (const nlohmann::json& p : results["success_probes"]) {
+    EXPECT_TRUE(p["low"].get<double>() <= p["rate"].get<double>() && p["rate"].get<double>() <= p["high"].get<double>())
+        << p.dump();
+  }
+  EXPECT_TRUE(fs::exists(run->out_dir() + "/success_curve.png"));
+  EXPECT_NE(ReadText(run->out_dir() + "/launcher.log").find("success~ "), std::string::npos);
+  // The perturbation table: base and RFT under each of the 8 perturbations.
+  ASSERT_TRUE(results["perturbations"].is_array()) << results.dump();
+  EXPECT_EQ(results["perturbations"].size(), 16u);
+  EXPECT_NE(ReadText(run->out_dir() + "/results.md").find("object_position:major"), std::string::npos);
   // Every worker took part: it applied a policy version the learner trained (>= 1).
   for (const std::string w : {"0", "1"}) {
     const std::string log = ReadText(run->out_dir() + "/logs/rollout-" + w + ".log");

@@ -98,7 +98,7 @@ absl::StatusOr<std::unique_ptr<RftRun>> RftRun::Start(const TinyInputs& inputs, 
   std::vector<std::string> sets = {
       "rft.dataset=" + inputs.demos, "rft.base_policy=" + inputs.policy, "rft.eval_episodes_per_task=1",
       "rft.eval_suites=[spatial]", "rft.eval_threads=1", "rft.launch.out_dir=" + out_dir,
-      "rft.launch.startup_timeout_s=120",
+      "rft.launch.startup_timeout_s=120", "rft.probe_episodes_per_task=1", "rft.perturbation_episodes_per_task=0",
       "simulator.tokenizer_checkpoint=" + inputs.tokenizer, "simulator.world_model_checkpoint=" + inputs.world_model,
       "reward.tokenizer_checkpoint=" + inputs.tokenizer,
       "learner.prompts_per_step=2", "learner.intake_capacity=4", "learner.checkpoint_every=4",

@@ -5,7 +5,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
+#include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "libs/core/command_line.h"
 #include "libs/core/config.h"
@@ -14,11 +17,13 @@
 #include "libs/models/checkpoint.h"
 #include "libs/models/policy.h"
 #include "libs/tabletop/evaluation.h"
+#include "libs/tabletop/perturbation.h"
 #include "libs/viz/image.h"
 #include "nlohmann/json.hpp"
 #include "tools/vlarft/command.h"
 #include "tools/vlarft/policy_adapter.h"
 #include "tools/vlarft/rft_launcher.h"
+#include "tools/vlarft/success_probe.h"
 
 namespace vlarft::cli {
 namespace fs = std::filesystem;
@@ -33,6 +38,8 @@ struct RftConfig {
   std::vector<std::string> eval_suites;
   uint64_t eval_seed = 1000;
   int eval_threads = 2;
+  int probe_episodes_per_task = 0;         // success probe of each learner checkpoint during RFT
+  int perturbation_episodes_per_task = 0;  // perturbation table for base and RFT after the run
   std::string results_markdown;  // e.g. docs/results.md section file; empty = only under out_dir
 
   template <typename V>
@@ -45,20 +52,71 @@ struct RftConfig {
     v.Field("eval_suites", eval_suites, "suites to evaluate (empty = all)");
     v.Field("eval_seed", eval_seed, "evaluation seed (same for base and RFT)");
     v.Field("eval_threads", eval_threads, "environment threads during evaluation");
+    v.Field("probe_episodes_per_task", probe_episodes_per_task,
+            "while RFT runs, estimate the success of every learner checkpoint on this many episodes per task "
+            "(the progress line's success~; 0 = off)");
+    v.Field("perturbation_episodes_per_task", perturbation_episodes_per_task,
+            "after RFT, evaluate base and RFT under the 8 perturbations (Table 1) with this many episodes per "
+            "task (0 = off)");
     v.Field("results_markdown", results_markdown, "also write the results table to this file");
   }
 };
 
-absl::StatusOr<tabletop::EvalReport> EvaluatePolicy(const std::string& stem, const std::string& name, const RftConfig& config) {
+// Every evaluation of a run uses the same suites and seed, so base and RFT face the same scenes.
+absl::StatusOr<tabletop::EvalReport> EvaluatePolicy(const std::string& stem, const std::string& name,
+                                                    const RftConfig& config, int episodes_per_task, int threads,
+                                                    const tabletop::PerturbationSpec& perturbation = {}) {
   VLARFT_ASSIGN_OR_RETURN(models::VlaPolicy policy, models::LoadPolicy(stem));
   std::unique_ptr<tabletop::Policy> adapter = MakeVlaPolicyAdapter(policy, name, {false, config.eval_seed, 256});
   tabletop::EvalOptions eval;
   eval.suites = config.eval_suites;
-  eval.episodes_per_task = config.eval_episodes_per_task;
+  eval.episodes_per_task = episodes_per_task;
   eval.seed = config.eval_seed;
+  eval.perturbation = perturbation;
   eval.image_size = static_cast<int>(policy->config().encoder.image_size);
-  eval.threads = config.eval_threads;
+  eval.threads = threads;
   return tabletop::Evaluate(*adapter, eval);
+}
+
+// Table 1 in miniature: both policies under each of the 8 perturbations.
+absl::StatusOr<std::vector<tabletop::EvalReport>> EvaluatePerturbations(const std::string& base_stem,
+                                                                        const std::string& tuned_stem,
+                                                                        const RftConfig& config,
+                                                                        const std::function<void(const std::string&)>& say) {
+  std::vector<tabletop::EvalReport> reports;
+  for (const tabletop::PerturbationSpec& p : tabletop::AllPerturbations()) {
+    for (const auto& [stem, name] : {std::pair{base_stem, "base SFT"}, std::pair{tuned_stem, "RFT"}}) {
+      VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport report,
+                              EvaluatePolicy(stem, name, config, config.perturbation_episodes_per_task,
+                                             config.eval_threads, p));
+      say(absl::StrFormat("%s under %s: %.1f%% [%.1f, %.1f]", name, p.Name(), 100 * report.average.rate,
+                          100 * report.average.low, 100 * report.average.high));
+      reports.push_back(std::move(report));
+    }
+  }
+  return reports;
+}
+
+// Success per GRPO step: the probes (small samples, with their intervals) and the two full evaluations.
+absl::Status WriteSuccessCurve(const fs::path& png, const tabletop::EvalReport& base, const tabletop::EvalReport& tuned,
+                               int64_t steps, const std::vector<SuccessEstimate>& probes, int probe_episodes) {
+  viz::Series estimate{absl::StrFormat("probe (%d episodes/task)", probe_episodes), {}, {}, viz::PaletteColor(0)};
+  viz::Series low{"probe 95% interval", {}, {}, viz::PaletteColor(2)};
+  viz::Series high{"", {}, {}, viz::PaletteColor(2)};
+  for (const SuccessEstimate& p : probes) {
+    estimate.x.push_back(p.step), estimate.y.push_back(100 * p.success.rate);
+    low.x.push_back(p.step), low.y.push_back(100 * p.success.low);
+    high.x.push_back(p.step), high.y.push_back(100 * p.success.high);
+  }
+  viz::Series full{"full evaluation (base, RFT)", {0.0, static_cast<double>(steps)},
+                   {100 * base.average.rate, 100 * tuned.average.rate}, viz::PaletteColor(1)};
+  viz::PlotOptions plot;
+  plot.title = "benchmark success during RFT";
+  plot.x_label = "GRPO step";
+  plot.y_label = "average success %";
+  std::vector<viz::Series> series = {full};
+  if (!probes.empty()) series.insert(series.end(), {estimate, low, high});
+  return viz::WritePng(png.string(), viz::LinePlot(series, plot));
 }
 
 absl::Status RunRft(const std::vector<std::string>& args) {
@@ -93,7 +151,8 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   }
 
   say(absl::StrFormat("evaluating the base policy (%d episodes per task)", config.eval_episodes_per_task));
-  VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport base, EvaluatePolicy(config.base_policy, "base SFT", config));
+  VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport base, EvaluatePolicy(config.base_policy, "base SFT", config,
+                                                                     config.eval_episodes_per_task, config.eval_threads));
   say(absl::StrFormat("base average success %.1f%%", 100 * base.average.rate));
 
   // Every service reads the same document, with the launcher's dataset/policy forced consistent.
@@ -101,7 +160,21 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   overrides.push_back("learner.policy_checkpoint=" + config.base_policy);
   overrides.push_back("rollout.policy_checkpoint=" + config.base_policy);
   overrides.push_back("rollout.dataset=" + config.dataset);
-  VLARFT_ASSIGN_OR_RETURN(RftRunResult run, LaunchRft(config.launch, parsed.config_file, overrides, say));
+  // The probe runs inside this process while the services train: one environment thread and one
+  // torch thread, so it takes as little as possible from them.
+  std::optional<SuccessProbe> probe;
+  if (config.probe_episodes_per_task > 0) {
+    probe.emplace((fs::absolute(config.launch.out_dir) / "learner").string(),
+                  [&config](const std::string& stem) -> absl::StatusOr<tabletop::Interval> {
+                    torch::set_num_threads(1);
+                    VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport report,
+                                            EvaluatePolicy(stem, "probe", config, config.probe_episodes_per_task, 1));
+                    return report.average;
+                  });
+  }
+  VLARFT_ASSIGN_OR_RETURN(RftRunResult run, LaunchRft(config.launch, parsed.config_file, overrides, say,
+                                                      probe ? &*probe : nullptr));
+  torch::set_num_threads(std::max(1, config.eval_threads));
   // An unclean shutdown fails the command, but only after the results are evaluated and written.
   const absl::Status shutdown = CheckCleanShutdown(run.processes);
   say(shutdown.ok() ? std::string("all services exited with status 0") : std::string(shutdown.message()));
@@ -110,11 +183,23 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   const std::optional<std::string> latest = checkpoints.Latest();
   if (!latest) return absl::DataLossError("the learner left no checkpoint in " + run.final_policy_dir);
   say("evaluating the fine-tuned policy from " + *latest);
-  VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport tuned, EvaluatePolicy((fs::path(*latest) / "model").string(), "RFT", config));
+  const std::string tuned_stem = (fs::path(*latest) / "model").string();
+  VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport tuned, EvaluatePolicy(tuned_stem, "RFT", config,
+                                                                      config.eval_episodes_per_task, config.eval_threads));
+  std::vector<tabletop::EvalReport> perturbed;
+  if (config.perturbation_episodes_per_task > 0) {
+    say(absl::StrFormat("perturbation table: base and RFT under 8 perturbations, %d episodes per task",
+                        config.perturbation_episodes_per_task));
+    VLARFT_ASSIGN_OR_RETURN(perturbed, EvaluatePerturbations(config.base_policy, tuned_stem, config, say));
+  }
 
   // Results: table, curve, JSON.
   const int64_t steps = run.steps.empty() ? 0 : run.steps.back().step;
-  const std::string table = tabletop::ReportMarkdown({base, tuned});
+  std::string table = tabletop::ReportMarkdown({base, tuned});
+  if (!perturbed.empty()) {
+    absl::StrAppend(&table, "\nUnder perturbations (average success %, ", config.perturbation_episodes_per_task,
+                    " episodes per task):\n\n", tabletop::PerturbationMarkdown(perturbed));
+  }
   const std::string summary = absl::StrFormat(
       "RFT: %d steps in %.1f min on this machine (%d learner ranks, %d rollout workers, %d restarts); "
       "average success %.1f%% -> %.1f%%",
@@ -130,19 +215,27 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   plot.x_label = "GRPO step";
   plot.y_label = "reward mean";
   VLARFT_RETURN_IF_ERROR(viz::WritePng((out / "reward_curve.png").string(), viz::LinePlot({reward}, plot)));
+  const std::vector<SuccessEstimate> probes = probe ? probe->history() : std::vector<SuccessEstimate>{};
+  VLARFT_RETURN_IF_ERROR(
+      WriteSuccessCurve(out / "success_curve.png", base, tuned, steps, probes, config.probe_episodes_per_task));
   nlohmann::json record = nlohmann::json::parse(absl::StrCat("{\"base\": ", tabletop::ReportJson(base),
                                                              ", \"rft\": ", tabletop::ReportJson(tuned), "}"));
   record["steps"] = steps;
   record["seconds"] = run.seconds;
   record["restarts"] = run.restarts;
   for (const RftStepRecord& r : run.steps) record["curve"].push_back({r.step, r.reward_mean, r.seconds});
+  for (const SuccessEstimate& p : probes) {
+    record["success_probes"].push_back(
+        {{"step", p.step}, {"rate", p.success.rate}, {"low", p.success.low}, {"high", p.success.high}});
+  }
+  if (!perturbed.empty()) record["perturbations"] = nlohmann::json::parse(tabletop::ReportsJson(perturbed));
   for (const RftProcessRecord& p : run.processes) {
     record["processes"].push_back({{"name", p.name},
                                    {"restarts", p.restarts},
                                    {"exit_code", p.exit_code.has_value() ? nlohmann::json(*p.exit_code) : nlohmann::json()}});
   }
   std::ofstream(out / "results.json") << record.dump(2) << "\n";
-  say("wrote " + (out / "results.md").string() + ", reward_curve.png, results.json");
+  say("wrote " + (out / "results.md").string() + ", reward_curve.png, success_curve.png, results.json");
   return shutdown;
 }
 

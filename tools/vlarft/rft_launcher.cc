@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "libs/core/clock_format.h"
 #include "libs/core/status.h"
 #include "libs/core/subprocess.h"
 #include "nlohmann/json.hpp"
@@ -37,11 +38,6 @@ struct ServiceProcess {
   std::optional<int> exit_code;             // of the newest incarnation, once reaped
   int64_t restarts = 0;
 };
-
-std::string FormatDuration(double seconds) {
-  const int64_t s = static_cast<int64_t>(std::max(0.0, seconds));
-  return absl::StrFormat("%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
-}
 
 class Launch {
  public:
@@ -212,7 +208,7 @@ absl::Status CheckCleanShutdown(const std::vector<RftProcessRecord>& processes) 
 
 absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std::string& config_file,
                                        const std::vector<std::string>& overrides,
-                                       const std::function<void(const std::string&)>& progress) {
+                                       const std::function<void(const std::string&)>& progress, SuccessProbe* probe) {
   if (config.learner_ranks < 1 || config.rollout_workers < 1) {
     return absl::InvalidArgumentError("learner_ranks and rollout_workers must be >= 1");
   }
@@ -323,6 +319,8 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
       }
     }
 
+    if (probe != nullptr) probe->Poll(progress);
+
     v1::LearnerStatus status;
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -338,9 +336,13 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
         const double minutes = (elapsed() - first_step_time) / 60.0;
         const double rate = minutes > 0 ? (last_step - first_step) / minutes : 0;
         const double eta = rate > 0 ? (status.max_steps() - last_step) / rate * 60.0 : 0;
-        progress(absl::StrFormat("step %d/%d  reward_mean %+.4f  %.2f steps/min  elapsed %s  ETA %s", status.step(),
-                                 status.max_steps(), status.last_reward_mean(), rate, FormatDuration(elapsed()),
-                                 rate > 0 ? FormatDuration(eta) : std::string("?")));
+        std::string success = "?";
+        if (const std::optional<SuccessEstimate> latest = probe ? probe->latest() : std::nullopt) {
+          success = absl::StrFormat("%.1f%% (step %d)", 100 * latest->success.rate, latest->step);
+        }
+        progress(absl::StrFormat("step %d/%d  reward_mean %+.4f  success~ %s  %.2f steps/min  elapsed %s  ETA %s",
+                                 status.step(), status.max_steps(), status.last_reward_mean(), success, rate,
+                                 core::FormatClock(elapsed()), rate > 0 ? core::FormatClock(eta) : std::string("?")));
       }
       if (status.finished()) break;
     }
@@ -352,6 +354,7 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
   channel.reset();
   progress("training finished; stopping the services");
   launch.StopAll();
+  if (probe != nullptr) probe->Finish(progress);
   result.seconds = elapsed();
   result.restarts = launch.restarts_;
   result.processes = launch.Records();

@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "tools/vlarft/success_probe.h"
 
 namespace vlarft::cli {
 
@@ -83,9 +84,11 @@ struct RftRunResult {
 absl::Status CheckCleanShutdown(const std::vector<RftProcessRecord>& processes);
 
 // Launches, supervises and stops the services. `config_file` is the YAML document every service
-// reads its section from; `overrides` are extra `--set` assignments for all of them.
+// reads its section from; `overrides` are extra `--set` assignments for all of them. `probe`
+// (optional) is polled from the supervision loop; its latest estimate goes into the progress line.
 absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& launch, const std::string& config_file,
                                        const std::vector<std::string>& overrides,
-                                       const std::function<void(const std::string&)>& progress);
+                                       const std::function<void(const std::string&)>& progress,
+                                       SuccessProbe* probe = nullptr);
 
 }  // namespace vlarft::cli
