@@ -171,9 +171,15 @@ VlaPolicyImpl::VlaPolicyImpl(const PolicyConfig& config, InstructionTokenizer to
   sigma_context = register_module("sigma_context", torch::nn::Linear(config_.encoder.dim, head_dim));
   sigma_net = register_module("sigma_net", Dit(config_.sigma_net, config_.chunk_length, config_.action_dim,
                                                config_.action_dim));
+  if (config_.subgoal_head) subgoal = register_module("subgoal", torch::nn::Linear(config_.encoder.dim, 2));
   if (config_.encoder.lora.rank > 0) {
     EnableLoraOn(*encoder, config_.encoder.lora.targets, {config_.encoder.lora.rank, config_.encoder.lora.alpha});
   }
+}
+
+torch::Tensor VlaPolicyImpl::Subgoal(const PolicyContext& context) {
+  TORCH_CHECK(subgoal, "this policy has no subgoal head (policy.subgoal_head: false)");
+  return subgoal(context.pooled);
 }
 
 absl::StatusOr<PolicyContext> VlaPolicyImpl::Encode(const PolicyObservation& observation, bool allow_unknown_words) {
@@ -225,6 +231,9 @@ void VlaPolicyImpl::FreezeForRft() {
   for (auto& item : encoder->named_parameters()) {
     const bool is_adapter = item.key().find("lora_") != std::string::npos;
     item.value().set_requires_grad(is_adapter);
+  }
+  if (subgoal) {
+    for (auto& p : subgoal->parameters()) p.set_requires_grad(false);
   }
 }
 

@@ -87,6 +87,9 @@ struct PolicyConfig {
   int64_t flow_steps = 10;  // K
   double sigma_min = 0.08;
   double sigma_max = 0.2;
+  // Auxiliary SFT target: where (x, y) the gripper next opens or closes, predicted from the pooled
+  // context. Only training uses it; it makes the encoder localise the object it must reach.
+  bool subgoal_head = false;
 
   template <typename V>
   void VisitFields(V& v) {
@@ -99,6 +102,9 @@ struct PolicyConfig {
     v.Field("flow_steps", flow_steps, "K, Euler steps of the flow at inference");
     v.Field("sigma_min", sigma_min, "smallest SDE noise scale");
     v.Field("sigma_max", sigma_max, "largest SDE noise scale");
+    v.Field("subgoal_head", subgoal_head,
+            "a linear head on the pooled context that predicts the gripper's (x, y) at its next open/close "
+            "(SFT auxiliary loss policy_training.subgoal_weight: it teaches the encoder where the target is)");
   }
   absl::Status Validate() const;
 };
@@ -170,8 +176,12 @@ class VlaPolicyImpl : public torch::nn::Module {
   torch::Tensor FlowMatchingLoss(const torch::Tensor& actions, const torch::Tensor& noise,
                                  const torch::Tensor& tau, const PolicyContext& context);
 
+  // With config().subgoal_head: the predicted next open/close position (x, y) in the proprio
+  // normaliser's units (the same as proprio dims 0 and 1) [B, 2].
+  torch::Tensor Subgoal(const PolicyContext& context);
+
   // Which parameters train in RFT (DESIGN.md §6): flow head (incl. its conditioning projectors) and
-  // sigma net; the encoder is frozen unless it carries LoRA adapters.
+  // sigma net; the encoder (unless it carries LoRA adapters) and the subgoal head are frozen.
   void FreezeForRft();
 
   const PolicyConfig& config() const { return config_; }
@@ -184,6 +194,7 @@ class VlaPolicyImpl : public torch::nn::Module {
   TimeEmbedding flow_time{nullptr}, sigma_time{nullptr};
   torch::nn::Linear flow_proprio{nullptr}, flow_context{nullptr};
   torch::nn::Linear sigma_proprio{nullptr}, sigma_context{nullptr};
+  torch::nn::Linear subgoal{nullptr};  // with config().subgoal_head
 
  private:
   torch::Tensor Condition(TimeEmbedding& time, torch::nn::Linear& proprio, torch::nn::Linear& pooled,

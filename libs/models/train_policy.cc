@@ -25,6 +25,7 @@ absl::Status PolicyTrainConfig::Validate() const {
   if (mixed_precision != "none" && mixed_precision != "bf16") {
     return absl::InvalidArgumentError(absl::StrCat("mixed_precision must be none or bf16, got '", mixed_precision, "'"));
   }
+  if (subgoal_weight < 0) return absl::InvalidArgumentError("subgoal_weight must be >= 0");
   return absl::OkStatus();
 }
 
@@ -68,6 +69,9 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
                                               const std::function<void(const std::string&)>& progress) {
   VLARFT_RETURN_IF_ERROR(config.Validate());
   VLARFT_RETURN_IF_ERROR(model_config.Validate());
+  if (config.subgoal_weight > 0 && !model_config.subgoal_head) {
+    return absl::InvalidArgumentError("policy_training.subgoal_weight > 0 needs policy.subgoal_head: true");
+  }
   if (config.torch_threads > 0) torch::set_num_threads(static_cast<int>(config.torch_threads));
   torch::manual_seed(config.seed);  // parameter initialisation only; data draws use `generator`
   VLARFT_ASSIGN_OR_RETURN(ActionNormalizer actions, ActionNormalizer::Create(data.ActionMin(), data.ActionMax()));
@@ -115,7 +119,19 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
     const torch::Tensor tau = SampleFlowTimes(target.size(0), config.tau_sampling, generator);
     core::AutocastScope autocast(device_type, config.mixed_precision == "bf16");
     VLARFT_ASSIGN_OR_RETURN(PolicyContext context, policy->Encode(obs));
-    return policy->FlowMatchingLoss(target, noise, tau, context).to(torch::kFloat32);
+    torch::Tensor loss = policy->FlowMatchingLoss(target, noise, tau, context).to(torch::kFloat32);
+    if (config.subgoal_weight > 0) {
+      if (!batch.subgoals.defined() || batch.subgoals.sizes() != torch::IntArrayRef({target.size(0), 2})) {
+        return absl::FailedPreconditionError("subgoal_weight > 0 but the data source gives no [B, 2] subgoals");
+      }
+      // In the proprio normaliser's x/y units, so the head predicts in the space the gripper lives in.
+      torch::Tensor as_proprio = batch.proprio.to(torch::kFloat32).clone();
+      as_proprio.narrow(1, 0, 2).copy_(batch.subgoals.to(torch::kFloat32));
+      const torch::Tensor subgoal = policy->proprio_normalizer().Normalize(as_proprio).narrow(1, 0, 2);
+      loss = loss + config.subgoal_weight * torch::mse_loss(policy->Subgoal(context).to(torch::kFloat32),
+                                                            subgoal.to(loss.device()));
+    }
+    return loss;
   };
 
   PolicyTrainResult result;

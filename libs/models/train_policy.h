@@ -19,6 +19,8 @@ struct PolicyBatch {
   std::vector<std::string> instructions;  // B
   torch::Tensor proprio;                  // float [B, P] environment units
   torch::Tensor actions;                  // float [B, C, A] environment units (the expert chunk)
+  torch::Tensor subgoals;                 // float [B, 2] environment units: gripper (x, y) at its next
+                                          // open/close (optional; needed when subgoal_weight > 0)
 };
 
 // Training data for the policy. Implementations must be deterministic given the generator.
@@ -51,6 +53,7 @@ struct PolicyTrainConfig {
   int64_t torch_threads = 0;
   int64_t stop_after_steps = 0;  // > 0: checkpoint and return after this many steps in this run
   std::string mixed_precision = "none";  // "bf16": autocast the forward pass (float32 master weights)
+  double subgoal_weight = 0;             // weight of the subgoal MSE (needs policy.subgoal_head)
 
   template <typename V>
   void VisitFields(V& v) {
@@ -73,6 +76,9 @@ struct PolicyTrainConfig {
     v.Field("mixed_precision", mixed_precision,
             "none | bf16: bfloat16 autocast of the forward pass (float32 weights and loss); on CPUs with "
             "AVX512-BF16 the matmuls then run on oneDNN instead of Debian's reference BLAS");
+    v.Field("subgoal_weight", subgoal_weight,
+            "weight of the auxiliary loss on the gripper's next open/close position (needs policy.subgoal_head; "
+            "0 = off)");
   }
   absl::Status Validate() const;
 };

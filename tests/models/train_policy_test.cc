@@ -3,6 +3,8 @@
 #include <filesystem>
 
 #include "gtest/gtest.h"
+#include "libs/core/torch_compat.h"
+#include "libs/core/status.h"
 #include "tests/models/policy_test_util.h"
 
 namespace vlarft::models {
@@ -79,6 +81,63 @@ TEST(TrainPolicyTest, ResumingFromACheckpointMatchesAnUninterruptedRun) {
   const auto a = (*straight)->named_parameters();
   const auto b = (*resumed)->named_parameters();
   for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), *b.find(item.key()))) << item.key();
+}
+
+// Subgoals are a function of the instruction alone: the subgoal head has to read the context.
+class SubgoalData : public SyntheticData {
+ public:
+  absl::StatusOr<PolicyBatch> SampleBatch(int64_t batch_size, bool validation, at::Generator& generator) override {
+    VLARFT_ASSIGN_OR_RETURN(PolicyBatch batch, SyntheticData::SampleBatch(batch_size, validation, generator));
+    batch.subgoals = torch::empty({batch_size, 2});
+    for (int64_t b = 0; b < batch_size; ++b) {
+      const bool left = batch.instructions[b] == "pick up the red cube";
+      batch.subgoals[b][0] = left ? -0.6 : 0.6;
+      batch.subgoals[b][1] = left ? 0.3 : -0.3;
+    }
+    return batch;
+  }
+};
+
+TEST(TrainPolicyTest, SubgoalHeadLearnsTheTargetAndTheRftFreezeCoversIt) {
+  const std::string dir = ::testing::TempDir() + "/vlarft_sft_subgoal_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  PolicyConfig model = testing::TinyPolicyConfig();
+  model.subgoal_head = true;
+  PolicyTrainConfig config = FastConfig(80);
+  config.subgoal_weight = 1.0;
+  config.augment_shift = 0;
+  SubgoalData data;
+  auto result = TrainPolicy(model, config, data, "", dir + "/policy", [](const std::string&) {});
+  ASSERT_TRUE(result.ok()) << result.status();
+  absl::StatusOr<VlaPolicy> loaded = LoadPolicy(dir + "/policy");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  VlaPolicy policy = *loaded;
+  torch::NoGradGuard no_grad;
+  at::Generator generator = core::MakeCpuGenerator(7);
+  absl::StatusOr<PolicyBatch> batch = data.SampleBatch(8, true, generator);
+  ASSERT_TRUE(batch.ok());
+  absl::StatusOr<PolicyContext> context = policy->Encode({batch->frames, batch->instructions, batch->proprio});
+  ASSERT_TRUE(context.ok()) << context.status();
+  const torch::Tensor predicted = policy->Subgoal(*context);  // proprio units = [-1, 1] here: same numbers
+  EXPECT_LT((predicted - batch->subgoals).abs().max().item<double>(), 0.15) << predicted << batch->subgoals;
+  policy->FreezeForRft();
+  for (const auto& p : policy->subgoal->parameters()) EXPECT_FALSE(p.requires_grad());
+}
+
+TEST(TrainPolicyTest, SubgoalWeightNeedsTheHeadAndTheData) {
+  auto quiet = [](const std::string&) {};
+  PolicyTrainConfig config = FastConfig(2);
+  config.subgoal_weight = 1.0;
+  SubgoalData subgoals;
+  auto no_head = TrainPolicy(testing::TinyPolicyConfig(), config, subgoals, "", "", quiet);
+  ASSERT_FALSE(no_head.ok());
+  EXPECT_NE(no_head.status().message().find("subgoal_head"), std::string::npos) << no_head.status();
+  PolicyConfig model = testing::TinyPolicyConfig();
+  model.subgoal_head = true;
+  SyntheticData no_subgoals;
+  auto no_data = TrainPolicy(model, config, no_subgoals, "", "", quiet);
+  ASSERT_FALSE(no_data.ok());
+  EXPECT_NE(no_data.status().message().find("subgoals"), std::string::npos) << no_data.status();
 }
 
 TEST(TrainPolicyTest, FlowTimesAndAugmentationsStayInRange) {

@@ -1,5 +1,7 @@
 // Demonstrations (libs/data) as the policy trainer's data source: random (episode, t) pairs of the
-// training or validation split, with the expert chunk a_{t:t+C} (padded at episode ends).
+// training or validation split, with the expert chunk a_{t:t+C} (padded at episode ends) and the
+// subgoal: the gripper's (x, y) at the next step from t on where the gripper command flips (the
+// grasp before a grasp, the release while carrying; the episode's last position after the last flip).
 #pragma once
 
 #include "libs/data/demo_dataset.h"
@@ -21,6 +23,11 @@ class DemoPolicyData : public models::PolicyDataSource {
   const data::DemoDataset* dataset_;
   int64_t chunk_length_;
   std::vector<int64_t> train_, validation_;
+  std::vector<std::vector<float>> subgoals_;  // per episode, [length * 2]
 };
+
+// Per step t of an episode: the (x, y) of ee_states at the first step k >= t whose gripper command
+// (action dim 6, > 0 = close) differs from step k - 1's; the last step's (x, y) if there is none.
+std::vector<float> NextGripperFlipXy(const data::Episode& episode);
 
 }  // namespace vlarft::cli
