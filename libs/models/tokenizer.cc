@@ -26,6 +26,26 @@ torch::nn::Conv2d Conv(int64_t in, int64_t out, int64_t kernel) {
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).padding(kernel / 2));
 }
 
+// The per-scale stack shared by encoders and decoders, finest scale first: where conditioned, a
+// fuse with the context's features of that scale, then the residual blocks.
+void AddScaleBlocks(const TokenizerConfig& config, int64_t scales, int64_t conditioned_scales,
+                    torch::nn::ModuleList& fuses, torch::nn::ModuleList& blocks) {
+  for (int64_t s = 0; s < scales; ++s) {
+    const int64_t c = config.Channels(s);
+    if (s < conditioned_scales) fuses->push_back(Fuse(c, c));
+    torch::nn::Sequential seq;
+    for (int64_t i = 0; i < config.res_blocks; ++i) seq->push_back(ResBlock(c, c));
+    blocks->push_back(seq);
+  }
+}
+
+// Cross-attention to the context at the coarsest conditioned scale, or none.
+SpatialCrossAttention MakeContextCrossAttention(const TokenizerConfig& config, int64_t conditioned_scales) {
+  if (conditioned_scales == 0 || !config.cross_attention) return nullptr;
+  const int64_t c = config.Channels(conditioned_scales - 1);
+  return SpatialCrossAttention(c, c);
+}
+
 }  // namespace
 
 absl::Status TokenizerConfig::Validate() const {
@@ -74,17 +94,10 @@ FrameEncoderImpl::FrameEncoderImpl(const TokenizerConfig& config, int64_t scales
   blocks = register_module("blocks", torch::nn::ModuleList());
   downs = register_module("downs", torch::nn::ModuleList());
   fuses = register_module("fuses", torch::nn::ModuleList());
-  for (int64_t s = 0; s < scales_; ++s) {
-    const int64_t c = config.Channels(s);
-    if (s < conditioned_scales_) fuses->push_back(Fuse(c, c));
-    torch::nn::Sequential seq;
-    for (int64_t i = 0; i < config.res_blocks; ++i) seq->push_back(ResBlock(c, c));
-    blocks->push_back(seq);
-    if (s + 1 < scales_) downs->push_back(MakeDownsample(c, config.Channels(s + 1)));
-  }
-  if (conditioned_scales_ > 0 && config.cross_attention) {
-    const int64_t c = config.Channels(conditioned_scales_ - 1);
-    cross = register_module("cross", SpatialCrossAttention(c, c));
+  AddScaleBlocks(config, scales_, conditioned_scales_, fuses, blocks);
+  for (int64_t s = 0; s + 1 < scales_; ++s) downs->push_back(MakeDownsample(config.Channels(s), config.Channels(s + 1)));
+  if (SpatialCrossAttention attention = MakeContextCrossAttention(config, conditioned_scales_)) {
+    cross = register_module("cross", attention);
   }
   out_norm = register_module("out_norm", MakeGroupNorm(config.Channels(scales_ - 1)));
   out = register_module("out", Conv(config.Channels(scales_ - 1), dims, 1));
@@ -116,17 +129,10 @@ FrameDecoderImpl::FrameDecoderImpl(const TokenizerConfig& config, int64_t scales
   ups = register_module("ups", torch::nn::ModuleList());
   fuses = register_module("fuses", torch::nn::ModuleList());
   // Modules are listed finest scale first in every list, like the encoder's.
-  for (int64_t s = 0; s < scales_; ++s) {
-    const int64_t c = config.Channels(s);
-    if (s < conditioned_scales_) fuses->push_back(Fuse(c, c));
-    torch::nn::Sequential seq;
-    for (int64_t i = 0; i < config.res_blocks; ++i) seq->push_back(ResBlock(c, c));
-    blocks->push_back(seq);
-    if (s + 1 < scales_) ups->push_back(Upsample(config.Channels(s + 1), c));
-  }
-  if (conditioned_scales_ > 0 && config.cross_attention) {
-    const int64_t c = config.Channels(conditioned_scales_ - 1);
-    cross = register_module("cross", SpatialCrossAttention(c, c));
+  AddScaleBlocks(config, scales_, conditioned_scales_, fuses, blocks);
+  for (int64_t s = 0; s + 1 < scales_; ++s) ups->push_back(Upsample(config.Channels(s + 1), config.Channels(s)));
+  if (SpatialCrossAttention attention = MakeContextCrossAttention(config, conditioned_scales_)) {
+    cross = register_module("cross", attention);
   }
   out_norm = register_module("out_norm", MakeGroupNorm(config.Channels(0)));
   out = register_module("out", Conv(config.Channels(0), 3 * config.patch_size * config.patch_size, 3));
