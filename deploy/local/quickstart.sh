@@ -33,6 +33,12 @@ if [[ ! -f checkpoints/tiny/policy_base.safetensors ]]; then
   echo "== checkpoints/tiny/policy_base missing: training it =="
   "$VLARFT" train policy --config "$CONFIG" --dataset data/tabletop --out checkpoints/tiny/policy_base
 fi
+if [[ ! -f checkpoints/tiny/policy_15w.safetensors ]]; then
+  # The longer SFT ("15w"), which tiny.yaml's RFT starts from: the same run continued to 16k steps.
+  echo "== checkpoints/tiny/policy_15w missing: training it (16000 steps) =="
+  "$VLARFT" train policy --config "$CONFIG" --dataset data/tabletop --out checkpoints/tiny/policy_15w \
+    --set policy_training.steps=16000
+fi
 
 # Extra arguments go to `vlarft rft` (e.g. --set learner.max_steps=50 for a shorter run).
 "$VLARFT" rft --config "$CONFIG" "$@"

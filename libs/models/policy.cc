@@ -7,6 +7,7 @@
 #include "libs/core/status.h"
 #include "libs/core/tensor_codec.h"
 #include "libs/models/checkpoint.h"
+#include "libs/models/conv_blocks.h"
 
 namespace vlarft::models {
 
@@ -26,6 +27,15 @@ absl::Status PolicyConfig::Validate() const {
   }
   if (encoder.stem_keypoints < 0 || ((encoder.stem_film || encoder.stem_keypoints > 0) && encoder.stem_channels <= 0)) {
     return absl::InvalidArgumentError("encoder.stem_film / stem_keypoints (>= 0) need encoder.stem_channels > 0");
+  }
+  if (encoder.stem_res_blocks < 0 || (encoder.stem_res_blocks > 0 && encoder.stem_channels <= 0)) {
+    return absl::InvalidArgumentError("encoder.stem_res_blocks (>= 0) needs encoder.stem_channels > 0");
+  }
+  int64_t stages = 0;
+  for (int64_t stride = 1; stride < encoder.patch_size; stride *= 2) ++stages;
+  if (encoder.stem_keypoint_stage < -1 || (encoder.stem_keypoints > 0 && encoder.stem_keypoint_stage >= stages)) {
+    return absl::InvalidArgumentError(absl::StrCat("encoder.stem_keypoint_stage must be -1 or below the ", stages,
+                                                   " stride-2 stages, got ", encoder.stem_keypoint_stage));
   }
   if (encoder.stem_channels > 0 && (encoder.patch_size & (encoder.patch_size - 1)) != 0) {
     return absl::InvalidArgumentError(
@@ -60,6 +70,7 @@ PolicyEncoderImpl::PolicyEncoderImpl(const PolicyConfig& config) : config_(confi
     // where inside its patch an edge lies, which a 64x64 grasp with a 2-pixel tolerance needs.
     stem_convs = register_module("stem_convs", torch::nn::ModuleList());
     if (config_.stem_film) stem_film = register_module("stem_film", torch::nn::ModuleList());
+    if (config_.stem_res_blocks > 0) stem_blocks = register_module("stem_blocks", torch::nn::ModuleList());
     int64_t channels = 3;
     for (int64_t stride = 1; stride < config_.patch_size; stride *= 2) {
       const int64_t out = std::min(dim, config_.stem_channels * stride);
@@ -72,13 +83,19 @@ PolicyEncoderImpl::PolicyEncoderImpl(const PolicyConfig& config) : config_(confi
         film->bias.zero_();
         stem_film->push_back(film);
       }
+      if (stem_blocks) {
+        torch::nn::Sequential blocks;
+        for (int64_t b = 0; b < config_.stem_res_blocks; ++b) blocks->push_back(ResBlock(out, out));
+        stem_blocks->push_back(blocks);
+      }
       channels = out;
     }
     stem_convs->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, dim, 1)));
     if (config_.stem_keypoints > 0) {
       // The stride-4 features (or the only stage): fine enough for sub-pixel expected coordinates.
       const size_t stages = stem_convs->size() - 1;
-      keypoint_stage_ = stages >= 2 ? 1 : 0;
+      keypoint_stage_ = config_.stem_keypoint_stage >= 0 ? static_cast<size_t>(config_.stem_keypoint_stage)
+                                                         : (stages >= 2 ? 1 : 0);
       const int64_t stage_channels = std::min(dim, config_.stem_channels << keypoint_stage_);
       keypoint_maps = register_module("keypoint_maps", torch::nn::Conv2d(torch::nn::Conv2dOptions(stage_channels, config_.stem_keypoints, 1)));
       keypoint_proj = register_module("keypoint_proj", torch::nn::Linear(2 * config_.stem_keypoints, dim));
@@ -150,6 +167,7 @@ torch::Tensor PolicyEncoderImpl::Patchify(const torch::Tensor& frames, const tor
       x = x * (1 + parts[0]) + parts[1];
     }
     x = torch::silu(x);
+    if (stem_blocks) x = stem_blocks[i]->as<torch::nn::SequentialImpl>()->forward(x);
     if (keypoint_maps && i == keypoint_stage_) *keypoints = SpatialSoftmaxKeypoints(x);
   }
   return stem_convs[convs - 1]->as<torch::nn::Conv2d>()->forward(x);

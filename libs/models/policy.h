@@ -43,6 +43,8 @@ struct PolicyEncoderConfig {
   int64_t stem_channels = 0;  // > 0: convolutional stem instead of one patchifying convolution
   bool stem_film = false;      // FiLM the stem's feature maps with the instruction (RT-1 style)
   int64_t stem_keypoints = 0;  // > 0: spatial-softmax keypoints of a stem feature map, one extra token
+  int64_t stem_keypoint_stage = -1;  // which stride-2 stage the keypoints read (-1 = stride 4, or the only one)
+  int64_t stem_res_blocks = 0;       // residual blocks after each stride-2 convolution of the stem
   int64_t dim = 128;
   int64_t layers = 3;
   int64_t heads = 4;
@@ -66,6 +68,11 @@ struct PolicyEncoderConfig {
             "with stem_channels > 0: K spatial-softmax keypoints (expected x, y of K attention maps over the "
             "stride-4 stem features, Levine et al. 2016) projected into one extra context token: sub-patch "
             "object coordinates for precise grasps (0 = off)");
+    v.Field("stem_keypoint_stage", stem_keypoint_stage,
+            "stride-2 stage (0 = stride 2, 32x32 at 64 px) whose features the keypoints read (-1 = stride 4)");
+    v.Field("stem_res_blocks", stem_res_blocks,
+            "residual 3x3 blocks after each stride-2 stem convolution (0 = none): depth at full resolution for "
+            "telling small objects apart");
     v.Field("dim", dim, "encoder width");
     v.Field("layers", layers, "encoder transformer blocks");
     v.Field("heads", heads, "encoder attention heads");
@@ -147,6 +154,7 @@ class PolicyEncoderImpl : public torch::nn::Module {
   torch::nn::Conv2d patch_embed{nullptr};
   torch::nn::ModuleList stem_convs{nullptr};  // 3x3 stride-2 convolutions, then a 1x1 to dim
   torch::nn::ModuleList stem_film{nullptr};   // per stride-2 convolution: Linear(dim -> 2 * channels)
+  torch::nn::ModuleList stem_blocks{nullptr};  // per stride-2 convolution: stem_res_blocks ResBlocks
   torch::nn::Conv2d keypoint_maps{nullptr};   // stem features -> K attention logits
   torch::nn::Linear keypoint_proj{nullptr};   // 2K coordinates -> one token
   size_t keypoint_stage_ = 0;                 // which stride-2 stage the keypoints read

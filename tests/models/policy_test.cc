@@ -76,6 +76,29 @@ TEST(PolicyTest, ShapesAndInitialSigmaIsTheGeometricMean) {
   EXPECT_TRUE(torch::allclose(log_sigma, torch::full_like(log_sigma, expected), 0, 1e-6));
 }
 
+TEST(PolicyTest, StemResidualBlocksAndKeypointStage) {
+  PolicyConfig config = TinyPolicyConfig();
+  config.encoder.stem_channels = 8;
+  config.encoder.stem_keypoints = 4;
+  config.encoder.stem_keypoint_stage = 0;
+  config.encoder.stem_res_blocks = 2;
+  ASSERT_TRUE(config.Validate().ok()) << config.Validate();
+  VlaPolicy policy = MakeTinyPolicy(config);
+  int64_t blocks = 0;
+  for (const auto& item : policy->encoder->named_modules()) {
+    if (item.key().rfind("stem_blocks.", 0) == 0 && item.value()->name() == "vlarft::models::ResBlockImpl") ++blocks;
+  }
+  EXPECT_EQ(blocks, 3 * 2);  // patch 8 = three stride-2 stages
+  auto context = policy->Encode(TinyObservation(2));
+  ASSERT_TRUE(context.ok()) << context.status();
+  EXPECT_EQ(context->tokens.size(1), 4 + 12 + 1 + 1 + 4);  // one keypoint token, as with the default stage
+  config.encoder.stem_keypoint_stage = 3;
+  EXPECT_NE(config.Validate().message().find("stem_keypoint_stage"), std::string::npos) << config.Validate();
+  config.encoder.stem_keypoint_stage = -1;
+  config.encoder.stem_res_blocks = -1;
+  EXPECT_NE(config.Validate().message().find("stem_res_blocks"), std::string::npos) << config.Validate();
+}
+
 TEST(PolicyTest, ConvStemWithFilmStartsUnconditionedAndLearnsFromTheInstruction) {
   torch::manual_seed(2);
   PolicyConfig config = TinyPolicyConfig();
