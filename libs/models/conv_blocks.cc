@@ -39,6 +39,18 @@ torch::Tensor ResBlockImpl::forward(const torch::Tensor& x) {
   return (shortcut ? shortcut(x) : x) + h;
 }
 
+PlainResBlockImpl::PlainResBlockImpl(int64_t channels) {
+  conv1 = register_module("conv1", Conv(channels, channels, 3));
+  conv2 = register_module("conv2", Conv(channels, channels, 3));
+  torch::NoGradGuard no_grad;
+  conv2->weight.zero_();
+  conv2->bias.zero_();
+}
+
+torch::Tensor PlainResBlockImpl::forward(const torch::Tensor& x) {
+  return x + conv2(torch::silu(conv1(torch::silu(x))));
+}
+
 torch::nn::Conv2d MakeDownsample(int64_t in_channels, int64_t out_channels) {
   return Conv(in_channels, out_channels, 3, /*stride=*/2);
 }

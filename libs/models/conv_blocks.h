@@ -25,6 +25,19 @@ class ResBlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ResBlock);
 
+// x + conv(silu(conv(silu(x)))) without normalisation, the second convolution zero-initialised so
+// the block starts as the identity. For stems that run under bf16 autocast on CPU, where LibTorch
+// 1.13's GroupNorm rejects bfloat16 inputs with float weights.
+class PlainResBlockImpl : public torch::nn::Module {
+ public:
+  explicit PlainResBlockImpl(int64_t channels);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
+};
+TORCH_MODULE(PlainResBlock);
+
 // 3x3 convolution with stride 2 (halves H and W).
 torch::nn::Conv2d MakeDownsample(int64_t in_channels, int64_t out_channels);
 

@@ -85,7 +85,7 @@ PolicyEncoderImpl::PolicyEncoderImpl(const PolicyConfig& config) : config_(confi
       }
       if (stem_blocks) {
         torch::nn::Sequential blocks;
-        for (int64_t b = 0; b < config_.stem_res_blocks; ++b) blocks->push_back(ResBlock(out, out));
+        for (int64_t b = 0; b < config_.stem_res_blocks; ++b) blocks->push_back(PlainResBlock(out));
         stem_blocks->push_back(blocks);
       }
       channels = out;

@@ -86,7 +86,7 @@ TEST(PolicyTest, StemResidualBlocksAndKeypointStage) {
   VlaPolicy policy = MakeTinyPolicy(config);
   int64_t blocks = 0;
   for (const auto& item : policy->encoder->named_modules()) {
-    if (item.key().rfind("stem_blocks.", 0) == 0 && item.value()->name() == "vlarft::models::ResBlockImpl") ++blocks;
+    if (item.key().rfind("stem_blocks.", 0) == 0 && item.value()->name() == "vlarft::models::PlainResBlockImpl") ++blocks;
   }
   EXPECT_EQ(blocks, 3 * 2);  // patch 8 = three stride-2 stages
   auto context = policy->Encode(TinyObservation(2));

@@ -1,8 +1,10 @@
 // `vlarft`: the offline stages and local launches of the VLA-RFT service (DESIGN.md §2).
+#include <exception>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 #include "tools/vlarft/command.h"
 
@@ -63,7 +65,14 @@ int Main(int argc, char** argv) {
     return 2;
   }
   const std::vector<std::string> rest(args.begin() + command->words.size(), args.end());
-  const absl::Status status = command->run(rest);
+  absl::Status status;
+  try {
+    status = command->run(rest);
+  } catch (const std::exception& e) {
+    // A LibTorch check deep in a model (an unsupported dtype/op combination, say) throws; report it
+    // as a failed command instead of std::terminate's core dump. Checkpoints written so far stay.
+    status = absl::InternalError(absl::StrCat("unexpected error in '", args[0], "': ", e.what()));
+  }
   if (status.ok()) return 0;
   std::cerr << "vlarft: " << status.message() << " [" << absl::StatusCodeToString(status.code())
             << "]\n";
