@@ -1,12 +1,10 @@
 #include "libs/models/train_policy.h"
 
-#include <chrono>
 #include <cmath>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "libs/core/clock_format.h"
 #include "libs/core/status.h"
 #include "libs/core/torch_compat.h"
 #include "libs/models/checkpoint.h"
@@ -108,7 +106,6 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
     progress(absl::StrCat("resumed from ", *checkpoints.Latest(), " at step ", start_step));
   }
 
-  const LrSchedule schedule{config.lr, config.warmup_steps, config.steps};
   const c10::DeviceType device_type = policy->encoder->parameters().front().device().type();
   auto loss_on = [&](const PolicyBatch& batch, bool augment) -> absl::StatusOr<torch::Tensor> {
     PolicyObservation obs{augment ? AugmentFrames(batch.frames, config.augment_shift, config.augment_brightness, generator)
@@ -135,61 +132,42 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
   };
 
   PolicyTrainResult result;
-  const auto start = std::chrono::steady_clock::now();
-  double window_loss = 0;
-  int64_t window = 0;
-  for (int64_t step = start_step; step < config.steps; ++step) {
+  TrainingLoopHooks hooks;
+  hooks.loss = [&](int64_t) -> absl::StatusOr<torch::Tensor> {
     VLARFT_ASSIGN_OR_RETURN(PolicyBatch batch, data.SampleBatch(config.batch_size, /*validation=*/false, generator));
-    for (auto& group : optimizer.param_groups()) {
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(schedule.At(step));
-    }
-    optimizer.zero_grad();
-    VLARFT_ASSIGN_OR_RETURN(torch::Tensor loss, loss_on(batch, /*augment=*/true));
-    if (!torch::isfinite(loss).item<bool>()) {
-      return absl::InternalError(absl::StrCat("non-finite loss at step ", step, "; lower the learning rate"));
-    }
-    loss.backward();
-    if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, config.grad_clip);
-    optimizer.step();
-    window_loss += loss.item<double>();
-    ++window;
-
-    const int64_t done = step + 1;
-    if (done % config.log_every == 0 || done == config.steps) {
-      result.train_loss.emplace_back(done, window_loss / window);
-      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const double per_step = elapsed / static_cast<double>(done - start_step);
-      progress(absl::StrFormat("step %d/%d loss %.4f lr %.2e  %.1f steps/s  elapsed %s  ETA %s", done, config.steps,
-                               window_loss / window, schedule.At(step), 1.0 / per_step,
-                               core::FormatClock(elapsed), core::FormatClock(per_step * (config.steps - done))));
-      window_loss = 0;
-      window = 0;
-    }
-    if (config.validate_every > 0 && (done % config.validate_every == 0 || done == config.steps)) {
-      torch::NoGradGuard no_grad;
-      policy->eval();
-      VLARFT_ASSIGN_OR_RETURN(PolicyBatch val, data.SampleBatch(config.batch_size, /*validation=*/true, generator));
-      VLARFT_ASSIGN_OR_RETURN(torch::Tensor val_loss, loss_on(val, /*augment=*/false));
-      policy->train();
-      result.validation_loss.emplace_back(done, val_loss.item<double>());
-      progress(absl::StrFormat("step %d validation loss %.4f", done, val_loss.item<double>()));
-    }
-    const bool time_boxed = config.stop_after_steps > 0 && done - start_step >= config.stop_after_steps && done < config.steps;
-    if (!checkpoint_dir.empty() && ((config.checkpoint_every > 0 && done % config.checkpoint_every == 0) || time_boxed)) {
+    return loss_on(batch, /*augment=*/true);
+  };
+  hooks.validate = [&](int64_t done) -> absl::Status {
+    torch::NoGradGuard no_grad;
+    policy->eval();
+    VLARFT_ASSIGN_OR_RETURN(PolicyBatch val, data.SampleBatch(config.batch_size, /*validation=*/true, generator));
+    absl::StatusOr<torch::Tensor> val_loss = loss_on(val, /*augment=*/false);
+    policy->train();
+    VLARFT_RETURN_IF_ERROR(val_loss.status());
+    result.validation_loss.emplace_back(done, val_loss->item<double>());
+    progress(absl::StrFormat("step %d validation loss %.4f", done, val_loss->item<double>()));
+    return absl::OkStatus();
+  };
+  if (!checkpoint_dir.empty()) {
+    hooks.checkpoint = [&](int64_t done) -> absl::Status {
       TrainerState state;
       state.step = done;
       state.generator_state = generator.get_state();
-      VLARFT_RETURN_IF_ERROR(checkpoints.Save(*policy, PolicySidecar(policy, done), optimizer, trainable, state));
-    }
-    if (time_boxed) {
-      result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      return result;
-    }
+      return checkpoints.Save(*policy, PolicySidecar(policy, done), optimizer, trainable, state);
+    };
   }
+  TrainingLoopResult loop;
+  absl::Status loop_status;
+  VLARFT_RETURN_IF_ERROR(core::CatchTorchErrorsVoid("training the policy", [&] {
+    loop_status = RunTrainingLoop(LoopSpecFrom(config), start_step, optimizer, params, hooks, progress, loop);
+  }));
+  VLARFT_RETURN_IF_ERROR(loop_status);
+  result.train_loss = loop.train_loss;
+  result.seconds = loop.seconds;
+  result.complete = loop.complete;
+  if (!loop.complete) return result;
   policy->eval();
   VLARFT_RETURN_IF_ERROR(SavePolicy(output_stem, policy, config.steps));
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  result.complete = true;
   return result;
 }
 

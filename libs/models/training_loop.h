@@ -1,8 +1,7 @@
-// The optimisation loop shared by the stage-1 trainers of the tokenizer and the world model:
+// The optimisation loop shared by the trainers of the policy (SFT), the tokenizer and the world model:
 // warm-up + cosine learning rate, AdamW step with gradient clipping, progress lines with
 // throughput and ETA, periodic validation and checkpoints, and time-boxing (stop after N steps of
 // this run, checkpointed, so a rerun resumes). The trainers supply the loss and the hooks.
-// (train_policy.cc predates this file and keeps its own loop, on the same LrSchedule.)
 #pragma once
 
 #include <chrono>
@@ -39,8 +38,8 @@ struct TrainingLoopSpec {
   LrSchedule schedule;
 };
 
-// The loop settings every trainer config (TokenizerTrainConfig, WorldModelTrainConfig) spells the
-// same way.
+// The loop settings every trainer config (PolicyTrainConfig, TokenizerTrainConfig,
+// WorldModelTrainConfig) spells the same way.
 template <typename TrainConfig>
 TrainingLoopSpec LoopSpecFrom(const TrainConfig& config) {
   TrainingLoopSpec spec;
