@@ -62,11 +62,11 @@ struct RftConfig {
   }
 };
 
-// Every evaluation of a run uses the same suites and seed, so base and RFT face the same scenes.
-absl::StatusOr<tabletop::EvalReport> EvaluatePolicy(const std::string& stem, const std::string& name,
+// Every evaluation of a run uses the same suites and seed, so base and RFT face the same scenes; each
+// gets a fresh adapter, so its sampling noise starts from the same seed too.
+absl::StatusOr<tabletop::EvalReport> EvaluatePolicy(const models::VlaPolicy& policy, const std::string& name,
                                                     const RftConfig& config, int episodes_per_task, int threads,
                                                     const tabletop::PerturbationSpec& perturbation = {}) {
-  VLARFT_ASSIGN_OR_RETURN(models::VlaPolicy policy, models::LoadPolicy(stem));
   std::unique_ptr<tabletop::Policy> adapter = MakeVlaPolicyAdapter(policy, name, {false, config.eval_seed, 256});
   tabletop::EvalOptions eval;
   eval.suites = config.eval_suites;
@@ -79,15 +79,15 @@ absl::StatusOr<tabletop::EvalReport> EvaluatePolicy(const std::string& stem, con
 }
 
 // Table 1 in miniature: both policies under each of the 8 perturbations.
-absl::StatusOr<std::vector<tabletop::EvalReport>> EvaluatePerturbations(const std::string& base_stem,
-                                                                        const std::string& tuned_stem,
+absl::StatusOr<std::vector<tabletop::EvalReport>> EvaluatePerturbations(const models::VlaPolicy& base,
+                                                                        const models::VlaPolicy& tuned,
                                                                         const RftConfig& config,
                                                                         const std::function<void(const std::string&)>& say) {
   std::vector<tabletop::EvalReport> reports;
   for (const tabletop::PerturbationSpec& p : tabletop::AllPerturbations()) {
-    for (const auto& [stem, name] : {std::pair{base_stem, "base SFT"}, std::pair{tuned_stem, "RFT"}}) {
+    for (const auto& [policy, name] : {std::pair{&base, "base SFT"}, std::pair{&tuned, "RFT"}}) {
       VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport report,
-                              EvaluatePolicy(stem, name, config, config.perturbation_episodes_per_task,
+                              EvaluatePolicy(*policy, name, config, config.perturbation_episodes_per_task,
                                              config.eval_threads, p));
       say(absl::StrFormat("%s under %s: %.1f%% [%.1f, %.1f]", name, p.Name(), 100 * report.average.rate,
                           100 * report.average.low, 100 * report.average.high));
@@ -151,7 +151,8 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   }
 
   say(absl::StrFormat("evaluating the base policy (%d episodes per task)", config.eval_episodes_per_task));
-  VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport base, EvaluatePolicy(config.base_policy, "base SFT", config,
+  VLARFT_ASSIGN_OR_RETURN(const models::VlaPolicy base_policy, models::LoadPolicy(config.base_policy));
+  VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport base, EvaluatePolicy(base_policy, "base SFT", config,
                                                                      config.eval_episodes_per_task, config.eval_threads));
   say(absl::StrFormat("base average success %.1f%%", 100 * base.average.rate));
 
@@ -162,19 +163,21 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   overrides.push_back("rollout.dataset=" + config.dataset);
   // The probe runs inside this process while the services train: one environment thread and one
   // torch thread, so it takes as little as possible from them.
+  const int torch_threads = torch::get_num_threads();
   std::optional<SuccessProbe> probe;
   if (config.probe_episodes_per_task > 0) {
     probe.emplace((fs::absolute(config.launch.out_dir) / "learner").string(),
                   [&config](const std::string& stem) -> absl::StatusOr<tabletop::Interval> {
                     torch::set_num_threads(1);
+                    VLARFT_ASSIGN_OR_RETURN(const models::VlaPolicy policy, models::LoadPolicy(stem));
                     VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport report,
-                                            EvaluatePolicy(stem, "probe", config, config.probe_episodes_per_task, 1));
+                                            EvaluatePolicy(policy, "probe", config, config.probe_episodes_per_task, 1));
                     return report.average;
                   });
   }
   VLARFT_ASSIGN_OR_RETURN(RftRunResult run, LaunchRft(config.launch, parsed.config_file, overrides, say,
                                                       probe ? &*probe : nullptr));
-  torch::set_num_threads(std::max(1, config.eval_threads));
+  torch::set_num_threads(torch_threads);  // the probe's setting is process-wide
   // An unclean shutdown fails the command, but only after the results are evaluated and written.
   const absl::Status shutdown = CheckCleanShutdown(run.processes);
   say(shutdown.ok() ? std::string("all services exited with status 0") : std::string(shutdown.message()));
@@ -184,13 +187,14 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   if (!latest) return absl::DataLossError("the learner left no checkpoint in " + run.final_policy_dir);
   say("evaluating the fine-tuned policy from " + *latest);
   const std::string tuned_stem = (fs::path(*latest) / "model").string();
-  VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport tuned, EvaluatePolicy(tuned_stem, "RFT", config,
+  VLARFT_ASSIGN_OR_RETURN(const models::VlaPolicy tuned_policy, models::LoadPolicy(tuned_stem));
+  VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport tuned, EvaluatePolicy(tuned_policy, "RFT", config,
                                                                       config.eval_episodes_per_task, config.eval_threads));
   std::vector<tabletop::EvalReport> perturbed;
   if (config.perturbation_episodes_per_task > 0) {
     say(absl::StrFormat("perturbation table: base and RFT under 8 perturbations, %d episodes per task",
                         config.perturbation_episodes_per_task));
-    VLARFT_ASSIGN_OR_RETURN(perturbed, EvaluatePerturbations(config.base_policy, tuned_stem, config, say));
+    VLARFT_ASSIGN_OR_RETURN(perturbed, EvaluatePerturbations(base_policy, tuned_policy, config, say));
   }
 
   // Results: table, curve, JSON.
