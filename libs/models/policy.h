@@ -154,7 +154,7 @@ class PolicyEncoderImpl : public torch::nn::Module {
   torch::nn::Conv2d patch_embed{nullptr};
   torch::nn::ModuleList stem_convs{nullptr};  // 3x3 stride-2 convolutions, then a 1x1 to dim
   torch::nn::ModuleList stem_film{nullptr};   // per stride-2 convolution: Linear(dim -> 2 * channels)
-  torch::nn::ModuleList stem_blocks{nullptr};  // per stride-2 convolution: stem_res_blocks ResBlocks
+  torch::nn::ModuleList stem_blocks{nullptr};  // per stride-2 convolution: stem_res_blocks PlainResBlocks
   torch::nn::Conv2d keypoint_maps{nullptr};   // stem features -> K attention logits
   torch::nn::Linear keypoint_proj{nullptr};   // 2K coordinates -> one token
   size_t keypoint_stage_ = 0;                 // which stride-2 stage the keypoints read

@@ -60,7 +60,6 @@ torch::Tensor AugmentFrames(const torch::Tensor& frames, int64_t shift, double b
   return x.round().clamp(0, 255).to(torch::kUInt8);
 }
 
-
 absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, const PolicyTrainConfig& config,
                                               PolicyDataSource& data, const std::string& checkpoint_dir,
                                               const std::string& output_stem,

@@ -27,7 +27,6 @@ struct LrSchedule {
   double At(int64_t step) const;
 };
 
-
 struct TrainingLoopSpec {
   int64_t steps = 1;
   int64_t log_every = 50;
