@@ -28,6 +28,9 @@ absl::Status PolicyConfig::Validate() const {
   if (encoder.stem_keypoints < 0 || ((encoder.stem_film || encoder.stem_keypoints > 0) && encoder.stem_channels <= 0)) {
     return absl::InvalidArgumentError("encoder.stem_film / stem_keypoints (>= 0) need encoder.stem_channels > 0");
   }
+  if (encoder.stem_coords && encoder.stem_channels <= 0) {
+    return absl::InvalidArgumentError("encoder.stem_coords needs encoder.stem_channels > 0");
+  }
   if (encoder.stem_res_blocks < 0 || (encoder.stem_res_blocks > 0 && encoder.stem_channels <= 0)) {
     return absl::InvalidArgumentError("encoder.stem_res_blocks (>= 0) needs encoder.stem_channels > 0");
   }
@@ -71,7 +74,7 @@ PolicyEncoderImpl::PolicyEncoderImpl(const PolicyConfig& config) : config_(confi
     stem_convs = register_module("stem_convs", torch::nn::ModuleList());
     if (config_.stem_film) stem_film = register_module("stem_film", torch::nn::ModuleList());
     if (config_.stem_res_blocks > 0) stem_blocks = register_module("stem_blocks", torch::nn::ModuleList());
-    int64_t channels = 3;
+    int64_t channels = config_.stem_coords ? 5 : 3;
     for (int64_t stride = 1; stride < config_.patch_size; stride *= 2) {
       const int64_t out = std::min(dim, config_.stem_channels * stride);
       stem_convs->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, out, 3).stride(2).padding(1)));
@@ -158,6 +161,13 @@ torch::Tensor PolicyEncoderImpl::Patchify(const torch::Tensor& frames, const tor
     film_input = (words * weights).sum(1) / weights.sum(1).clamp_min(1.0);  // mean word embedding [B, dim]
   }
   torch::Tensor x = frames;
+  if (config_.stem_coords) {
+    const int64_t b = frames.size(0), h = frames.size(2), w = frames.size(3);
+    const auto options = frames.options();
+    const torch::Tensor xs = torch::linspace(-1.0, 1.0, w, options).view({1, 1, 1, w}).expand({b, 1, h, w});
+    const torch::Tensor ys = torch::linspace(-1.0, 1.0, h, options).view({1, 1, h, 1}).expand({b, 1, h, w});
+    x = torch::cat({frames, xs, ys}, 1);
+  }
   const size_t convs = stem_convs->size();
   for (size_t i = 0; i + 1 < convs; ++i) {
     x = stem_convs[i]->as<torch::nn::Conv2d>()->forward(x);

@@ -45,6 +45,7 @@ struct PolicyEncoderConfig {
   int64_t stem_keypoints = 0;  // > 0: spatial-softmax keypoints of a stem feature map, one extra token
   int64_t stem_keypoint_stage = -1;  // which stride-2 stage the keypoints read (-1 = stride 4, or the only one)
   int64_t stem_res_blocks = 0;       // residual blocks after each stride-2 convolution of the stem
+  bool stem_coords = false;          // CoordConv: x, y coordinate channels next to the RGB input
   int64_t dim = 128;
   int64_t layers = 3;
   int64_t heads = 4;
@@ -73,6 +74,10 @@ struct PolicyEncoderConfig {
     v.Field("stem_res_blocks", stem_res_blocks,
             "residual 3x3 blocks after each stride-2 stem convolution (0 = none): depth at full resolution for "
             "telling small objects apart");
+    v.Field("stem_coords", stem_coords,
+            "with stem_channels > 0: append two channels holding each pixel's x and y in [-1, 1] to the RGB input "
+            "(CoordConv, Liu et al. 2018): convolutions are translation-invariant, so without them absolute "
+            "positions must be inferred from padding effects");
     v.Field("dim", dim, "encoder width");
     v.Field("layers", layers, "encoder transformer blocks");
     v.Field("heads", heads, "encoder attention heads");

@@ -140,9 +140,10 @@ absl::StatusOr<EvalReport> Evaluate(Policy& policy, const EvalOptions& options,
   report.image_size = options.image_size;
   size_t e = 0;
   for (const Task* task : tasks) {
-    TaskOutcome outcome{task->suite, task->name, 0, options.episodes_per_task, 0.0, task->instruction};
+    TaskOutcome outcome{task->suite, task->name, 0, options.episodes_per_task, 0.0, task->instruction, ""};
     for (int k = 0; k < options.episodes_per_task; ++k, ++e) {
       outcome.successes += envs[e]->success();
+      outcome.outcomes.push_back(envs[e]->success() ? '1' : '0');
       outcome.mean_steps += envs[e]->steps() / static_cast<double>(options.episodes_per_task);
     }
     report.tasks.push_back(outcome);

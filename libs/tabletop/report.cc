@@ -80,7 +80,8 @@ std::string ReportJson(const EvalReport& report) {
                           {"episodes", t.episodes},
                           {"success", t.episodes ? static_cast<double>(t.successes) / t.episodes : 0.0},
                           {"mean_steps", t.mean_steps},
-                          {"instruction", t.instruction}});
+                          {"instruction", t.instruction},
+                          {"outcomes", t.outcomes}});
   }
   for (const EvalReport::Suite& s : report.suites) {
     j["suites"][s.name] = IntervalJson(s.success);
@@ -95,6 +96,81 @@ std::string ReportsJson(const std::vector<EvalReport>& reports) {
   nlohmann::json j = nlohmann::json::array();
   for (const EvalReport& r : reports) j.push_back(nlohmann::json::parse(ReportJson(r)));
   return j.dump(2);
+}
+
+namespace {
+
+// Reads `key` of `object` into `out`; INVALID_ARGUMENT naming `where.key` if missing or mistyped.
+template <typename T>
+absl::Status ReadField(const nlohmann::json& object, const char* key, const std::string& where, T* out) {
+  const auto it = object.find(key);
+  if (it == object.end()) return absl::InvalidArgumentError(absl::StrCat(where, ".", key, " is missing"));
+  try {
+    *out = it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ".", key, " has the wrong type"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<EvalReport> ReportFromJson(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object()) return absl::InvalidArgumentError(absl::StrCat(where, " is not an object"));
+  EvalReport report;
+  absl::Status status = ReadField(j, "policy", where, &report.policy);
+  if (status.ok()) status = ReadField(j, "perturbation", where, &report.perturbation);
+  if (status.ok()) status = ReadField(j, "episodes_per_task", where, &report.episodes_per_task);
+  if (status.ok()) status = ReadField(j, "seed", where, &report.seed);
+  if (status.ok()) status = ReadField(j, "image_size", where, &report.image_size);
+  if (status.ok()) status = ReadField(j, "seconds", where, &report.seconds);
+  if (!status.ok()) return status;
+  const auto tasks = j.find("tasks");
+  if (tasks == j.end() || !tasks->is_array()) return absl::InvalidArgumentError(absl::StrCat(where, ".tasks is not an array"));
+  for (size_t i = 0; i < tasks->size(); ++i) {
+    const std::string at = absl::StrCat(where, ".tasks[", i, "]");
+    const nlohmann::json& t = (*tasks)[i];
+    TaskOutcome task;
+    status = ReadField(t, "suite", at, &task.suite);
+    if (status.ok()) status = ReadField(t, "task", at, &task.task);
+    if (status.ok()) status = ReadField(t, "successes", at, &task.successes);
+    if (status.ok()) status = ReadField(t, "episodes", at, &task.episodes);
+    if (status.ok()) status = ReadField(t, "mean_steps", at, &task.mean_steps);
+    if (status.ok()) status = ReadField(t, "instruction", at, &task.instruction);
+    if (status.ok() && t.contains("outcomes")) status = ReadField(t, "outcomes", at, &task.outcomes);
+    if (!status.ok()) return status;
+    if (task.successes < 0 || task.episodes < task.successes) {
+      return absl::InvalidArgumentError(absl::StrCat(at, ": successes ", task.successes, " of ", task.episodes, " episodes"));
+    }
+    if (!task.outcomes.empty() &&
+        (static_cast<int>(task.outcomes.size()) != task.episodes ||
+         task.outcomes.find_first_not_of("01") != std::string::npos ||
+         std::count(task.outcomes.begin(), task.outcomes.end(), '1') != task.successes)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(at, ".outcomes must be ", task.episodes, " characters 0/1 with ", task.successes, " ones"));
+    }
+    report.tasks.push_back(std::move(task));
+  }
+  Summarize(&report);
+  return report;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<EvalReport>> ParseReportsJson(const std::string& text) {
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return absl::InvalidArgumentError("evaluation results: not valid JSON");
+  std::vector<EvalReport> reports;
+  if (!j.is_array()) {
+    absl::StatusOr<EvalReport> report = ReportFromJson(j, "report");
+    if (!report.ok()) return report.status();
+    reports.push_back(*std::move(report));
+    return reports;
+  }
+  for (size_t i = 0; i < j.size(); ++i) {
+    absl::StatusOr<EvalReport> report = ReportFromJson(j[i], absl::StrCat("reports[", i, "]"));
+    if (!report.ok()) return report.status();
+    reports.push_back(*std::move(report));
+  }
+  return reports;
 }
 
 std::string ReportMarkdown(const std::vector<EvalReport>& reports) {

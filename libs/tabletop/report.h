@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace vlarft::tabletop {
 
@@ -22,6 +23,9 @@ struct TaskOutcome {
   int successes = 0, episodes = 0;
   double mean_steps = 0;  // episode length, successes and failures alike
   std::string instruction;
+  // Per episode in seed order, '1' = success, '0' = failure: lets two policies evaluated on the same
+  // episodes be compared pair by pair (paired_comparison.h). Empty in reports written before it.
+  std::string outcomes;
 };
 
 struct EvalReport {
@@ -47,6 +51,9 @@ void Summarize(EvalReport* report);
 
 std::string ReportJson(const EvalReport& report);
 std::string ReportsJson(const std::vector<EvalReport>& reports);  // a JSON array
+// Reads back what ReportJson / ReportsJson wrote (one report or an array), re-summarising suites and
+// averages from the tasks; INVALID_ARGUMENT naming the field for anything else.
+absl::StatusOr<std::vector<EvalReport>> ParseReportsJson(const std::string& text);
 
 // Table 2 style: a row per suite plus the average, a column per report (e.g. base vs RFT).
 std::string ReportMarkdown(const std::vector<EvalReport>& reports);

@@ -133,7 +133,9 @@ TEST(PolicyTest, ConvStemWithFilmStartsUnconditionedAndLearnsFromTheInstruction)
   for (const torch::Tensor& p : film_parameters) grad += gradient(p);
   EXPECT_GT(grad, 0.0);
   for (const auto& item : policy->encoder->named_parameters()) {
-    if (item.key().rfind("keypoint_", 0) == 0) EXPECT_GT(gradient(item.value()), 0.0) << item.key();
+    if (item.key().rfind("keypoint_", 0) == 0) {
+      EXPECT_GT(gradient(item.value()), 0.0) << item.key();
+    }
   }
   EXPECT_TRUE(vision.isfinite().all().item<bool>());
 
@@ -143,6 +145,29 @@ TEST(PolicyTest, ConvStemWithFilmStartsUnconditionedAndLearnsFromTheInstruction)
   PolicyConfig no_stem = TinyPolicyConfig();
   no_stem.encoder.stem_keypoints = 4;
   EXPECT_FALSE(no_stem.Validate().ok());
+}
+
+TEST(PolicyTest, StemCoordinatesAreTwoExtraInputChannels) {
+  PolicyConfig config = TinyPolicyConfig();
+  config.encoder.stem_channels = 8;
+  config.encoder.stem_coords = true;
+  ASSERT_TRUE(config.Validate().ok());
+  VlaPolicy policy = MakeTinyPolicy(config);
+  const auto params = policy->encoder->named_parameters();
+  ASSERT_TRUE(params.contains("stem_convs.0.weight"));
+  EXPECT_EQ(params["stem_convs.0.weight"].sizes(), (std::vector<int64_t>{8, 5, 3, 3}));  // RGB + x + y
+  // The coordinate channels feed the stem: silencing their weights changes the context.
+  PolicyObservation obs = TinyObservation(1);
+  torch::NoGradGuard no_grad;
+  auto with = policy->Encode(obs);
+  ASSERT_TRUE(with.ok()) << with.status();
+  params["stem_convs.0.weight"].narrow(1, 3, 2).zero_();
+  auto without = policy->Encode(obs);
+  ASSERT_TRUE(without.ok());
+  EXPECT_GT((with->tokens - without->tokens).abs().max().item<double>(), 1e-4);
+  PolicyConfig no_stem = TinyPolicyConfig();
+  no_stem.encoder.stem_coords = true;
+  EXPECT_NE(std::string(no_stem.Validate().message()).find("stem_coords"), std::string::npos);
 }
 
 TEST(PolicyTest, BadObservationsAreClearErrors) {

@@ -152,6 +152,16 @@ TEST_F(RftPipelineTest, AllProcessesStartTrainAndStopCleanly) {
   }
   EXPECT_TRUE(fs::exists(run->out_dir() + "/success_curve.png"));
   EXPECT_NE(ReadText(run->out_dir() + "/launcher.log").find("success~ "), std::string::npos);
+  // The paired comparison of base and RFT on the same episodes: consistent with the two rates.
+  const nlohmann::json& paired = results["paired"];
+  ASSERT_TRUE(paired.is_object()) << results.dump();
+  EXPECT_NEAR(paired["difference"].get<double>(),
+              results["rft"]["average"]["success"].get<double>() - results["base"]["average"]["success"].get<double>(),
+              1e-9);
+  EXPECT_LE(paired["ci95"][0].get<double>(), paired["difference"].get<double>());
+  EXPECT_GE(paired["ci95"][1].get<double>(), paired["difference"].get<double>());
+  EXPECT_EQ(paired["suites"].size(), results["base"]["suites"].size());
+  EXPECT_NE(ReadText(run->out_dir() + "/results.md").find("McNemar p"), std::string::npos);
   // The perturbation table: base and RFT under each of the 8 perturbations.
   ASSERT_TRUE(results["perturbations"].is_array()) << results.dump();
   EXPECT_EQ(results["perturbations"].size(), 16u);

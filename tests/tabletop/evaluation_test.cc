@@ -127,7 +127,7 @@ TEST(EvaluationTest, PolicyErrorsAndBadOptionsAreReported) {
 
 TEST(ReportTest, TablesAndJsonCarryTheNumbers) {
   EvalReport base{"base", "none", 50, 0, 64, {}, {}, {}, 0};
-  base.tasks = {{"spatial", "a", 45, 50, 40, "do a"}, {"spatial", "b", 40, 50, 41, "do b"}, {"goal", "c", 50, 50, 30, "do c"}};
+  base.tasks = {{"spatial", "a", 45, 50, 40, "do a", ""}, {"spatial", "b", 40, 50, 41, "do b", ""}, {"goal", "c", 50, 50, 30, "do c", ""}};
   Summarize(&base);
   ASSERT_EQ(base.suites.size(), 2u);
   EXPECT_EQ(base.suites[0].name, "spatial");

@@ -22,6 +22,7 @@ struct Command {
 void AddVersionCommands(std::vector<Command>& commands);
 void AddDataCommands(std::vector<Command>& commands);
 void AddEvalCommands(std::vector<Command>& commands);
+void AddEvalCompareCommands(std::vector<Command>& commands);      // eval compare
 void AddTrainCommands(std::vector<Command>& commands);
 void AddTrainWorldModelCommands(std::vector<Command>& commands);  // train tokenizer | world-model
 void AddEvalWorldModelCommands(std::vector<Command>& commands);   // eval world-model

@@ -16,6 +16,7 @@ std::vector<Command> AllCommands() {
   AddVersionCommands(commands);
   AddDataCommands(commands);
   AddEvalCommands(commands);
+  AddEvalCompareCommands(commands);
   AddTrainCommands(commands);
   AddTrainWorldModelCommands(commands);
   AddEvalWorldModelCommands(commands);
