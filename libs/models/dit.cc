@@ -64,15 +64,26 @@ DitBlockImpl::DitBlockImpl(int64_t dim, int64_t heads, int64_t ffn, bool cross_a
   adaln = register_module("adaln", ZeroLinear(dim, 6 * dim));
 }
 
+DitContextKeys DitContextKeys::Repeat(int64_t times) const {
+  DitContextKeys out;
+  for (const torch::Tensor& k : keys) out.keys.push_back(k.defined() ? k.repeat_interleave(times, 0) : k);
+  for (const torch::Tensor& v : values) out.values.push_back(v.defined() ? v.repeat_interleave(times, 0) : v);
+  return out;
+}
+
 torch::Tensor DitBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& c, const torch::Tensor& context,
-                                    const torch::Tensor& context_mask) {
+                                    const torch::Tensor& context_mask, const torch::Tensor& key,
+                                    const torch::Tensor& value) {
   const std::vector<torch::Tensor> mod = adaln(torch::silu(c)).chunk(6, -1);
   torch::Tensor h = Modulate(norm1(x), mod[0], mod[1]);
   torch::Tensor out = x + mod[2].unsqueeze(1) * self_attn(h, h);
   if (cross_attention_) {
     // [B, N] -> [B, 1, 1, N]: every query may attend to every real context token.
     const torch::Tensor mask = context_mask.unsqueeze(1).unsqueeze(1);
-    out = out + cross_attn(norm_cross(out), context, mask);
+    const torch::Tensor query = cross_attn->Query(norm_cross(out));
+    out = out + cross_attn->Output(core::ScaledDotProductAttention(query, key.defined() ? key : cross_attn->Key(context),
+                                                                   value.defined() ? value : cross_attn->Value(context),
+                                                                   mask, /*causal=*/false));
   }
   h = Modulate(norm2(out), mod[3], mod[4]);
   return out + mod[5].unsqueeze(1) * mlp(h);
@@ -91,10 +102,26 @@ DitImpl::DitImpl(const DitConfig& config, int64_t chunk_length, int64_t in_dim, 
   final_proj = register_module("final_proj", ZeroLinear(config.dim, out_dim));
 }
 
+DitContextKeys DitImpl::ContextKeys(const torch::Tensor& context) {
+  DitContextKeys out;
+  for (const auto& module : *blocks) {
+    DitBlockImpl* block = module->as<DitBlock>();
+    const bool cross = block->has_cross_attention();
+    out.keys.push_back(cross ? block->cross_attention()->Key(context) : torch::Tensor());
+    out.values.push_back(cross ? block->cross_attention()->Value(context) : torch::Tensor());
+  }
+  return out;
+}
+
 torch::Tensor DitImpl::forward(const torch::Tensor& x, const torch::Tensor& c, const torch::Tensor& context,
-                               const torch::Tensor& context_mask) {
+                               const torch::Tensor& context_mask, const DitContextKeys* keys) {
+  TORCH_CHECK(keys == nullptr || keys->keys.size() == blocks->size(), "context keys for ",
+              keys ? keys->keys.size() : 0, " blocks, the DiT has ", blocks->size());
   torch::Tensor h = input_proj(x) + pos_embed_;
-  for (const auto& block : *blocks) h = block->as<DitBlock>()->forward(h, c, context, context_mask);
+  for (size_t i = 0; i < blocks->size(); ++i) {
+    h = blocks[i]->as<DitBlock>()->forward(h, c, context, context_mask, keys ? keys->keys[i] : torch::Tensor(),
+                                           keys ? keys->values[i] : torch::Tensor());
+  }
   const std::vector<torch::Tensor> mod = final_adaln(torch::silu(c)).chunk(2, -1);
   return final_proj(Modulate(final_norm(h), mod[0], mod[1]));
 }

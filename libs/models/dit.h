@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "libs/core/torch_compat.h"
 #include "libs/models/layers.h"
@@ -43,12 +44,25 @@ class TimeEmbeddingImpl : public torch::nn::Module {
 };
 TORCH_MODULE(TimeEmbedding);
 
+// The cross-attention keys and values of a context, per block ([B, heads, N, head_dim]; undefined
+// for blocks without cross-attention). They depend on the context alone, so a K-step flow sampler
+// projects the context once instead of once per step (DitImpl::ContextKeys).
+struct DitContextKeys {
+  std::vector<torch::Tensor> keys, values;
+  // Row b -> rows b*times .. b*times+times-1, as PolicyContext::Repeat.
+  DitContextKeys Repeat(int64_t times) const;
+};
+
 class DitBlockImpl : public torch::nn::Module {
  public:
   DitBlockImpl(int64_t dim, int64_t heads, int64_t ffn, bool cross_attention);
-  // x [B, L, D], c [B, D], context [B, N, D], context_mask [B, N] (true = real token).
+  // x [B, L, D], c [B, D], context [B, N, D], context_mask [B, N] (true = real token). With
+  // `key`/`value` (this block's entries of DitContextKeys) the context is not projected again.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& c, const torch::Tensor& context,
-                        const torch::Tensor& context_mask);
+                        const torch::Tensor& context_mask, const torch::Tensor& key = {},
+                        const torch::Tensor& value = {});
+  bool has_cross_attention() const { return cross_attention_; }
+  Attention& cross_attention() { return cross_attn; }
 
  private:
   torch::nn::LayerNorm norm1{nullptr}, norm_cross{nullptr}, norm2{nullptr};
@@ -64,7 +78,9 @@ class DitImpl : public torch::nn::Module {
   // Tokens are `chunk_length` steps of `in_dim` values; output is [B, chunk_length, out_dim].
   DitImpl(const DitConfig& config, int64_t chunk_length, int64_t in_dim, int64_t out_dim);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& c, const torch::Tensor& context,
-                        const torch::Tensor& context_mask);
+                        const torch::Tensor& context_mask, const DitContextKeys* keys = nullptr);
+  // What forward computes from `context` in every call, for reuse across calls with the same context.
+  DitContextKeys ContextKeys(const torch::Tensor& context);
 
  private:
   torch::nn::Linear input_proj{nullptr};

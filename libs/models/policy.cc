@@ -235,17 +235,23 @@ torch::Tensor VlaPolicyImpl::Condition(TimeEmbedding& time, torch::nn::Linear& p
   return time(tau) + proprio(context.proprio) + pooled(context.pooled);
 }
 
-torch::Tensor VlaPolicyImpl::Velocity(const torch::Tensor& x, const torch::Tensor& tau, const PolicyContext& context) {
+torch::Tensor VlaPolicyImpl::Velocity(const torch::Tensor& x, const torch::Tensor& tau, const PolicyContext& context,
+                                      const PolicyContextKeys* keys) {
   const torch::Tensor c = Condition(flow_time, flow_proprio, flow_context, tau, context);
-  return flow_head(x, c, context.tokens, context.mask);
+  return flow_head(x, c, context.tokens, context.mask, keys ? &keys->flow : nullptr);
 }
 
-torch::Tensor VlaPolicyImpl::LogSigma(const torch::Tensor& x, const torch::Tensor& tau, const PolicyContext& context) {
+torch::Tensor VlaPolicyImpl::LogSigma(const torch::Tensor& x, const torch::Tensor& tau, const PolicyContext& context,
+                                      const PolicyContextKeys* keys) {
   const torch::Tensor c = Condition(sigma_time, sigma_proprio, sigma_context, tau, context);
-  const torch::Tensor raw = sigma_net(x, c, context.tokens, context.mask);
+  const torch::Tensor raw = sigma_net(x, c, context.tokens, context.mask, keys ? &keys->sigma : nullptr);
   const double log_min = std::log(config_.sigma_min);
   const double log_max = std::log(config_.sigma_max);
   return log_min + (log_max - log_min) * (torch::tanh(raw) + 1.0) / 2.0;
+}
+
+PolicyContextKeys VlaPolicyImpl::ContextKeys(const PolicyContext& context) {
+  return {flow_head->ContextKeys(context.tokens), sigma_net->ContextKeys(context.tokens)};
 }
 
 torch::Tensor VlaPolicyImpl::FlowMatchingLoss(const torch::Tensor& actions, const torch::Tensor& noise,

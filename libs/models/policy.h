@@ -134,6 +134,13 @@ struct PolicyContext {
   PolicyContext Detach() const;
 };
 
+// The flow head's and sigma net's cross-attention keys/values of one PolicyContext
+// (VlaPolicyImpl::ContextKeys): K flow steps over the same context reuse them.
+struct PolicyContextKeys {
+  DitContextKeys flow, sigma;
+  PolicyContextKeys Repeat(int64_t times) const { return {flow.Repeat(times), sigma.Repeat(times)}; }
+};
+
 // One batch of observations as the policy sees them (environment units, raw pixels).
 struct PolicyObservation {
   torch::Tensor frames;                   // uint8 [B, H, W, 3]
@@ -181,9 +188,14 @@ class VlaPolicyImpl : public torch::nn::Module {
   absl::StatusOr<PolicyContext> Encode(const PolicyObservation& observation, bool allow_unknown_words = false);
 
   // v_θ(x, τ, ctx): [B, C, A]. τ is [B].
-  torch::Tensor Velocity(const torch::Tensor& x, const torch::Tensor& tau, const PolicyContext& context);
+  torch::Tensor Velocity(const torch::Tensor& x, const torch::Tensor& tau, const PolicyContext& context,
+                         const PolicyContextKeys* keys = nullptr);
   // log σ_ψ(x, τ, ctx): [B, C, A], within [log σ_min, log σ_max].
-  torch::Tensor LogSigma(const torch::Tensor& x, const torch::Tensor& tau, const PolicyContext& context);
+  torch::Tensor LogSigma(const torch::Tensor& x, const torch::Tensor& tau, const PolicyContext& context,
+                         const PolicyContextKeys* keys = nullptr);
+  // The context projections Velocity and LogSigma would otherwise recompute in every call; pass them
+  // as `keys` (same rows as `context`) to a loop over flow steps. Same values either way.
+  PolicyContextKeys ContextKeys(const PolicyContext& context);
 
   // Flow-matching loss on expert chunks `actions` (normalised) [B, C, A] with given noise and τ.
   torch::Tensor FlowMatchingLoss(const torch::Tensor& actions, const torch::Tensor& noise,

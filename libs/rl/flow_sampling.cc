@@ -22,10 +22,11 @@ torch::Tensor SampleOde(models::VlaPolicyImpl& policy, const models::PolicyConte
   const int64_t steps = policy.config().flow_steps;
   const double dt = 1.0 / static_cast<double>(steps);
   const torch::Tensor times = FlowTimes(steps, x0.options());
+  const models::PolicyContextKeys keys = policy.ContextKeys(context);
   torch::Tensor x = x0;
   for (int64_t k = 0; k < steps; ++k) {
     const torch::Tensor tau = times[k].expand({x.size(0)});
-    x = x + dt * policy.Velocity(x, tau, context);
+    x = x + dt * policy.Velocity(x, tau, context, &keys);
   }
   return x;
 }
@@ -38,11 +39,12 @@ SdeSample SampleSde(models::VlaPolicyImpl& policy, const models::PolicyContext& 
   const torch::Tensor times = FlowTimes(steps, x0.options());
   std::vector<torch::Tensor> chain = {x0};
   std::vector<torch::Tensor> log_probs, log_sigmas;
+  const models::PolicyContextKeys keys = policy.ContextKeys(context);
   torch::Tensor x = x0;
   for (int64_t k = 0; k < steps; ++k) {
     const torch::Tensor tau = times[k].expand({x.size(0)});
-    const torch::Tensor mu = x + dt * policy.Velocity(x, tau, context);
-    const torch::Tensor log_sigma = policy.LogSigma(x, tau, context);
+    const torch::Tensor mu = x + dt * policy.Velocity(x, tau, context, &keys);
+    const torch::Tensor log_sigma = policy.LogSigma(x, tau, context, &keys);
     // Noise is drawn on the CPU generator and moved, so CUDA and CPU runs see the same draws.
     const torch::Tensor eps = torch::randn(x.sizes(), generator, torch::TensorOptions().dtype(torch::kFloat32)).to(x.device());
     const torch::Tensor next = mu + torch::exp(log_sigma) * eps;
@@ -66,8 +68,10 @@ ChainLogProbs RecomputeChainLogProbs(models::VlaPolicyImpl& policy, const models
   const torch::Tensor next = chain.narrow(1, 1, steps);
   const torch::Tensor tau = FlowTimes(steps, chain.options()).repeat({batch});
   const models::PolicyContext repeated = context.Repeat(steps);
-  const torch::Tensor mu = (x + dt * policy.Velocity(x, tau, repeated)).view(next.sizes());
-  const torch::Tensor log_sigma = policy.LogSigma(x, tau, repeated).view(next.sizes());
+  // Project the context once per sample, not once per (sample, step) row.
+  const models::PolicyContextKeys keys = policy.ContextKeys(context).Repeat(steps);
+  const torch::Tensor mu = (x + dt * policy.Velocity(x, tau, repeated, &keys)).view(next.sizes());
+  const torch::Tensor log_sigma = policy.LogSigma(x, tau, repeated, &keys).view(next.sizes());
   return {GaussianLogProb(next, mu, log_sigma), log_sigma};
 }
 

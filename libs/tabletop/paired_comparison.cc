@@ -88,10 +88,11 @@ absl::StatusOr<PairedComparison> ComparePaired(const EvalReport& base, const Eva
   return out;
 }
 
-std::string PairedMarkdown(const PairedComparison& comparison) {
-  std::string md =
-      "| suite | RFT − base, points [paired 95% CI] | episodes only RFT solved | only base solved | McNemar p |\n"
-      "|---|---:|---:|---:|---:|\n";
+std::string PairedMarkdown(const PairedComparison& comparison, const std::string& base_name,
+                           const std::string& tuned_name) {
+  std::string md = absl::StrCat("| suite | ", tuned_name, " − ", base_name, ", points [paired 95% CI] | episodes only ",
+                                tuned_name, " solved | only ", base_name, " solved | McNemar p |\n",
+                                "|---|---:|---:|---:|---:|\n");
   auto row = [&](const PairedDifference& d, bool bold) {
     const std::string cell = absl::StrFormat("%+.1f [%+.1f, %+.1f]", 100 * d.difference, 100 * d.low, 100 * d.high);
     absl::StrAppend(&md, "| ", bold ? "**" + d.name + "**" : d.name, " | ", bold ? "**" + cell + "**" : cell, " | ",

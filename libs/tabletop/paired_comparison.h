@@ -40,7 +40,9 @@ absl::StatusOr<PairedComparison> ComparePaired(const EvalReport& base, const Eva
 // Exact two-sided McNemar p-value: 2 · P[Binomial(b + c, 1/2) <= min(b, c)], capped at 1.
 double McNemarExactP(int tuned_only, int base_only);
 
-// A row per suite plus the average: difference in points with its interval, discordant counts, p.
-std::string PairedMarkdown(const PairedComparison& comparison);
+// A row per suite plus the average: difference in points with its interval, discordant counts, p;
+// the header names the two policies.
+std::string PairedMarkdown(const PairedComparison& comparison, const std::string& base_name,
+                           const std::string& tuned_name);
 
 }  // namespace vlarft::tabletop

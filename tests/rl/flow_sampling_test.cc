@@ -70,6 +70,42 @@ TEST(FlowSamplingTest, RecomputedLogProbsEqualSampledOnesAndAStepByStepComputati
   }
 }
 
+TEST(FlowSamplingTest, CachedContextKeysChangeNeitherValuesNorGradients) {
+  torch::manual_seed(5);
+  models::VlaPolicy policy = MakeTinyPolicy();
+  Randomize(*policy, 0.1);
+  auto context = policy->Encode(TinyObservation(3));
+  ASSERT_TRUE(context.ok());
+  const torch::Tensor x = torch::randn({3, 8, 7}), tau = torch::rand({3});
+  const models::PolicyContextKeys keys = policy->ContextKeys(*context);
+  ASSERT_EQ(keys.flow.keys.size(), static_cast<size_t>(policy->config().flow_head.depth));
+  const torch::Tensor velocity = policy->Velocity(x, tau, *context);
+  const torch::Tensor log_sigma = policy->LogSigma(x, tau, *context);
+  EXPECT_TRUE(torch::allclose(policy->Velocity(x, tau, *context, &keys), velocity, 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(policy->LogSigma(x, tau, *context, &keys), log_sigma, 1e-6, 1e-6));
+
+  // Repeated keys (the learner's path) give the same gradients as projecting the repeated context.
+  const auto grads = [&](bool cached) {
+    policy->zero_grad();
+    const models::PolicyContext repeated = context->Repeat(2);
+    const models::PolicyContextKeys repeated_keys = policy->ContextKeys(*context).Repeat(2);
+    const torch::Tensor xs = x.repeat_interleave(2, 0), taus = tau.repeat_interleave(2, 0);
+    (policy->Velocity(xs, taus, repeated, cached ? &repeated_keys : nullptr).pow(2).sum() +
+     policy->LogSigma(xs, taus, repeated, cached ? &repeated_keys : nullptr).sum())
+        .backward({}, /*retain_graph=*/true);
+    std::vector<torch::Tensor> out;
+    for (const auto& p : policy->parameters()) out.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+    return out;
+  };
+  const std::vector<torch::Tensor> plain = grads(false), cached = grads(true);
+  double total = 0;
+  for (size_t i = 0; i < plain.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(cached[i], plain[i], 1e-4, 1e-5)) << "parameter " << i;
+    total += plain[i].abs().sum().item<double>();
+  }
+  EXPECT_GT(total, 0.0);
+}
+
 TEST(FlowSamplingTest, SamplesAreReproducibleFromTheirSeed) {
   torch::manual_seed(5);
   models::VlaPolicy policy = MakeTinyPolicy();

@@ -69,7 +69,8 @@ TEST(PairedComparisonTest, MatchesHandComputedValues) {
   EXPECT_EQ(c->average.base_only, 2);
   EXPECT_NEAR(c->average.p_value, 74.0 / 256, 1e-12);
 
-  const std::string md = PairedMarkdown(*c);
+  const std::string md = PairedMarkdown(*c, "base", "rft");
+  EXPECT_THAT(md, HasSubstr("| suite | rft − base, points [paired 95% CI] | episodes only rft solved | only base solved |"));
   EXPECT_THAT(md, HasSubstr("| spatial | +10.0 [-13.6, +33.6] | 4 | 2 | 0.688 |"));
   EXPECT_THAT(md, HasSubstr("| **average** | **+15.0 [-2.1, +32.1]** | 6 | 2 | 0.289 |"));
 }

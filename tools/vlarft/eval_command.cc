@@ -32,6 +32,7 @@ struct EvalCommandOptions {
   double expert_noise = 0.0;
   double expert_pause_prob = 0.0;
   bool sde = false;
+  std::string mixed_precision = "none";  // none | bf16
   int64_t torch_threads = 0;
   std::string out;  // directory for <name>.json / <name>.md (empty: print only)
   std::string name = "eval";
@@ -50,6 +51,8 @@ struct EvalCommandOptions {
     v.Field("expert_noise", expert_noise, "--policy=expert: Gaussian noise on its xyz actions (as in data generate)");
     v.Field("expert_pause_prob", expert_pause_prob, "--policy=expert: probability of an idle step");
     v.Field("sde", sde, "sample the stochastic (SDE) policy instead of the ODE");
+    v.Field("mixed_precision", mixed_precision,
+            "none | bf16: bfloat16 autocast for the policy (its training regime; ~4.5x faster on the CPU)");
     v.Field("torch_threads", torch_threads, "LibTorch intra-op threads (0 = default)");
     v.Field("out", out, "directory to write <name>.json and <name>.md");
     v.Field("record_dir", record_dir, "write captioned PNG strips of the decision frames of recorded episodes here");
@@ -72,6 +75,9 @@ absl::Status RunEval(const std::vector<std::string>& args) {
   EvalCommandOptions options;
   VLARFT_ASSIGN_OR_RETURN(bool run, ParseOptionsOrHelp(args, "usage: vlarft eval [options]", &options));
   if (!run) return absl::OkStatus();
+  if (options.mixed_precision != "none" && options.mixed_precision != "bf16") {
+    return absl::InvalidArgumentError("--mixed_precision must be none or bf16, got '" + options.mixed_precision + "'");
+  }
   if (options.torch_threads > 0) torch::set_num_threads(static_cast<int>(options.torch_threads));
   VLARFT_ASSIGN_OR_RETURN(std::vector<tabletop::PerturbationSpec> perturbations, Perturbations(options.perturbation));
   std::vector<const tabletop::TabletopEnv*> envs;
@@ -85,7 +91,7 @@ absl::Status RunEval(const std::vector<std::string>& args) {
     VLARFT_ASSIGN_OR_RETURN(models::VlaPolicy loaded, models::LoadPolicy(options.policy));
     image_size = static_cast<int>(loaded->config().encoder.image_size);
     policy = MakeVlaPolicyAdapter(loaded, std::filesystem::path(options.policy).filename().string(),
-                                  {options.sde, options.seed, 256});
+                                  {options.sde, options.seed, 256, options.mixed_precision == "bf16"});
   }
   std::vector<tabletop::EvalReport> reports;
   for (const tabletop::PerturbationSpec& p : perturbations) {

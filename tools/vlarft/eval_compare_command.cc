@@ -49,7 +49,7 @@ absl::Status RunEvalCompare(const std::vector<std::string>& args) {
   VLARFT_ASSIGN_OR_RETURN(const tabletop::EvalReport base, ReadReport(options.base, options.perturbation));
   VLARFT_ASSIGN_OR_RETURN(const tabletop::EvalReport tuned, ReadReport(options.tuned, options.perturbation));
   VLARFT_ASSIGN_OR_RETURN(const tabletop::PairedComparison comparison, tabletop::ComparePaired(base, tuned));
-  std::cout << tabletop::ReportMarkdown({base, tuned}) << "\n" << tabletop::PairedMarkdown(comparison);
+  std::cout << tabletop::ReportMarkdown({base, tuned}) << "\n" << tabletop::PairedMarkdown(comparison, "base", "tuned");
   return absl::OkStatus();
 }
 

@@ -33,11 +33,15 @@ class VlaPolicyAdapter : public tabletop::Policy {
         std::memcpy(proprio[i].data_ptr<float>(), o.proprio.data(), sizeof(float) * 8);
         instructions.push_back(o.instruction);
       }
-      VLARFT_ASSIGN_OR_RETURN(models::PolicyContext context, policy_->Encode({frames, instructions, proprio}));
-      const torch::Tensor x0 = torch::randn({n, config.chunk_length, config.action_dim}, generator_);
-      const torch::Tensor sample = options_.sde ? rl::SampleSde(*policy_, context, x0, generator_).chain.select(1, config.flow_steps)
-                                                : rl::SampleOde(*policy_, context, x0);
-      const torch::Tensor actions = policy_->action_normalizer().Denormalize(sample).contiguous();
+      torch::Tensor sample;
+      {
+        core::AutocastScope autocast(policy_->parameters().front().device().type(), options_.bf16);
+        VLARFT_ASSIGN_OR_RETURN(models::PolicyContext context, policy_->Encode({frames, instructions, proprio}));
+        const torch::Tensor x0 = torch::randn({n, config.chunk_length, config.action_dim}, generator_);
+        sample = options_.sde ? rl::SampleSde(*policy_, context, x0, generator_).chain.select(1, config.flow_steps)
+                              : rl::SampleOde(*policy_, context, x0);
+      }
+      const torch::Tensor actions = policy_->action_normalizer().Denormalize(sample.to(torch::kFloat32)).contiguous();
       auto a = actions.accessor<float, 3>();
       for (int64_t i = 0; i < n; ++i) {
         tabletop::ActionChunk chunk(config.chunk_length);

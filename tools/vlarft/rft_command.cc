@@ -39,6 +39,7 @@ struct RftConfig {
   std::vector<std::string> eval_suites;
   uint64_t eval_seed = 1000;
   int eval_threads = 2;
+  std::string eval_mixed_precision = "none";  // none | bf16
   int probe_episodes_per_task = 0;         // success probe of each learner checkpoint during RFT
   int perturbation_episodes_per_task = 0;  // perturbation table for base and RFT after the run
   std::string results_markdown;  // e.g. docs/results.md section file; empty = only under out_dir
@@ -53,6 +54,9 @@ struct RftConfig {
     v.Field("eval_suites", eval_suites, "suites to evaluate (empty = all)");
     v.Field("eval_seed", eval_seed, "evaluation seed (same for base and RFT)");
     v.Field("eval_threads", eval_threads, "environment threads during evaluation");
+    v.Field("eval_mixed_precision", eval_mixed_precision,
+            "none | bf16: bfloat16 autocast for every evaluation and probe (as vlarft eval --mixed_precision; "
+            "the regime the SFT policies trained in, ~4.5x faster on the CPU)");
     v.Field("probe_episodes_per_task", probe_episodes_per_task,
             "while RFT runs, estimate the success of every learner checkpoint on this many episodes per task "
             "(the progress line's success~; 0 = off)");
@@ -68,7 +72,7 @@ struct RftConfig {
 absl::StatusOr<tabletop::EvalReport> EvaluatePolicy(const models::VlaPolicy& policy, const std::string& name,
                                                     const RftConfig& config, int episodes_per_task, int threads,
                                                     const tabletop::PerturbationSpec& perturbation = {}) {
-  std::unique_ptr<tabletop::Policy> adapter = MakeVlaPolicyAdapter(policy, name, {false, config.eval_seed, 256});
+  std::unique_ptr<tabletop::Policy> adapter = MakeVlaPolicyAdapter(policy, name, {false, config.eval_seed, 256, config.eval_mixed_precision == "bf16"});
   tabletop::EvalOptions eval;
   eval.suites = config.eval_suites;
   eval.episodes_per_task = episodes_per_task;
@@ -133,6 +137,10 @@ absl::Status RunRft(const std::vector<std::string>& args) {
     return absl::InvalidArgumentError("vlarft rft takes only --config and --set");
   }
   VLARFT_ASSIGN_OR_RETURN(RftConfig config, core::LoadConfig<RftConfig>(parsed.config_file, parsed.config_overrides, "rft"));
+  if (config.eval_mixed_precision != "none" && config.eval_mixed_precision != "bf16") {
+    return absl::InvalidArgumentError("rft.eval_mixed_precision must be none or bf16, got '" +
+                                      config.eval_mixed_precision + "'");
+  }
   auto say = [](const std::string& line) { std::cout << "[rft] " << line << std::endl; };
   const fs::path out = config.launch.out_dir;
   fs::create_directories(out);
@@ -203,7 +211,7 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   std::string table = tabletop::ReportMarkdown({base, tuned});
   // Both evaluations ran the same episodes (eval_seed), so the difference is judged pair by pair.
   VLARFT_ASSIGN_OR_RETURN(const tabletop::PairedComparison paired, tabletop::ComparePaired(base, tuned));
-  absl::StrAppend(&table, "\nRFT − base on the same episodes (paired):\n\n", tabletop::PairedMarkdown(paired));
+  absl::StrAppend(&table, "\nRFT − base on the same episodes (paired):\n\n", tabletop::PairedMarkdown(paired, "base", "RFT"));
   if (!perturbed.empty()) {
     absl::StrAppend(&table, "\nUnder perturbations (average success %, ", config.perturbation_episodes_per_task,
                     " episodes per task):\n\n", tabletop::PerturbationMarkdown(perturbed));

@@ -1,0 +1,149 @@
+// Policy inference/training throughput (DESIGN.md §10): chunks per second vs batch size for the
+// paths every process runs —
+//   encode   the VLM encoder (frames + instruction + proprio -> context tokens),
+//   ode      encode + K Euler steps of the flow head (vlarft eval, the success probe),
+//   sde      encode + K steps of flow head and sigma net with the chain and log-probs (rollout),
+//   logprob  RecomputeChainLogProbs forward + backward (the learner's GRPO step, per chain).
+// Weights come from a checkpoint (speed does not depend on their values) or the tiny config.
+// A plain CLI reporting medians, not a unit test.
+//
+//   policy_sampling_bench --policy=checkpoints/tiny/policy_15w --batch_sizes=[1,16,64,256]
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "libs/core/command_line.h"
+#include "libs/core/rng.h"
+#include "libs/core/status.h"
+#include "libs/models/policy.h"
+#include "libs/rl/flow_sampling.h"
+#include "nlohmann/json.hpp"
+
+namespace vlarft::bench {
+namespace {
+
+struct BenchOptions {
+  std::string policy = "checkpoints/tiny/policy_15w";
+  std::vector<int64_t> batch_sizes = {1, 16, 64, 256};
+  std::vector<std::string> paths = {"encode", "ode", "sde", "logprob"};
+  int64_t repetitions = 3;
+  int64_t torch_threads = 2;
+  std::string mixed_precision = "none";  // none | bf16
+  std::string device = "cpu";
+  std::string json;  // write results here too
+
+  template <typename V>
+  void VisitFields(V& v) {
+    v.Field("policy", policy, "policy checkpoint stem");
+    v.Field("batch_sizes", batch_sizes, "chunks per call");
+    v.Field("paths", paths, "which of encode | ode | sde | logprob to time");
+    v.Field("repetitions", repetitions, "timed calls per point (median reported), after one warm-up call");
+    v.Field("torch_threads", torch_threads, "LibTorch intra-op threads");
+    v.Field("mixed_precision", mixed_precision, "none | bf16 (autocast around every call, as vlarft eval --mixed_precision)");
+    v.Field("device", device, "cpu | cuda");
+    v.Field("json", json, "also write the results to this JSON file");
+  }
+};
+
+// Each call ends by reading a scalar back, which also waits for queued CUDA work.
+double MedianSeconds(int64_t repetitions, const std::function<void()>& call) {
+  call();  // warm-up: allocator, oneDNN primitive caches
+  std::vector<double> seconds;
+  for (int64_t r = 0; r < repetitions; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    call();
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  return seconds[seconds.size() / 2];
+}
+
+absl::Status Run(const BenchOptions& options) {
+  torch::set_num_threads(static_cast<int>(options.torch_threads));
+  const torch::Device device(options.device);
+  VLARFT_ASSIGN_OR_RETURN(models::VlaPolicy policy, models::LoadPolicy(options.policy));
+  policy->to(device);
+  policy->eval();
+  const models::PolicyConfig& config = policy->config();
+  const int64_t size = config.encoder.image_size, chunk = config.chunk_length, dims = config.action_dim;
+  const std::string instruction = "pick up the red cube and place it in the basket";
+  if (options.mixed_precision != "none" && options.mixed_precision != "bf16") {
+    return absl::InvalidArgumentError("mixed_precision must be none or bf16");
+  }
+  std::cout << absl::StrFormat("policy %s, %d flow steps, %d torch threads, %s, mixed precision %s\n", options.policy,
+                               config.flow_steps, options.torch_threads, options.device, options.mixed_precision);
+  std::cout << "path     batch  ms/call  chunks/s\n";
+  nlohmann::json results = nlohmann::json::array();
+  for (const int64_t batch : options.batch_sizes) {
+    models::PolicyObservation obs{torch::randint(0, 256, {batch, size, size, 3}, torch::kUInt8),
+                                  std::vector<std::string>(batch, instruction),
+                                  torch::rand({batch, config.proprio_dim})};
+    at::Generator generator = core::MakeCpuGenerator(1);  // SampleSde draws its noise on the CPU
+    const torch::Tensor x0 = torch::randn({batch, chunk, dims}).to(device);
+    for (const std::string& path : options.paths) {
+      std::function<void()> call;
+      if (path == "encode" || path == "ode" || path == "sde") {
+        call = [&] {
+          torch::NoGradGuard no_grad;
+          const models::PolicyContext context = *policy->Encode(obs, /*allow_unknown_words=*/true);
+          torch::Tensor out = context.tokens;
+          if (path == "ode") out = rl::SampleOde(*policy, context, x0);
+          if (path == "sde") out = rl::SampleSde(*policy, context, x0, generator).log_probs;
+          out.sum().item<double>();
+        };
+      } else if (path == "logprob") {
+        torch::Tensor chain;
+        {
+          torch::NoGradGuard no_grad;
+          chain = rl::SampleSde(*policy, *policy->Encode(obs, true), x0, generator).chain;
+        }
+        call = [&, chain] {
+          const models::PolicyContext context = *policy->Encode(obs, true);
+          rl::RecomputeChainLogProbs(*policy, context, chain).log_probs.sum().backward();
+          policy->zero_grad();
+          context.tokens.sum().item<double>();
+        };
+      } else {
+        return absl::InvalidArgumentError("unknown path '" + path + "' (encode | ode | sde | logprob)");
+      }
+      const bool bf16 = options.mixed_precision == "bf16";
+      const double seconds = MedianSeconds(options.repetitions, [&] {
+        core::AutocastScope autocast(device.type(), bf16);
+        call();
+      });
+      std::cout << absl::StrFormat("%-8s %5d %8.1f %9.0f\n", path, batch, 1e3 * seconds, batch / seconds) << std::flush;
+      results.push_back({{"path", path}, {"batch", batch}, {"seconds", seconds}, {"chunks_per_s", batch / seconds}});
+    }
+  }
+  if (!options.json.empty()) std::ofstream(options.json) << results.dump(2) << "\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace vlarft::bench
+
+int main(int argc, char** argv) {
+  using namespace vlarft;
+  auto parsed = core::ParseCommandLine(std::vector<std::string>(argv + 1, argv + argc));
+  bench::BenchOptions options;
+  if (!parsed.ok()) {
+    std::cerr << parsed.status() << "\n";
+    return 2;
+  }
+  if (parsed->help) {
+    std::cout << "usage: policy_sampling_bench [options]\n\noptions:\n" << core::OptionsHelp(options);
+    return 0;
+  }
+  absl::Status status = core::BindOptions(*parsed, &options);
+  if (status.ok()) status = bench::Run(options);
+  if (!status.ok()) {
+    std::cerr << "policy_sampling_bench: " << status << "\n";
+    return status.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  return 0;
+}
