@@ -27,6 +27,7 @@ void AddTrainCommands(std::vector<Command>& commands);
 void AddTrainWorldModelCommands(std::vector<Command>& commands);  // train tokenizer | world-model
 void AddEvalWorldModelCommands(std::vector<Command>& commands);   // eval world-model
 void AddStudyCommands(std::vector<Command>& commands);             // study reward
+void AddLocalisationStudyCommands(std::vector<Command>& commands); // study localisation
 // Only in builds with services (VLARFT_WITH_RFT).
 void AddRftCommands(std::vector<Command>& commands);
 

@@ -21,6 +21,7 @@ std::vector<Command> AllCommands() {
   AddTrainWorldModelCommands(commands);
   AddEvalWorldModelCommands(commands);
   AddStudyCommands(commands);
+  AddLocalisationStudyCommands(commands);
 #if defined(VLARFT_WITH_RFT)
   AddRftCommands(commands);
 #endif

@@ -1,0 +1,163 @@
+#include "tools/vlarft/localisation_study.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "libs/core/rng.h"
+#include "libs/core/status.h"
+#include "libs/models/instruction_tokenizer.h"
+
+namespace vlarft::cli {
+namespace {
+
+// The reference localiser (see the header): stride-2 convolution with x/y coordinate channels,
+// two 3x3 convolutions with instruction FiLM between them, K spatial-softmax keypoints at half
+// resolution, and an MLP on [keypoints, instruction] -> (x, y).
+class SubgoalCnnImpl : public torch::nn::Module {
+ public:
+  SubgoalCnnImpl(int64_t vocab_size, int64_t keypoints) {
+    embed = register_module("embed", torch::nn::Embedding(vocab_size, kWidth));
+    conv1 = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(5, 32, 3).stride(2).padding(1)));
+    conv2 = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(32, kWidth, 3).padding(1)));
+    conv3 = register_module("conv3", torch::nn::Conv2d(torch::nn::Conv2dOptions(kWidth, kWidth, 3).padding(1)));
+    film = register_module("film", torch::nn::Linear(kWidth, 2 * kWidth));
+    maps = register_module("maps", torch::nn::Conv2d(torch::nn::Conv2dOptions(kWidth, keypoints, 1)));
+    hidden = register_module("hidden", torch::nn::Linear(2 * keypoints + kWidth, 256));
+    out = register_module("out", torch::nn::Linear(256, 2));
+  }
+
+  // pixels [B, 3, H, W] in [-1, 1], ids/mask [B, L] -> [B, 2]
+  torch::Tensor forward(const torch::Tensor& pixels, const torch::Tensor& ids, const torch::Tensor& mask) {
+    const torch::Tensor weights = mask.to(torch::kFloat32).unsqueeze(-1);
+    const torch::Tensor instruction = (embed(ids) * weights).sum(1) / weights.sum(1).clamp_min(1.0);
+    const int64_t b = pixels.size(0), h = pixels.size(2), w = pixels.size(3);
+    const torch::Tensor xs = torch::linspace(-1.0, 1.0, w).view({1, 1, 1, w}).expand({b, 1, h, w});
+    const torch::Tensor ys = torch::linspace(-1.0, 1.0, h).view({1, 1, h, 1}).expand({b, 1, h, w});
+    torch::Tensor x = torch::silu(conv1(torch::cat({pixels, xs, ys}, 1)));
+    const auto gamma_beta = film(instruction).unsqueeze(-1).unsqueeze(-1).chunk(2, 1);
+    x = torch::silu(conv2(x) * (1 + gamma_beta[0]) + gamma_beta[1]);
+    x = torch::silu(conv3(x));
+    const int64_t mh = x.size(2), mw = x.size(3);
+    const torch::Tensor attention = torch::softmax(maps(x).flatten(2), -1).view({b, -1, mh, mw});
+    const torch::Tensor ex = (attention.sum(2) * torch::linspace(-1.0, 1.0, mw)).sum(-1);
+    const torch::Tensor ey = (attention.sum(3) * torch::linspace(-1.0, 1.0, mh)).sum(-1);
+    return out(torch::silu(hidden(torch::cat({ex, ey, instruction}, 1))));
+  }
+
+ private:
+  static constexpr int64_t kWidth = 64;
+  torch::nn::Embedding embed{nullptr};
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr}, maps{nullptr};
+  torch::nn::Linear film{nullptr}, hidden{nullptr}, out{nullptr};
+};
+TORCH_MODULE(SubgoalCnn);
+
+}  // namespace
+
+absl::Status LocalisationStudyOptions::Validate() const {
+  if (model != "policy" && model != "cnn") {
+    return absl::InvalidArgumentError(absl::StrCat("model must be policy or cnn, got '", model, "'"));
+  }
+  if (steps < 1 || batch_size < 1 || lr <= 0 || warmup_steps < 0 || log_every < 1 || validation_batches < 1) {
+    return absl::InvalidArgumentError(
+        "need steps, batch_size, log_every, validation_batches >= 1, lr > 0 and warmup_steps >= 0");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<LocalisationPoint>> RunLocalisationStudy(
+    const models::PolicyConfig& policy_config, DemoPolicyData& data, const LocalisationStudyOptions& options,
+    const std::function<void(const LocalisationPoint&)>& progress) {
+  VLARFT_RETURN_IF_ERROR(options.Validate());
+  models::PolicyConfig config = policy_config;
+  config.subgoal_head = true;
+  VLARFT_RETURN_IF_ERROR(config.Validate());
+  torch::manual_seed(options.seed);
+  at::Generator generator = core::MakeCpuGenerator(options.seed);
+  // Subgoals are regressed in the proprio normaliser's x/y units, as the SFT subgoal loss does.
+  const std::vector<double> lo = data.ProprioMin(), hi = data.ProprioMax();
+  if (lo.size() < 2 || hi.size() < 2) return absl::FailedPreconditionError("the data has no proprio (x, y)");
+  VLARFT_ASSIGN_OR_RETURN(models::ActionNormalizer xy, models::ActionNormalizer::Create({lo[0], lo[1]}, {hi[0], hi[1]}));
+  VLARFT_ASSIGN_OR_RETURN(models::ActionNormalizer actions, models::ActionNormalizer::Create(data.ActionMin(), data.ActionMax()));
+  VLARFT_ASSIGN_OR_RETURN(models::ActionNormalizer proprio, models::ActionNormalizer::Create(lo, hi));
+  const models::InstructionTokenizer tokenizer = models::InstructionTokenizer::Build(data.Instructions());
+
+  models::VlaPolicy policy{nullptr};
+  SubgoalCnn cnn{nullptr};
+  std::vector<torch::Tensor> params;
+  if (options.model == "policy") {
+    policy = models::VlaPolicy(config, tokenizer, actions, proprio);
+    for (const torch::Tensor& p : policy->encoder->parameters()) params.push_back(p);
+    for (const torch::Tensor& p : policy->subgoal->parameters()) params.push_back(p);
+  } else {
+    cnn = SubgoalCnn(tokenizer.vocab_size(), 16);
+    params = cnn->parameters();
+  }
+  torch::nn::Module& model = policy ? static_cast<torch::nn::Module&>(*policy) : *cnn;
+  torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(options.lr).weight_decay(0.0));
+
+  // Squared error in metres², summed over the batch and both coordinates, and the loss.
+  auto evaluate = [&](bool validation, double* squared_metres) -> absl::StatusOr<torch::Tensor> {
+    VLARFT_ASSIGN_OR_RETURN(models::PolicyBatch batch, data.SampleBatch(options.batch_size, validation, generator));
+    torch::Tensor predicted;
+    if (policy) {
+      core::AutocastScope autocast(c10::DeviceType::CPU, true);  // the SFT regime
+      VLARFT_ASSIGN_OR_RETURN(models::PolicyContext context,
+                              policy->Encode({batch.frames, batch.instructions, batch.proprio}));
+      predicted = policy->Subgoal(context).to(torch::kFloat32);
+    } else {
+      torch::Tensor ids, mask;
+      VLARFT_RETURN_IF_ERROR(tokenizer.EncodeBatch(batch.instructions, config.encoder.max_instruction_tokens,
+                                                   /*allow_unknown=*/false, &ids, &mask));
+      const torch::Tensor pixels = batch.frames.permute({0, 3, 1, 2}).to(torch::kFloat32) / 127.5 - 1.0;
+      predicted = cnn->forward(pixels, ids, mask);
+    }
+    const torch::Tensor target = xy.Normalize(batch.subgoals.to(torch::kFloat32));
+    *squared_metres = (xy.Denormalize(predicted.detach()) - batch.subgoals).pow(2).sum().item<double>();
+    return torch::mse_loss(predicted, target);
+  };
+
+  std::vector<LocalisationPoint> curve;
+  const auto start = std::chrono::steady_clock::now();
+  double train_squared = 0;
+  int64_t train_values = 0;
+  for (int64_t step = 1; step <= options.steps; ++step) {
+    const double scale = options.warmup_steps > 0 ? std::min(1.0, static_cast<double>(step) / options.warmup_steps) : 1.0;
+    for (auto& group : optimizer.param_groups()) {
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(options.lr * scale);
+    }
+    double squared = 0;
+    VLARFT_ASSIGN_OR_RETURN(torch::Tensor loss, evaluate(false, &squared));
+    if (!std::isfinite(loss.item<double>())) return absl::InternalError(absl::StrCat("loss is not finite at step ", step));
+    optimizer.zero_grad();
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(params, 1.0);
+    optimizer.step();
+    train_squared += squared;
+    train_values += 2 * options.batch_size;
+    if (step % options.log_every != 0 && step != options.steps) continue;
+    double validation_squared = 0;
+    {
+      torch::NoGradGuard no_grad;
+      model.eval();
+      for (int64_t b = 0; b < options.validation_batches; ++b) {
+        double squared_batch = 0;
+        VLARFT_RETURN_IF_ERROR(evaluate(true, &squared_batch).status());
+        validation_squared += squared_batch;
+      }
+      model.train();
+    }
+    LocalisationPoint point;
+    point.step = step;
+    point.train_rms_cm = 100 * std::sqrt(train_squared / train_values);
+    point.validation_rms_cm = 100 * std::sqrt(validation_squared / (2 * options.batch_size * options.validation_batches));
+    point.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    curve.push_back(point);
+    progress(point);
+    train_squared = 0, train_values = 0;
+  }
+  return curve;
+}
+
+}  // namespace vlarft::cli

@@ -1,0 +1,60 @@
+// How fast can a vision encoder learn *where* the instruction's object is? The SFT policy's failure
+// mode (docs/results.md) is localisation: it reaches, descends and closes 5-10 cm from the object.
+// This study isolates that skill: a model sees the frame, the instruction and the proprio state and
+// regresses the demonstration's subgoal — the gripper's (x, y) at its next open/close
+// (NextGripperFlipXy: the grasp point, then the release point) — with nothing else to learn. The
+// curve of held-out RMS error in centimetres against steps says how many SFT steps localisation
+// needs (a grasp needs ~3 cm) and whether an architecture learns it faster:
+//   policy  the policy's own encoder (policy config) + its subgoal head, as SFT trains them;
+//   cnn     a small reference CNN: two stride-1 convolutions after one stride-2, instruction FiLM,
+//           16 spatial-softmax keypoints at 32x32 and an MLP — the classic visuomotor localiser.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "libs/models/policy.h"
+#include "tools/vlarft/demo_policy_data.h"
+
+namespace vlarft::cli {
+
+struct LocalisationStudyOptions {
+  std::string model = "policy";  // policy | cnn
+  int64_t steps = 800;
+  int64_t batch_size = 32;
+  double lr = 5e-4;
+  int64_t warmup_steps = 100;
+  int64_t log_every = 100;
+  int64_t validation_batches = 4;
+  uint64_t seed = 0;
+
+  template <typename V>
+  void VisitFields(V& v) {
+    v.Field("model", model, "policy (the policy encoder + subgoal head) | cnn (reference spatial-softmax CNN)");
+    v.Field("steps", steps, "AdamW steps");
+    v.Field("batch_size", batch_size, "(frame, subgoal) pairs per step");
+    v.Field("lr", lr, "peak learning rate (linear warm-up, then constant)");
+    v.Field("warmup_steps", warmup_steps, "learning-rate warm-up steps");
+    v.Field("log_every", log_every, "report train and held-out RMS every this many steps");
+    v.Field("validation_batches", validation_batches, "held-out batches per report");
+    v.Field("seed", seed, "initialisation and data seed");
+  }
+  absl::Status Validate() const;
+};
+
+struct LocalisationPoint {
+  int64_t step = 0;
+  double train_rms_cm = 0;       // since the previous report, per table-plane coordinate
+  double validation_rms_cm = 0;  // held-out episodes
+  double seconds = 0;
+};
+
+// Trains the chosen model on `data` (its training split) and reports the curve; `policy_config`
+// gives the policy model (subgoal_head is forced on) and the image size.
+absl::StatusOr<std::vector<LocalisationPoint>> RunLocalisationStudy(
+    const models::PolicyConfig& policy_config, DemoPolicyData& data, const LocalisationStudyOptions& options,
+    const std::function<void(const LocalisationPoint&)>& progress);
+
+}  // namespace vlarft::cli
