@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_format.h"
 #include "libs/core/command_line.h"
+#include "tests/bench/bench_main.h"
 #include "libs/core/rng.h"
 #include "libs/core/status.h"
 #include "libs/models/policy.h"
@@ -128,22 +129,5 @@ absl::Status Run(const BenchOptions& options) {
 }  // namespace vlarft::bench
 
 int main(int argc, char** argv) {
-  using namespace vlarft;
-  auto parsed = core::ParseCommandLine(std::vector<std::string>(argv + 1, argv + argc));
-  bench::BenchOptions options;
-  if (!parsed.ok()) {
-    std::cerr << parsed.status() << "\n";
-    return 2;
-  }
-  if (parsed->help) {
-    std::cout << "usage: policy_sampling_bench [options]\n\noptions:\n" << core::OptionsHelp(options);
-    return 0;
-  }
-  absl::Status status = core::BindOptions(*parsed, &options);
-  if (status.ok()) status = bench::Run(options);
-  if (!status.ok()) {
-    std::cerr << "policy_sampling_bench: " << status << "\n";
-    return status.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
-  }
-  return 0;
+  return vlarft::bench::BenchMain<vlarft::bench::BenchOptions>(argc, argv, "policy_sampling_bench", vlarft::bench::Run);
 }
