@@ -210,18 +210,27 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   const int64_t steps = run.steps.empty() ? 0 : run.steps.back().step;
   std::string table = tabletop::ReportMarkdown({base, tuned});
   // Both evaluations ran the same episodes (eval_seed), so the difference is judged pair by pair.
-  VLARFT_ASSIGN_OR_RETURN(const tabletop::PairedComparison paired, tabletop::ComparePaired(base, tuned));
-  absl::StrAppend(&table, "\nRFT − base on the same episodes (paired):\n\n", tabletop::PairedMarkdown(paired, "base", "RFT"));
+  // Should that ever fail, the results are still written, without the paired table.
+  const absl::StatusOr<tabletop::PairedComparison> paired = tabletop::ComparePaired(base, tuned);
+  std::string paired_summary;
+  if (paired.ok()) {
+    absl::StrAppend(&table, "\nRFT − base on the same episodes (paired):\n\n",
+                    tabletop::PairedMarkdown(*paired, "base", "RFT"));
+    paired_summary = absl::StrFormat(" (%+.1f points, paired 95%% CI [%+.1f, %+.1f], McNemar p = %.3g)",
+                                     100 * paired->average.difference, 100 * paired->average.low,
+                                     100 * paired->average.high, paired->average.p_value);
+  } else {
+    say("no paired comparison: " + std::string(paired.status().message()));
+  }
   if (!perturbed.empty()) {
     absl::StrAppend(&table, "\nUnder perturbations (average success %, ", config.perturbation_episodes_per_task,
                     " episodes per task):\n\n", tabletop::PerturbationMarkdown(perturbed));
   }
   const std::string summary = absl::StrFormat(
       "RFT: %d steps in %.1f min on this machine (%d learner ranks, %d rollout workers, %d restarts); "
-      "average success %.1f%% -> %.1f%% (%+.1f points, paired 95%% CI [%+.1f, %+.1f], McNemar p = %.3g)",
+      "average success %.1f%% -> %.1f%%%s",
       steps, run.seconds / 60, config.launch.learner_ranks, config.launch.rollout_workers, run.restarts,
-      100 * base.average.rate, 100 * tuned.average.rate, 100 * paired.average.difference, 100 * paired.average.low,
-      100 * paired.average.high, paired.average.p_value);
+      100 * base.average.rate, 100 * tuned.average.rate, paired_summary);
   std::cout << "\n" << table << "\n" << summary << "\n";
   std::ofstream(out / "results.md") << table << "\n" << summary << "\n";
   if (!config.results_markdown.empty()) std::ofstream(config.results_markdown) << table << "\n" << summary << "\n";
@@ -237,15 +246,17 @@ absl::Status RunRft(const std::vector<std::string>& args) {
       WriteSuccessCurve(out / "success_curve.png", base, tuned, steps, probes, config.probe_episodes_per_task));
   nlohmann::json record = nlohmann::json::parse(absl::StrCat("{\"base\": ", tabletop::ReportJson(base),
                                                              ", \"rft\": ", tabletop::ReportJson(tuned), "}"));
-  record["paired"] = {{"difference", paired.average.difference},
-                      {"ci95", {paired.average.low, paired.average.high}},
-                      {"rft_only", paired.average.tuned_only},
-                      {"base_only", paired.average.base_only},
-                      {"p_value", paired.average.p_value}};
-  for (const tabletop::PairedDifference& d : paired.suites) {
-    record["paired"]["suites"][d.name] = {{"difference", d.difference}, {"ci95", {d.low, d.high}},
-                                          {"rft_only", d.tuned_only}, {"base_only", d.base_only},
-                                          {"p_value", d.p_value}};
+  if (paired.ok()) {
+    record["paired"] = {{"difference", paired->average.difference},
+                        {"ci95", {paired->average.low, paired->average.high}},
+                        {"rft_only", paired->average.tuned_only},
+                        {"base_only", paired->average.base_only},
+                        {"p_value", paired->average.p_value}};
+    for (const tabletop::PairedDifference& d : paired->suites) {
+      record["paired"]["suites"][d.name] = {{"difference", d.difference}, {"ci95", {d.low, d.high}},
+                                            {"rft_only", d.tuned_only}, {"base_only", d.base_only},
+                                            {"p_value", d.p_value}};
+    }
   }
   record["steps"] = steps;
   record["seconds"] = run.seconds;
