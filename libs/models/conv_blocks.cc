@@ -51,6 +51,22 @@ torch::Tensor PlainResBlockImpl::forward(const torch::Tensor& x) {
   return x + conv2(torch::silu(conv1(torch::silu(x))));
 }
 
+torch::Tensor AppendCoordinateChannels(const torch::Tensor& x) {
+  const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
+  const torch::Tensor xs = torch::linspace(-1.0, 1.0, w, x.options()).view({1, 1, 1, w}).expand({b, 1, h, w});
+  const torch::Tensor ys = torch::linspace(-1.0, 1.0, h, x.options()).view({1, 1, h, 1}).expand({b, 1, h, w});
+  return torch::cat({x, xs, ys}, 1);
+}
+
+torch::Tensor SpatialSoftmaxCoordinates(const torch::Tensor& logits) {
+  const int64_t b = logits.size(0), h = logits.size(2), w = logits.size(3);
+  const torch::Tensor weights = torch::softmax(logits.flatten(2), -1).view({b, -1, h, w});
+  const auto options = weights.options();
+  const torch::Tensor xs = torch::linspace(-1.0, 1.0, w, options), ys = torch::linspace(-1.0, 1.0, h, options);
+  const torch::Tensor ex = (weights.sum(2) * xs).sum(-1), ey = (weights.sum(3) * ys).sum(-1);  // [B, K]
+  return torch::cat({ex, ey}, 1);
+}
+
 torch::nn::Conv2d MakeDownsample(int64_t in_channels, int64_t out_channels) {
   return Conv(in_channels, out_channels, 3, /*stride=*/2);
 }

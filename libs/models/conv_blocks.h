@@ -38,6 +38,14 @@ class PlainResBlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(PlainResBlock);
 
+// [B, C, H, W] -> [B, C + 2, H, W]: each pixel's x then y in [-1, 1] appended as channels
+// (CoordConv, Liu et al. 2018), so convolutions can read absolute positions.
+torch::Tensor AppendCoordinateChannels(const torch::Tensor& x);
+
+// Spatial softmax (Levine et al. 2016): logits [B, K, H, W] -> [B, 2K], the expected x of each
+// map's softmax over pixels, then the expected y, in [-1, 1].
+torch::Tensor SpatialSoftmaxCoordinates(const torch::Tensor& logits);
+
 // 3x3 convolution with stride 2 (halves H and W).
 torch::nn::Conv2d MakeDownsample(int64_t in_channels, int64_t out_channels);
 

@@ -143,13 +143,8 @@ PolicyContext PolicyEncoderImpl::forward(const torch::Tensor& frames, const torc
 }
 
 torch::Tensor PolicyEncoderImpl::SpatialSoftmaxKeypoints(const torch::Tensor& features) {
-  const int64_t b = features.size(0), h = features.size(2), w = features.size(3);
-  const torch::Tensor logits = keypoint_maps(features).flatten(2).to(torch::kFloat32);  // [B, K, h*w]
-  const torch::Tensor weights = torch::softmax(logits, -1).view({b, -1, h, w});
-  const auto options = weights.options();
-  const torch::Tensor xs = torch::linspace(-1.0, 1.0, w, options), ys = torch::linspace(-1.0, 1.0, h, options);
-  const torch::Tensor ex = (weights.sum(2) * xs).sum(-1), ey = (weights.sum(3) * ys).sum(-1);  // [B, K]
-  return keypoint_proj(torch::cat({ex, ey}, 1).to(features.scalar_type())).unsqueeze(1);
+  const torch::Tensor coordinates = SpatialSoftmaxCoordinates(keypoint_maps(features).to(torch::kFloat32));
+  return keypoint_proj(coordinates.to(features.scalar_type())).unsqueeze(1);
 }
 
 torch::Tensor PolicyEncoderImpl::Patchify(const torch::Tensor& frames, const torch::Tensor& words,
@@ -160,14 +155,7 @@ torch::Tensor PolicyEncoderImpl::Patchify(const torch::Tensor& frames, const tor
     const torch::Tensor weights = ids_mask.to(words.scalar_type()).unsqueeze(-1);
     film_input = (words * weights).sum(1) / weights.sum(1).clamp_min(1.0);  // mean word embedding [B, dim]
   }
-  torch::Tensor x = frames;
-  if (config_.stem_coords) {
-    const int64_t b = frames.size(0), h = frames.size(2), w = frames.size(3);
-    const auto options = frames.options();
-    const torch::Tensor xs = torch::linspace(-1.0, 1.0, w, options).view({1, 1, 1, w}).expand({b, 1, h, w});
-    const torch::Tensor ys = torch::linspace(-1.0, 1.0, h, options).view({1, 1, h, 1}).expand({b, 1, h, w});
-    x = torch::cat({frames, xs, ys}, 1);
-  }
+  torch::Tensor x = config_.stem_coords ? AppendCoordinateChannels(frames) : frames;
   const size_t convs = stem_convs->size();
   for (size_t i = 0; i + 1 < convs; ++i) {
     x = stem_convs[i]->as<torch::nn::Conv2d>()->forward(x);

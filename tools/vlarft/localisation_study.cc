@@ -6,7 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "libs/core/rng.h"
 #include "libs/core/status.h"
+#include "libs/models/conv_blocks.h"
 #include "libs/models/instruction_tokenizer.h"
+#include "libs/models/training_loop.h"
 
 namespace vlarft::cli {
 namespace {
@@ -31,18 +33,11 @@ class SubgoalCnnImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& pixels, const torch::Tensor& ids, const torch::Tensor& mask) {
     const torch::Tensor weights = mask.to(torch::kFloat32).unsqueeze(-1);
     const torch::Tensor instruction = (embed(ids) * weights).sum(1) / weights.sum(1).clamp_min(1.0);
-    const int64_t b = pixels.size(0), h = pixels.size(2), w = pixels.size(3);
-    const torch::Tensor xs = torch::linspace(-1.0, 1.0, w).view({1, 1, 1, w}).expand({b, 1, h, w});
-    const torch::Tensor ys = torch::linspace(-1.0, 1.0, h).view({1, 1, h, 1}).expand({b, 1, h, w});
-    torch::Tensor x = torch::silu(conv1(torch::cat({pixels, xs, ys}, 1)));
+    torch::Tensor x = torch::silu(conv1(models::AppendCoordinateChannels(pixels)));
     const auto gamma_beta = film(instruction).unsqueeze(-1).unsqueeze(-1).chunk(2, 1);
     x = torch::silu(conv2(x) * (1 + gamma_beta[0]) + gamma_beta[1]);
     x = torch::silu(conv3(x));
-    const int64_t mh = x.size(2), mw = x.size(3);
-    const torch::Tensor attention = torch::softmax(maps(x).flatten(2), -1).view({b, -1, mh, mw});
-    const torch::Tensor ex = (attention.sum(2) * torch::linspace(-1.0, 1.0, mw)).sum(-1);
-    const torch::Tensor ey = (attention.sum(3) * torch::linspace(-1.0, 1.0, mh)).sum(-1);
-    return out(torch::silu(hidden(torch::cat({ex, ey, instruction}, 1))));
+    return out(torch::silu(hidden(torch::cat({models::SpatialSoftmaxCoordinates(maps(x)), instruction}, 1))));
   }
 
  private:
@@ -118,25 +113,26 @@ absl::StatusOr<std::vector<LocalisationPoint>> RunLocalisationStudy(
     return torch::mse_loss(predicted, target);
   };
 
+  // The shared trainer loop (warm-up, AdamW, clipping, non-finite check) with a constant rate after
+  // warm-up: a cosine that ends at its peak.
+  models::TrainingLoopSpec spec;
+  spec.steps = options.steps;
+  spec.log_every = options.log_every;
+  spec.validate_every = options.log_every;
+  spec.schedule = models::LrSchedule{options.lr, options.warmup_steps, options.steps, /*final_fraction=*/1.0};
   std::vector<LocalisationPoint> curve;
   const auto start = std::chrono::steady_clock::now();
   double train_squared = 0;
   int64_t train_values = 0;
-  for (int64_t step = 1; step <= options.steps; ++step) {
-    const double scale = options.warmup_steps > 0 ? std::min(1.0, static_cast<double>(step) / options.warmup_steps) : 1.0;
-    for (auto& group : optimizer.param_groups()) {
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(options.lr * scale);
-    }
+  models::TrainingLoopHooks hooks;
+  hooks.loss = [&](int64_t) -> absl::StatusOr<torch::Tensor> {
     double squared = 0;
     VLARFT_ASSIGN_OR_RETURN(torch::Tensor loss, evaluate(false, &squared));
-    if (!std::isfinite(loss.item<double>())) return absl::InternalError(absl::StrCat("loss is not finite at step ", step));
-    optimizer.zero_grad();
-    loss.backward();
-    torch::nn::utils::clip_grad_norm_(params, 1.0);
-    optimizer.step();
     train_squared += squared;
     train_values += 2 * options.batch_size;
-    if (step % options.log_every != 0 && step != options.steps) continue;
+    return loss;
+  };
+  hooks.validate = [&](int64_t done) -> absl::Status {
     double validation_squared = 0;
     {
       torch::NoGradGuard no_grad;
@@ -149,14 +145,18 @@ absl::StatusOr<std::vector<LocalisationPoint>> RunLocalisationStudy(
       model.train();
     }
     LocalisationPoint point;
-    point.step = step;
+    point.step = done;
     point.train_rms_cm = 100 * std::sqrt(train_squared / train_values);
     point.validation_rms_cm = 100 * std::sqrt(validation_squared / (2 * options.batch_size * options.validation_batches));
     point.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     curve.push_back(point);
     progress(point);
     train_squared = 0, train_values = 0;
-  }
+    return absl::OkStatus();
+  };
+  models::TrainingLoopResult loop;
+  VLARFT_RETURN_IF_ERROR(models::RunTrainingLoop(spec, /*start_step=*/0, optimizer, params, hooks,
+                                                 [](const std::string&) {}, loop));
   return curve;
 }
 
