@@ -80,10 +80,8 @@ torch::Tensor DitBlockImpl::forward(const torch::Tensor& x, const torch::Tensor&
   if (cross_attention_) {
     // [B, N] -> [B, 1, 1, N]: every query may attend to every real context token.
     const torch::Tensor mask = context_mask.unsqueeze(1).unsqueeze(1);
-    const torch::Tensor query = cross_attn->Query(norm_cross(out));
-    out = out + cross_attn->Output(core::ScaledDotProductAttention(query, key.defined() ? key : cross_attn->Key(context),
-                                                                   value.defined() ? value : cross_attn->Value(context),
-                                                                   mask, /*causal=*/false));
+    out = out + cross_attn->Attend(norm_cross(out), key.defined() ? key : cross_attn->Key(context),
+                                   value.defined() ? value : cross_attn->Value(context), mask);
   }
   h = Modulate(norm2(out), mod[3], mod[4]);
   return out + mod[5].unsqueeze(1) * mlp(h);

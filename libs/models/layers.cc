@@ -115,7 +115,12 @@ torch::Tensor AttentionImpl::Output(const torch::Tensor& attended) {
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& context,
                                      const std::optional<torch::Tensor>& mask, bool causal) {
-  return Output(core::ScaledDotProductAttention(Query(x), Key(context), Value(context), mask, causal));
+  return Attend(x, Key(context), Value(context), mask, causal);
+}
+
+torch::Tensor AttentionImpl::Attend(const torch::Tensor& x, const torch::Tensor& keys, const torch::Tensor& values,
+                                    const std::optional<torch::Tensor>& mask, bool causal) {
+  return Output(core::ScaledDotProductAttention(Query(x), keys, values, mask, causal));
 }
 
 TransformerBlockImpl::TransformerBlockImpl(int64_t dim, int64_t heads, int64_t ffn_hidden) {

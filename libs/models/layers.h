@@ -97,6 +97,10 @@ class AttentionImpl : public torch::nn::Module {
   // Plain (self or cross) attention: queries from x, keys/values from `context`.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context,
                         const std::optional<torch::Tensor>& mask = std::nullopt, bool causal = false);
+  // The same with the context already projected (Key(context), Value(context)), for callers that
+  // attend to one context many times.
+  torch::Tensor Attend(const torch::Tensor& x, const torch::Tensor& keys, const torch::Tensor& values,
+                       const std::optional<torch::Tensor>& mask = std::nullopt, bool causal = false);
 
   int64_t heads() const { return heads_; }
   int64_t head_dim() const { return head_dim_; }
