@@ -18,6 +18,9 @@ absl::Status PolicyConfig::Validate() const {
   if (!(sigma_min > 0 && sigma_min <= sigma_max)) {
     return absl::InvalidArgumentError(absl::StrCat("need 0 < sigma_min <= sigma_max, got ", sigma_min, ", ", sigma_max));
   }
+  if (subgoal_conditioning && !subgoal_head) {
+    return absl::InvalidArgumentError("subgoal_conditioning needs subgoal_head: true (the head supplies the subgoal)");
+  }
   if (flow_head.dim != sigma_net.dim) {
     return absl::InvalidArgumentError("flow_head.dim and sigma_net.dim must match (they share the context width)");
   }
@@ -51,17 +54,18 @@ absl::Status PolicyConfig::Validate() const {
 }
 
 PolicyContext PolicyContext::Repeat(int64_t times) const {
-  return {tokens.repeat_interleave(times, 0), mask.repeat_interleave(times, 0),
-          pooled.repeat_interleave(times, 0), proprio.repeat_interleave(times, 0)};
+  return {tokens.repeat_interleave(times, 0), mask.repeat_interleave(times, 0), pooled.repeat_interleave(times, 0),
+          proprio.repeat_interleave(times, 0), subgoal.defined() ? subgoal.repeat_interleave(times, 0) : subgoal};
 }
 
 PolicyContext PolicyContext::Index(const torch::Tensor& indices) const {
   const torch::Tensor i = indices.to(tokens.device());
-  return {tokens.index_select(0, i), mask.index_select(0, i), pooled.index_select(0, i), proprio.index_select(0, i)};
+  return {tokens.index_select(0, i), mask.index_select(0, i), pooled.index_select(0, i), proprio.index_select(0, i),
+          subgoal.defined() ? subgoal.index_select(0, i) : subgoal};
 }
 
 PolicyContext PolicyContext::Detach() const {
-  return {tokens.detach(), mask, pooled.detach(), proprio.detach()};
+  return {tokens.detach(), mask, pooled.detach(), proprio.detach(), subgoal.defined() ? subgoal.detach() : subgoal};
 }
 
 PolicyEncoderImpl::PolicyEncoderImpl(const PolicyConfig& config) : config_(config.encoder) {
@@ -188,6 +192,10 @@ VlaPolicyImpl::VlaPolicyImpl(const PolicyConfig& config, InstructionTokenizer to
   sigma_net = register_module("sigma_net", Dit(config_.sigma_net, config_.chunk_length, config_.action_dim,
                                                config_.action_dim));
   if (config_.subgoal_head) subgoal = register_module("subgoal", torch::nn::Linear(config_.encoder.dim, 2));
+  if (config_.subgoal_conditioning) {
+    flow_subgoal = register_module("flow_subgoal", torch::nn::Linear(2, head_dim));
+    sigma_subgoal = register_module("sigma_subgoal", torch::nn::Linear(2, head_dim));
+  }
   if (config_.encoder.lora.rank > 0) {
     EnableLoraOn(*encoder, config_.encoder.lora.targets, {config_.encoder.lora.rank, config_.encoder.lora.alpha});
   }
@@ -215,23 +223,32 @@ absl::StatusOr<PolicyContext> VlaPolicyImpl::Encode(const PolicyObservation& obs
   const torch::Device device = encoder->parameters().front().device();
   const torch::Tensor pixels = frames.to(device).permute({0, 3, 1, 2}).to(torch::kFloat32) / 127.5 - 1.0;
   const torch::Tensor proprio = proprio_.Normalize(observation.proprio.to(device, torch::kFloat32));
-  return encoder(pixels, ids.to(device), ids_mask.to(device), proprio);
+  PolicyContext context = encoder(pixels, ids.to(device), ids_mask.to(device), proprio);
+  // The heads steer by the localiser's estimate, not through it: the flow loss must not move it.
+  if (config_.subgoal_conditioning) context.subgoal = Subgoal(context).detach();
+  return context;
 }
 
 torch::Tensor VlaPolicyImpl::Condition(TimeEmbedding& time, torch::nn::Linear& proprio, torch::nn::Linear& pooled,
-                                       const torch::Tensor& tau, const PolicyContext& context) {
-  return time(tau) + proprio(context.proprio) + pooled(context.pooled);
+                                       torch::nn::Linear& subgoal_offset, const torch::Tensor& tau,
+                                       const PolicyContext& context) {
+  torch::Tensor c = time(tau) + proprio(context.proprio) + pooled(context.pooled);
+  if (!subgoal_offset) return c;
+  TORCH_CHECK(context.subgoal.defined(), "subgoal_conditioning: the context carries no subgoal");
+  // Relative to the gripper: "2 cm left of me" is the same motion wherever the object stands.
+  const torch::Tensor offset = context.subgoal - context.proprio.narrow(1, 0, 2);
+  return c + subgoal_offset(offset.to(c.scalar_type()));
 }
 
 torch::Tensor VlaPolicyImpl::Velocity(const torch::Tensor& x, const torch::Tensor& tau, const PolicyContext& context,
                                       const PolicyContextKeys* keys) {
-  const torch::Tensor c = Condition(flow_time, flow_proprio, flow_context, tau, context);
+  const torch::Tensor c = Condition(flow_time, flow_proprio, flow_context, flow_subgoal, tau, context);
   return flow_head(x, c, context.tokens, context.mask, keys ? &keys->flow : nullptr);
 }
 
 torch::Tensor VlaPolicyImpl::LogSigma(const torch::Tensor& x, const torch::Tensor& tau, const PolicyContext& context,
                                       const PolicyContextKeys* keys) {
-  const torch::Tensor c = Condition(sigma_time, sigma_proprio, sigma_context, tau, context);
+  const torch::Tensor c = Condition(sigma_time, sigma_proprio, sigma_context, sigma_subgoal, tau, context);
   const torch::Tensor raw = sigma_net(x, c, context.tokens, context.mask, keys ? &keys->sigma : nullptr);
   const double log_min = std::log(config_.sigma_min);
   const double log_max = std::log(config_.sigma_max);

@@ -102,6 +102,11 @@ struct PolicyConfig {
   // Auxiliary SFT target: where (x, y) the gripper next opens or closes, predicted from the pooled
   // context. Only training uses it; it makes the encoder localise the object it must reach.
   bool subgoal_head = false;
+  // Hierarchical conditioning: the flow head and the sigma net also see (subgoal - gripper x, y), the
+  // vector to where the gripper must go next. At inference the subgoal head supplies it; SFT feeds
+  // the demonstration's subgoal with noise (policy_training.subgoal_noise_m), so the controller learns
+  // to servo to a point from the first step while the localiser learns to find it.
+  bool subgoal_conditioning = false;
 
   template <typename V>
   void VisitFields(V& v) {
@@ -117,6 +122,9 @@ struct PolicyConfig {
     v.Field("subgoal_head", subgoal_head,
             "a linear head on the pooled context that predicts the gripper's (x, y) at its next open/close "
             "(SFT auxiliary loss policy_training.subgoal_weight: it teaches the encoder where the target is)");
+    v.Field("subgoal_conditioning", subgoal_conditioning,
+            "condition the flow head and sigma net on the vector from the gripper to the subgoal (needs "
+            "subgoal_head; inference uses the head's prediction, SFT the demonstration's with noise)");
   }
   absl::Status Validate() const;
 };
@@ -127,6 +135,9 @@ struct PolicyContext {
   torch::Tensor mask;     // [B, N] bool, true = real token
   torch::Tensor pooled;   // [B, D] mean of the action-query outputs
   torch::Tensor proprio;  // [B, proprio_dim] normalised
+  // With subgoal_conditioning: the subgoal (x, y) the heads condition on, in the proprio normaliser's
+  // units [B, 2]; Encode fills in the subgoal head's prediction. Undefined otherwise.
+  torch::Tensor subgoal;
   // The same context repeated `times` per row (row b -> rows b*times .. b*times+times-1).
   PolicyContext Repeat(int64_t times) const;
   // Rows `indices` (int64 [M]) of this context, in that order.
@@ -220,10 +231,11 @@ class VlaPolicyImpl : public torch::nn::Module {
   torch::nn::Linear flow_proprio{nullptr}, flow_context{nullptr};
   torch::nn::Linear sigma_proprio{nullptr}, sigma_context{nullptr};
   torch::nn::Linear subgoal{nullptr};  // with config().subgoal_head
+  torch::nn::Linear flow_subgoal{nullptr}, sigma_subgoal{nullptr};  // with config().subgoal_conditioning
 
  private:
   torch::Tensor Condition(TimeEmbedding& time, torch::nn::Linear& proprio, torch::nn::Linear& pooled,
-                          const torch::Tensor& tau, const PolicyContext& context);
+                          torch::nn::Linear& subgoal_offset, const torch::Tensor& tau, const PolicyContext& context);
 
   PolicyConfig config_;
   InstructionTokenizer tokenizer_;

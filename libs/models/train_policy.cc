@@ -24,6 +24,7 @@ absl::Status PolicyTrainConfig::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat("mixed_precision must be none or bf16, got '", mixed_precision, "'"));
   }
   if (subgoal_weight < 0) return absl::InvalidArgumentError("subgoal_weight must be >= 0");
+  if (!(subgoal_noise_m >= 0)) return absl::InvalidArgumentError("subgoal_noise_m must be >= 0");
   return absl::OkStatus();
 }
 
@@ -60,6 +61,19 @@ torch::Tensor AugmentFrames(const torch::Tensor& frames, int64_t shift, double b
   return x.round().clamp(0, 255).to(torch::kUInt8);
 }
 
+namespace {
+
+// Subgoals (x, y) in metres [B, 2] -> the proprio normaliser's x/y units, the space the gripper's
+// own position lives in.
+torch::Tensor NormalizedSubgoal(const ActionNormalizer& proprio_normalizer, const torch::Tensor& proprio,
+                                const torch::Tensor& subgoals_metres) {
+  torch::Tensor as_proprio = proprio.to(torch::kFloat32).clone();
+  as_proprio.narrow(1, 0, 2).copy_(subgoals_metres.to(torch::kFloat32));
+  return proprio_normalizer.Normalize(as_proprio).narrow(1, 0, 2);
+}
+
+}  // namespace
+
 absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, const PolicyTrainConfig& config,
                                               PolicyDataSource& data, const std::string& checkpoint_dir,
                                               const std::string& output_stem,
@@ -68,6 +82,10 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
   VLARFT_RETURN_IF_ERROR(model_config.Validate());
   if (config.subgoal_weight > 0 && !model_config.subgoal_head) {
     return absl::InvalidArgumentError("policy_training.subgoal_weight > 0 needs policy.subgoal_head: true");
+  }
+  if (model_config.subgoal_conditioning && config.subgoal_weight <= 0) {
+    return absl::InvalidArgumentError(
+        "policy.subgoal_conditioning needs policy_training.subgoal_weight > 0 (else nothing trains the subgoal head)");
   }
   if (config.torch_threads > 0) torch::set_num_threads(static_cast<int>(config.torch_threads));
   torch::manual_seed(config.seed);  // parameter initialisation only; data draws use `generator`
@@ -106,7 +124,8 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
   }
 
   const c10::DeviceType device_type = policy->encoder->parameters().front().device().type();
-  auto loss_on = [&](const PolicyBatch& batch, bool augment) -> absl::StatusOr<torch::Tensor> {
+  // `subgoal_rms_m`, when given and the subgoal head trains: the head's per-axis RMS error in metres.
+  auto loss_on = [&](const PolicyBatch& batch, bool augment, double* subgoal_rms_m = nullptr) -> absl::StatusOr<torch::Tensor> {
     PolicyObservation obs{augment ? AugmentFrames(batch.frames, config.augment_shift, config.augment_brightness, generator)
                                   : batch.frames,
                           batch.instructions, batch.proprio};
@@ -115,17 +134,30 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
     const torch::Tensor tau = SampleFlowTimes(target.size(0), config.tau_sampling, generator);
     core::AutocastScope autocast(device_type, config.mixed_precision == "bf16");
     VLARFT_ASSIGN_OR_RETURN(PolicyContext context, policy->Encode(obs));
-    torch::Tensor loss = policy->FlowMatchingLoss(target, noise, tau, context).to(torch::kFloat32);
+    torch::Tensor subgoal;  // the demonstration's, in the proprio normaliser's x/y units
     if (config.subgoal_weight > 0) {
       if (!batch.subgoals.defined() || batch.subgoals.sizes() != torch::IntArrayRef({target.size(0), 2})) {
         return absl::FailedPreconditionError("subgoal_weight > 0 but the data source gives no [B, 2] subgoals");
       }
-      // In the proprio normaliser's x/y units, so the head predicts in the space the gripper lives in.
-      torch::Tensor as_proprio = batch.proprio.to(torch::kFloat32).clone();
-      as_proprio.narrow(1, 0, 2).copy_(batch.subgoals.to(torch::kFloat32));
-      const torch::Tensor subgoal = policy->proprio_normalizer().Normalize(as_proprio).narrow(1, 0, 2);
-      loss = loss + config.subgoal_weight * torch::mse_loss(policy->Subgoal(context).to(torch::kFloat32),
-                                                            subgoal.to(loss.device()));
+      subgoal = NormalizedSubgoal(policy->proprio_normalizer(), batch.proprio, batch.subgoals).to(context.proprio.device());
+    }
+    // Training steers the heads by the true subgoal (with noise); validation by the head's estimate,
+    // as inference does, so its loss says how well the two halves work together.
+    if (model_config.subgoal_conditioning && augment) {
+      const torch::Tensor noisy_metres =
+          batch.subgoals.to(torch::kFloat32) + config.subgoal_noise_m * torch::randn({target.size(0), 2}, generator);
+      context.subgoal = NormalizedSubgoal(policy->proprio_normalizer(), batch.proprio, noisy_metres).to(context.proprio.device());
+    }
+    torch::Tensor loss = policy->FlowMatchingLoss(target, noise, tau, context).to(torch::kFloat32);
+    if (subgoal.defined()) {
+      const torch::Tensor predicted = policy->Subgoal(context).to(torch::kFloat32);
+      loss = loss + config.subgoal_weight * torch::mse_loss(predicted, subgoal);
+      if (subgoal_rms_m != nullptr) {
+        torch::Tensor as_proprio = context.proprio.detach().to(torch::kFloat32).clone();
+        as_proprio.narrow(1, 0, 2).copy_(predicted.detach());
+        const torch::Tensor metres = policy->proprio_normalizer().Denormalize(as_proprio).narrow(1, 0, 2).cpu();
+        *subgoal_rms_m = std::sqrt((metres - batch.subgoals.to(torch::kFloat32)).pow(2).mean().item<double>());
+      }
     }
     return loss;
   };
@@ -140,11 +172,17 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
     torch::NoGradGuard no_grad;
     policy->eval();
     VLARFT_ASSIGN_OR_RETURN(PolicyBatch val, data.SampleBatch(config.batch_size, /*validation=*/true, generator));
-    absl::StatusOr<torch::Tensor> val_loss = loss_on(val, /*augment=*/false);
+    double subgoal_rms_m = -1;
+    absl::StatusOr<torch::Tensor> val_loss = loss_on(val, /*augment=*/false, &subgoal_rms_m);
     policy->train();
     VLARFT_RETURN_IF_ERROR(val_loss.status());
     result.validation_loss.emplace_back(done, val_loss->item<double>());
-    progress(absl::StrFormat("step %d validation loss %.4f", done, val_loss->item<double>()));
+    std::string line = absl::StrFormat("step %d validation loss %.4f", done, val_loss->item<double>());
+    if (subgoal_rms_m >= 0) {
+      result.validation_subgoal_rms_m.emplace_back(done, subgoal_rms_m);
+      absl::StrAppendFormat(&line, ", subgoal RMS %.1f cm", 100 * subgoal_rms_m);
+    }
+    progress(line);
     return absl::OkStatus();
   };
   if (!checkpoint_dir.empty()) {

@@ -54,6 +54,7 @@ struct PolicyTrainConfig {
   int64_t stop_after_steps = 0;  // > 0: checkpoint and return after this many steps in this run
   std::string mixed_precision = "none";  // "bf16": autocast the forward pass (float32 master weights)
   double subgoal_weight = 0;             // weight of the subgoal MSE (needs policy.subgoal_head)
+  double subgoal_noise_m = 0.02;         // with policy.subgoal_conditioning: N(0, this²) metres on the fed subgoal
 
   template <typename V>
   void VisitFields(V& v) {
@@ -79,6 +80,9 @@ struct PolicyTrainConfig {
     v.Field("subgoal_weight", subgoal_weight,
             "weight of the auxiliary loss on the gripper's next open/close position (needs policy.subgoal_head; "
             "0 = off)");
+    v.Field("subgoal_noise_m", subgoal_noise_m,
+            "with policy.subgoal_conditioning: standard deviation (metres, per axis) of the noise added to the "
+            "demonstration's subgoal the heads are trained on, so they learn to correct an imprecise estimate");
   }
   absl::Status Validate() const;
 };
@@ -86,6 +90,8 @@ struct PolicyTrainConfig {
 struct PolicyTrainResult {
   std::vector<std::pair<int64_t, double>> train_loss;       // (step, mean loss since last log)
   std::vector<std::pair<int64_t, double>> validation_loss;  // (step, loss)
+  // With subgoal_weight > 0: (step, per-axis RMS error of the subgoal head on the validation batch, metres)
+  std::vector<std::pair<int64_t, double>> validation_subgoal_rms_m;
   double seconds = 0;
   bool complete = false;  // false when stop_after_steps ended the run early (resume to finish)
 };

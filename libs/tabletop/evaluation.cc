@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/tabletop/random.h"
+#include "libs/tabletop/subgoal.h"
 
 namespace vlarft::tabletop {
 namespace {
@@ -115,6 +116,7 @@ absl::StatusOr<EvalReport> Evaluate(Policy& policy, const EvalOptions& options,
       o.task_index = env.task().index;
       o.episode = active[i];
       o.step = env.steps();
+      o.privileged_subgoal = NextSubgoalXy(env);
     });
     absl::StatusOr<std::vector<ActionChunk>> chunks = policy.ActBatch(observations);
     if (!chunks.ok()) return absl::Status(chunks.status().code(), absl::StrCat(policy.name(), ": ", chunks.status().message()));

@@ -26,6 +26,9 @@ struct Observation {
   int task_index = 0;              // AllTasks() index
   int episode = 0;                 // index of the episode within this evaluation (stable across decisions)
   int step = 0;                    // environment steps taken so far (0 = a new episode)
+  // NextSubgoalXy (subgoal.h), metres: privileged simulator state for diagnostics (`vlarft eval
+  // --oracle_subgoal`); a deployable policy must not read it.
+  std::array<float, 2> privileged_subgoal{};
 };
 
 // Up to chunk_length actions executed open-loop before the next observation (LIBERO-style

@@ -170,6 +170,58 @@ TEST(PolicyTest, StemCoordinatesAreTwoExtraInputChannels) {
   EXPECT_NE(std::string(no_stem.Validate().message()).find("stem_coords"), std::string::npos);
 }
 
+TEST(PolicyTest, SubgoalConditioningSteersTheHeadsByTheEstimatedSubgoal) {
+  PolicyConfig config = TinyPolicyConfig();
+  config.subgoal_conditioning = true;
+  EXPECT_NE(std::string(config.Validate().message()).find("subgoal_head"), std::string::npos);
+  config.subgoal_head = true;
+  ASSERT_TRUE(config.Validate().ok());
+  VlaPolicy policy = MakeTinyPolicy(config);
+  PolicyObservation obs = TinyObservation(3);
+  auto context = policy->Encode(obs);
+  ASSERT_TRUE(context.ok()) << context.status();
+  // Encode supplies the head's estimate, outside the graph (the flow loss must not move the localiser).
+  ASSERT_TRUE(context->subgoal.defined());
+  EXPECT_FALSE(context->subgoal.requires_grad());
+  EXPECT_TRUE(torch::allclose(context->subgoal, policy->Subgoal(*context)));
+  // Repeat / Index / Detach carry it row by row.
+  EXPECT_TRUE(torch::equal(context->Repeat(2).subgoal[3], context->subgoal[1]));
+  EXPECT_TRUE(torch::equal(context->Index(torch::tensor({2, 0})).subgoal[0], context->subgoal[2]));
+  EXPECT_TRUE(torch::equal(context->Detach().subgoal, context->subgoal));
+
+  torch::NoGradGuard no_grad;
+  // adaLN-Zero starts every head at exactly zero output: give the zero-initialised weights values.
+  for (auto& p : policy->flow_head->parameters()) {
+    if (p.abs().max().item<double>() == 0) p.normal_(0, 0.1);
+  }
+  const torch::Tensor x = torch::randn({3, config.chunk_length, config.action_dim});
+  const torch::Tensor tau = torch::full({3}, 0.5);
+  const torch::Tensor v = policy->Velocity(x, tau, *context);
+  const torch::Tensor log_sigma = policy->LogSigma(x, tau, *context);
+  PolicyContext moved = *context;
+  moved.subgoal = context->subgoal + 0.5;
+  EXPECT_GT((policy->Velocity(x, tau, moved) - v).abs().max().item<double>(), 1e-4);
+  // The sigma net's final layer starts at zero, so only its conditioning weights are checked.
+  ASSERT_TRUE(policy->sigma_subgoal);
+  EXPECT_TRUE(torch::allclose(policy->LogSigma(x, tau, moved), log_sigma));
+  // Relative to the gripper: with the proprio's own path silenced, moving subgoal and gripper
+  // together changes nothing.
+  policy->flow_proprio->weight.zero_();
+  const torch::Tensor v_silenced = policy->Velocity(x, tau, *context);
+  PolicyContext both = moved;
+  both.proprio = context->proprio.clone();
+  both.proprio.narrow(1, 0, 2).add_(0.5);
+  EXPECT_TRUE(torch::allclose(policy->Velocity(x, tau, both), v_silenced, 1e-4, 1e-5));
+
+  PolicyContext missing = *context;
+  missing.subgoal = torch::Tensor();
+  EXPECT_THROW(policy->Velocity(x, tau, missing), c10::Error);
+  // RFT trains the conditioning projections with the heads; the localiser stays frozen.
+  policy->FreezeForRft();
+  for (const auto& p : policy->flow_subgoal->parameters()) EXPECT_TRUE(p.requires_grad());
+  for (const auto& p : policy->subgoal->parameters()) EXPECT_FALSE(p.requires_grad());
+}
+
 TEST(PolicyTest, BadObservationsAreClearErrors) {
   VlaPolicy policy = MakeTinyPolicy();
   auto wrong_size = policy->Encode(TinyObservation(2, 32));

@@ -32,6 +32,7 @@ struct EvalCommandOptions {
   double expert_noise = 0.0;
   double expert_pause_prob = 0.0;
   bool sde = false;
+  bool oracle_subgoal = false;
   std::string mixed_precision = "none";  // none | bf16
   int64_t torch_threads = 0;
   std::string out;  // directory for <name>.json / <name>.md (empty: print only)
@@ -51,6 +52,9 @@ struct EvalCommandOptions {
     v.Field("expert_noise", expert_noise, "--policy=expert: Gaussian noise on its xyz actions (as in data generate)");
     v.Field("expert_pause_prob", expert_pause_prob, "--policy=expert: probability of an idle step");
     v.Field("sde", sde, "sample the stochastic (SDE) policy instead of the ODE");
+    v.Field("oracle_subgoal", oracle_subgoal,
+            "diagnostic, for policies with policy.subgoal_conditioning: steer by the simulator's true next "
+            "subgoal instead of the subgoal head's estimate (success of the controller alone)");
     v.Field("mixed_precision", mixed_precision,
             "none | bf16: bfloat16 autocast for the policy (its training regime; ~4.5x faster on the CPU)");
     v.Field("torch_threads", torch_threads, "LibTorch intra-op threads (0 = default)");
@@ -78,6 +82,9 @@ absl::Status RunEval(const std::vector<std::string>& args) {
   if (options.mixed_precision != "none" && options.mixed_precision != "bf16") {
     return absl::InvalidArgumentError("--mixed_precision must be none or bf16, got '" + options.mixed_precision + "'");
   }
+  if (options.oracle_subgoal && (options.policy == "expert" || options.policy == "random")) {
+    return absl::InvalidArgumentError("--oracle_subgoal needs a policy checkpoint (trained with policy.subgoal_conditioning)");
+  }
   if (options.torch_threads > 0) torch::set_num_threads(static_cast<int>(options.torch_threads));
   VLARFT_ASSIGN_OR_RETURN(std::vector<tabletop::PerturbationSpec> perturbations, Perturbations(options.perturbation));
   std::vector<const tabletop::TabletopEnv*> envs;
@@ -90,8 +97,13 @@ absl::Status RunEval(const std::vector<std::string>& args) {
   } else {
     VLARFT_ASSIGN_OR_RETURN(models::VlaPolicy loaded, models::LoadPolicy(options.policy));
     image_size = static_cast<int>(loaded->config().encoder.image_size);
-    policy = MakeVlaPolicyAdapter(loaded, std::filesystem::path(options.policy).filename().string(),
-                                  {options.sde, options.seed, 256, options.mixed_precision == "bf16"});
+    PolicyAdapterOptions adapter;
+    adapter.sde = options.sde;
+    adapter.seed = options.seed;
+    adapter.bf16 = options.mixed_precision == "bf16";
+    adapter.oracle_subgoal = options.oracle_subgoal;
+    VLARFT_ASSIGN_OR_RETURN(policy, MakeVlaPolicyAdapter(loaded, std::filesystem::path(options.policy).filename().string(),
+                                                         adapter));
   }
   std::vector<tabletop::EvalReport> reports;
   for (const tabletop::PerturbationSpec& p : perturbations) {

@@ -17,6 +17,13 @@ class VlaPolicyAdapter : public tabletop::Policy {
   }
   std::string name() const override { return name_; }
 
+  // The true subgoal in the proprio normaliser's x/y units, as the subgoal head predicts it.
+  torch::Tensor OracleSubgoal(const torch::Tensor& proprio, const torch::Tensor& subgoal_metres) {
+    torch::Tensor as_proprio = proprio.clone();
+    as_proprio.narrow(1, 0, 2).copy_(subgoal_metres);
+    return policy_->proprio_normalizer().Normalize(as_proprio).narrow(1, 0, 2);
+  }
+
   absl::StatusOr<std::vector<tabletop::ActionChunk>> ActBatch(const std::vector<tabletop::Observation>& observations) override {
     torch::NoGradGuard no_grad;
     std::vector<tabletop::ActionChunk> out;
@@ -26,17 +33,20 @@ class VlaPolicyAdapter : public tabletop::Policy {
       const int64_t n = static_cast<int64_t>(end - begin), size = observations[begin].size;
       torch::Tensor frames = torch::empty({n, size, size, 3}, torch::kUInt8);
       torch::Tensor proprio = torch::empty({n, 8}, torch::kFloat32);
+      torch::Tensor oracle = torch::empty({n, 2}, torch::kFloat32);
       std::vector<std::string> instructions;
       for (int64_t i = 0; i < n; ++i) {
         const tabletop::Observation& o = observations[begin + i];
         std::memcpy(frames[i].data_ptr<uint8_t>(), o.frame.data(), o.frame.size());
         std::memcpy(proprio[i].data_ptr<float>(), o.proprio.data(), sizeof(float) * 8);
+        std::memcpy(oracle[i].data_ptr<float>(), o.privileged_subgoal.data(), sizeof(float) * 2);
         instructions.push_back(o.instruction);
       }
       torch::Tensor sample;
       {
         core::AutocastScope autocast(policy_->parameters().front().device().type(), options_.bf16);
         VLARFT_ASSIGN_OR_RETURN(models::PolicyContext context, policy_->Encode({frames, instructions, proprio}));
+        if (options_.oracle_subgoal) context.subgoal = OracleSubgoal(proprio, oracle).to(context.proprio.device());
         const torch::Tensor x0 = torch::randn({n, config.chunk_length, config.action_dim}, generator_);
         sample = options_.sde ? rl::SampleSde(*policy_, context, x0, generator_).chain.select(1, config.flow_steps)
                               : rl::SampleOde(*policy_, context, x0);
@@ -63,8 +73,12 @@ class VlaPolicyAdapter : public tabletop::Policy {
 
 }  // namespace
 
-std::unique_ptr<tabletop::Policy> MakeVlaPolicyAdapter(models::VlaPolicy policy, std::string name,
-                                                       PolicyAdapterOptions options) {
+absl::StatusOr<std::unique_ptr<tabletop::Policy>> MakeVlaPolicyAdapter(models::VlaPolicy policy, std::string name,
+                                                                       PolicyAdapterOptions options) {
+  if (options.oracle_subgoal && !policy->config().subgoal_conditioning) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(name, ": --oracle_subgoal needs a policy trained with policy.subgoal_conditioning"));
+  }
   return std::make_unique<VlaPolicyAdapter>(std::move(policy), std::move(name), options);
 }
 

@@ -20,9 +20,14 @@ struct PolicyAdapterOptions {
   // (policy_training.mixed_precision) and ~4.5x faster on CPUs with oneDNN bf16 kernels
   // (docs/results.md, policy_sampling_bench). Actions come back in float32 either way.
   bool bf16 = false;
+  // Diagnostics only, for policies with policy.subgoal_conditioning: steer the heads by the
+  // simulator's true next subgoal (Observation::privileged_subgoal) instead of the subgoal head's
+  // estimate, which measures the controller alone.
+  bool oracle_subgoal = false;
 };
 
-std::unique_ptr<tabletop::Policy> MakeVlaPolicyAdapter(models::VlaPolicy policy, std::string name,
-                                                       PolicyAdapterOptions options);
+// FAILED_PRECONDITION: options the policy cannot honour (oracle_subgoal without subgoal conditioning).
+absl::StatusOr<std::unique_ptr<tabletop::Policy>> MakeVlaPolicyAdapter(models::VlaPolicy policy, std::string name,
+                                                                       PolicyAdapterOptions options);
 
 }  // namespace vlarft::cli

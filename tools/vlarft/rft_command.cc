@@ -72,7 +72,10 @@ struct RftConfig {
 absl::StatusOr<tabletop::EvalReport> EvaluatePolicy(const models::VlaPolicy& policy, const std::string& name,
                                                     const RftConfig& config, int episodes_per_task, int threads,
                                                     const tabletop::PerturbationSpec& perturbation = {}) {
-  std::unique_ptr<tabletop::Policy> adapter = MakeVlaPolicyAdapter(policy, name, {false, config.eval_seed, 256, config.eval_mixed_precision == "bf16"});
+  PolicyAdapterOptions adapter_options;
+  adapter_options.seed = config.eval_seed;
+  adapter_options.bf16 = config.eval_mixed_precision == "bf16";
+  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<tabletop::Policy> adapter, MakeVlaPolicyAdapter(policy, name, adapter_options));
   tabletop::EvalOptions eval;
   eval.suites = config.eval_suites;
   eval.episodes_per_task = episodes_per_task;
