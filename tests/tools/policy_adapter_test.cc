@@ -2,6 +2,8 @@
 // subgoal, and only for policies that condition on one.
 #include "tools/vlarft/policy_adapter.h"
 
+#include <cmath>
+
 #include "gtest/gtest.h"
 #include "tests/models/policy_test_util.h"
 
@@ -49,6 +51,8 @@ TEST(PolicyAdapterTest, OracleSubgoalSteersTheChunksAndTheEstimateIgnoresIt) {
   for (bool oracle : {false, true}) {
     PolicyAdapterOptions options;
     options.oracle_subgoal = oracle;
+    std::vector<double> errors;
+    options.subgoal_error = [&](int, double error_m) { errors.push_back(error_m); };
     // Fresh adapters with the same seed draw the same x_0, so chunks differ only through the subgoal.
     auto a = MakeVlaPolicyAdapter(policy, "tiny", options);
     auto b = MakeVlaPolicyAdapter(policy, "tiny", options);
@@ -57,6 +61,11 @@ TEST(PolicyAdapterTest, OracleSubgoalSteersTheChunksAndTheEstimateIgnoresIt) {
     auto with_different = (*b)->ActBatch(different);
     ASSERT_TRUE(with_same.ok() && with_different.ok());
     EXPECT_FLOAT_EQ(FirstActionX(*with_same, 0), FirstActionX(*with_different, 0));
+    // One distance per observation, from the head's estimate (never from the oracle it may steer by).
+    ASSERT_EQ(errors.size(), 4u);
+    for (double e : errors) EXPECT_TRUE(std::isfinite(e) && e >= 0);
+    EXPECT_DOUBLE_EQ(errors[0], errors[2]);  // same frame, same truth
+    EXPECT_NE(errors[1], errors[3]);         // same frame, different truth
     if (oracle) {
       EXPECT_NE(FirstActionX(*with_same, 1), FirstActionX(*with_different, 1));
     } else {

@@ -14,6 +14,7 @@
 #include "absl/strings/str_replace.h"
 #include "tools/vlarft/eval_recording.h"
 #include "tools/vlarft/policy_adapter.h"
+#include "tools/vlarft/subgoal_error_table.h"
 
 namespace vlarft::cli {
 namespace {
@@ -89,6 +90,7 @@ absl::Status RunEval(const std::vector<std::string>& args) {
   VLARFT_ASSIGN_OR_RETURN(std::vector<tabletop::PerturbationSpec> perturbations, Perturbations(options.perturbation));
   std::vector<const tabletop::TabletopEnv*> envs;
   std::unique_ptr<tabletop::Policy> policy;
+  SubgoalErrorTable subgoal_errors;  // filled for subgoal-conditioned policies
   int image_size = options.image_size;
   if (options.policy == "expert") {
     policy = tabletop::MakeExpertPolicy(&envs, {options.expert_noise, options.expert_pause_prob});
@@ -102,6 +104,9 @@ absl::Status RunEval(const std::vector<std::string>& args) {
     adapter.seed = options.seed;
     adapter.bf16 = options.mixed_precision == "bf16";
     adapter.oracle_subgoal = options.oracle_subgoal;
+    if (loaded->config().subgoal_conditioning) {
+      adapter.subgoal_error = [&subgoal_errors](int task, double error_m) { subgoal_errors.Add(task, error_m); };
+    }
     VLARFT_ASSIGN_OR_RETURN(policy, MakeVlaPolicyAdapter(loaded, std::filesystem::path(options.policy).filename().string(),
                                                          adapter));
   }
@@ -125,6 +130,11 @@ absl::Status RunEval(const std::vector<std::string>& args) {
                                  report.perturbation, 100 * report.average.rate, 100 * report.average.low,
                                  100 * report.average.high, report.seconds)
               << std::flush;
+    if (!subgoal_errors.empty()) {
+      std::cout << "\nsubgoal head vs the simulator's next subgoal, every decision:\n\n"
+                << subgoal_errors.Markdown() << "\n" << std::flush;
+      subgoal_errors.Clear();
+    }
     reports.push_back(std::move(report));
   }
   std::vector<tabletop::EvalReport> unperturbed;

@@ -24,6 +24,17 @@ class VlaPolicyAdapter : public tabletop::Policy {
     return policy_->proprio_normalizer().Normalize(as_proprio).narrow(1, 0, 2);
   }
 
+  // Distances in metres between estimated and true subgoals (both in normalised units [n, 2]).
+  void ReportSubgoalErrors(const std::vector<tabletop::Observation>& observations, size_t begin,
+                           const torch::Tensor& estimate, const torch::Tensor& truth) {
+    const std::vector<double> lo = policy_->proprio_normalizer().min(), hi = policy_->proprio_normalizer().max();
+    const torch::Tensor half_range = torch::tensor({(hi[0] - lo[0]) / 2, (hi[1] - lo[1]) / 2}, torch::kFloat32);
+    const torch::Tensor metres = ((estimate.to(torch::kFloat32) - truth.to(torch::kFloat32)).cpu() * half_range).norm(2, 1);
+    for (int64_t i = 0; i < metres.size(0); ++i) {
+      options_.subgoal_error(observations[begin + i].task_index, metres[i].item<double>());
+    }
+  }
+
   absl::StatusOr<std::vector<tabletop::ActionChunk>> ActBatch(const std::vector<tabletop::Observation>& observations) override {
     torch::NoGradGuard no_grad;
     std::vector<tabletop::ActionChunk> out;
@@ -46,7 +57,11 @@ class VlaPolicyAdapter : public tabletop::Policy {
       {
         core::AutocastScope autocast(policy_->parameters().front().device().type(), options_.bf16);
         VLARFT_ASSIGN_OR_RETURN(models::PolicyContext context, policy_->Encode({frames, instructions, proprio}));
-        if (options_.oracle_subgoal) context.subgoal = OracleSubgoal(proprio, oracle).to(context.proprio.device());
+        if (context.subgoal.defined() && (options_.oracle_subgoal || options_.subgoal_error)) {
+          const torch::Tensor truth = OracleSubgoal(proprio, oracle).to(context.proprio.device());
+          if (options_.subgoal_error) ReportSubgoalErrors(observations, begin, context.subgoal, truth);
+          if (options_.oracle_subgoal) context.subgoal = truth;
+        }
         const torch::Tensor x0 = torch::randn({n, config.chunk_length, config.action_dim}, generator_);
         sample = options_.sde ? rl::SampleSde(*policy_, context, x0, generator_).chain.select(1, config.flow_steps)
                               : rl::SampleOde(*policy_, context, x0);

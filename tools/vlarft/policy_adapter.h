@@ -3,6 +3,7 @@
 // (or the SDE, to evaluate the stochastic policy RFT trains).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -24,6 +25,10 @@ struct PolicyAdapterOptions {
   // simulator's true next subgoal (Observation::privileged_subgoal) instead of the subgoal head's
   // estimate, which measures the controller alone.
   bool oracle_subgoal = false;
+  // For policies with policy.subgoal_conditioning, when set: called once per observation with its
+  // task index and the distance (metres) between the subgoal head's estimate and the simulator's
+  // subgoal (Observation::privileged_subgoal). A diagnostic of the localiser on its own trajectories.
+  std::function<void(int task_index, double error_m)> subgoal_error;
 };
 
 // FAILED_PRECONDITION: options the policy cannot honour (oracle_subgoal without subgoal conditioning).
