@@ -18,6 +18,10 @@ absl::Status PolicyConfig::Validate() const {
   if (!(sigma_min > 0 && sigma_min <= sigma_max)) {
     return absl::InvalidArgumentError(absl::StrCat("need 0 < sigma_min <= sigma_max, got ", sigma_min, ", ", sigma_max));
   }
+  if (subgoal_hidden < 0 || (subgoal_hidden > 0 && (!subgoal_head || encoder.stem_keypoints <= 0))) {
+    return absl::InvalidArgumentError(
+        "subgoal_hidden (>= 0) > 0 needs subgoal_head: true and encoder.stem_keypoints > 0 (it reads the keypoints)");
+  }
   if (subgoal_conditioning && !subgoal_head) {
     return absl::InvalidArgumentError("subgoal_conditioning needs subgoal_head: true (the head supplies the subgoal)");
   }
@@ -55,17 +59,20 @@ absl::Status PolicyConfig::Validate() const {
 
 PolicyContext PolicyContext::Repeat(int64_t times) const {
   return {tokens.repeat_interleave(times, 0), mask.repeat_interleave(times, 0), pooled.repeat_interleave(times, 0),
-          proprio.repeat_interleave(times, 0), subgoal.defined() ? subgoal.repeat_interleave(times, 0) : subgoal};
+          proprio.repeat_interleave(times, 0), subgoal.defined() ? subgoal.repeat_interleave(times, 0) : subgoal,
+          localiser.defined() ? localiser.repeat_interleave(times, 0) : localiser};
 }
 
 PolicyContext PolicyContext::Index(const torch::Tensor& indices) const {
   const torch::Tensor i = indices.to(tokens.device());
   return {tokens.index_select(0, i), mask.index_select(0, i), pooled.index_select(0, i), proprio.index_select(0, i),
-          subgoal.defined() ? subgoal.index_select(0, i) : subgoal};
+          subgoal.defined() ? subgoal.index_select(0, i) : subgoal,
+          localiser.defined() ? localiser.index_select(0, i) : localiser};
 }
 
 PolicyContext PolicyContext::Detach() const {
-  return {tokens.detach(), mask, pooled.detach(), proprio.detach(), subgoal.defined() ? subgoal.detach() : subgoal};
+  return {tokens.detach(), mask, pooled.detach(), proprio.detach(), subgoal.defined() ? subgoal.detach() : subgoal,
+          localiser.defined() ? localiser.detach() : localiser};
 }
 
 PolicyEncoderImpl::PolicyEncoderImpl(const PolicyConfig& config) : config_(config.encoder) {
@@ -125,8 +132,16 @@ PolicyContext PolicyEncoderImpl::forward(const torch::Tensor& frames, const torc
                                          const torch::Tensor& ids_mask, const torch::Tensor& proprio) {
   const int64_t batch = frames.size(0);
   const torch::Tensor words = text_embed(ids);
-  torch::Tensor keypoints;
-  const torch::Tensor vision = Patchify(frames, words, ids_mask, &keypoints).flatten(2).transpose(1, 2) + vision_pos_;
+  const torch::Tensor weights = ids_mask.to(words.scalar_type()).unsqueeze(-1);
+  const torch::Tensor instruction = (words * weights).sum(1) / weights.sum(1).clamp_min(1.0);  // mean word embedding
+  torch::Tensor keypoint_xy;
+  const torch::Tensor vision =
+      Patchify(frames, instruction, &keypoint_xy).flatten(2).transpose(1, 2) + vision_pos_;
+  torch::Tensor keypoints, localiser;
+  if (keypoint_xy.defined()) {
+    keypoints = keypoint_proj(keypoint_xy.to(vision.scalar_type())).unsqueeze(1);
+    localiser = torch::cat({keypoint_xy.to(instruction.scalar_type()), instruction}, 1);
+  }
   const torch::Tensor text = words + text_pos_.narrow(1, 0, ids.size(1));
   const torch::Tensor prop = proprio_proj(proprio).unsqueeze(1);
   const torch::Tensor queries = queries_.expand({batch, -1, -1});
@@ -143,22 +158,14 @@ PolicyContext PolicyEncoderImpl::forward(const torch::Tensor& frames, const torc
   for (const auto& layer : *layers) x = layer->as<TransformerBlock>()->forward(x, attention_mask);
   x = norm(x);
   const torch::Tensor pooled = x.narrow(1, x.size(1) - config_.action_queries, config_.action_queries).mean(1);
-  return {x, mask, pooled, proprio};
+  PolicyContext context{x, mask, pooled, proprio};
+  context.localiser = localiser;
+  return context;
 }
 
-torch::Tensor PolicyEncoderImpl::SpatialSoftmaxKeypoints(const torch::Tensor& features) {
-  const torch::Tensor coordinates = SpatialSoftmaxCoordinates(keypoint_maps(features).to(torch::kFloat32));
-  return keypoint_proj(coordinates.to(features.scalar_type())).unsqueeze(1);
-}
-
-torch::Tensor PolicyEncoderImpl::Patchify(const torch::Tensor& frames, const torch::Tensor& words,
-                                          const torch::Tensor& ids_mask, torch::Tensor* keypoints) {
+torch::Tensor PolicyEncoderImpl::Patchify(const torch::Tensor& frames, const torch::Tensor& film_input,
+                                          torch::Tensor* keypoint_xy) {
   if (!stem_convs) return patch_embed(frames);
-  torch::Tensor film_input;
-  if (stem_film) {
-    const torch::Tensor weights = ids_mask.to(words.scalar_type()).unsqueeze(-1);
-    film_input = (words * weights).sum(1) / weights.sum(1).clamp_min(1.0);  // mean word embedding [B, dim]
-  }
   torch::Tensor x = config_.stem_coords ? AppendCoordinateChannels(frames) : frames;
   const size_t convs = stem_convs->size();
   for (size_t i = 0; i + 1 < convs; ++i) {
@@ -170,7 +177,9 @@ torch::Tensor PolicyEncoderImpl::Patchify(const torch::Tensor& frames, const tor
     }
     x = torch::silu(x);
     if (stem_blocks) x = stem_blocks[i]->as<torch::nn::SequentialImpl>()->forward(x);
-    if (keypoint_maps && i == keypoint_stage_) *keypoints = SpatialSoftmaxKeypoints(x);
+    if (keypoint_maps && i == keypoint_stage_) {
+      *keypoint_xy = SpatialSoftmaxCoordinates(keypoint_maps(x).to(torch::kFloat32));
+    }
   }
   return stem_convs[convs - 1]->as<torch::nn::Conv2d>()->forward(x);
 }
@@ -191,7 +200,14 @@ VlaPolicyImpl::VlaPolicyImpl(const PolicyConfig& config, InstructionTokenizer to
   sigma_context = register_module("sigma_context", torch::nn::Linear(config_.encoder.dim, head_dim));
   sigma_net = register_module("sigma_net", Dit(config_.sigma_net, config_.chunk_length, config_.action_dim,
                                                config_.action_dim));
-  if (config_.subgoal_head) subgoal = register_module("subgoal", torch::nn::Linear(config_.encoder.dim, 2));
+  if (config_.subgoal_head && config_.subgoal_hidden == 0) {
+    subgoal = register_module("subgoal", torch::nn::Linear(config_.encoder.dim, 2));
+  } else if (config_.subgoal_head) {
+    subgoal_mlp = register_module(
+        "subgoal_mlp", torch::nn::Sequential(torch::nn::Linear(2 * config_.encoder.stem_keypoints + config_.encoder.dim,
+                                                               config_.subgoal_hidden),
+                                             torch::nn::SiLU(), torch::nn::Linear(config_.subgoal_hidden, 2)));
+  }
   if (config_.subgoal_conditioning) {
     flow_subgoal = register_module("flow_subgoal", torch::nn::Linear(2, head_dim));
     sigma_subgoal = register_module("sigma_subgoal", torch::nn::Linear(2, head_dim));
@@ -202,8 +218,18 @@ VlaPolicyImpl::VlaPolicyImpl(const PolicyConfig& config, InstructionTokenizer to
 }
 
 torch::Tensor VlaPolicyImpl::Subgoal(const PolicyContext& context) {
+  if (subgoal_mlp) {
+    TORCH_CHECK(context.localiser.defined(), "the context carries no keypoint coordinates for the subgoal MLP");
+    return subgoal_mlp->forward(context.localiser);
+  }
   TORCH_CHECK(subgoal, "this policy has no subgoal head (policy.subgoal_head: false)");
   return subgoal(context.pooled);
+}
+
+std::vector<torch::Tensor> VlaPolicyImpl::SubgoalParameters() {
+  if (subgoal) return subgoal->parameters();
+  if (subgoal_mlp) return subgoal_mlp->parameters();
+  return {};
 }
 
 absl::StatusOr<PolicyContext> VlaPolicyImpl::Encode(const PolicyObservation& observation, bool allow_unknown_words) {
@@ -271,9 +297,7 @@ void VlaPolicyImpl::FreezeForRft() {
     const bool is_adapter = item.key().find("lora_") != std::string::npos;
     item.value().set_requires_grad(is_adapter);
   }
-  if (subgoal) {
-    for (auto& p : subgoal->parameters()) p.set_requires_grad(false);
-  }
+  for (auto& p : SubgoalParameters()) p.set_requires_grad(false);
 }
 
 ModelSidecar PolicySidecar(VlaPolicy& policy, int64_t step) {

@@ -107,6 +107,10 @@ struct PolicyConfig {
   // the demonstration's subgoal with noise (policy_training.subgoal_noise_m), so the controller learns
   // to servo to a point from the first step while the localiser learns to find it.
   bool subgoal_conditioning = false;
+  // 0: the subgoal head is linear on the pooled context. > 0: an MLP of this width on the stem's
+  // spatial-softmax keypoint coordinates and the mean instruction embedding (the shape of the
+  // localisation study's reference CNN head), closer to the pixels than the pooled context.
+  int64_t subgoal_hidden = 0;
 
   template <typename V>
   void VisitFields(V& v) {
@@ -125,6 +129,9 @@ struct PolicyConfig {
     v.Field("subgoal_conditioning", subgoal_conditioning,
             "condition the flow head and sigma net on the vector from the gripper to the subgoal (needs "
             "subgoal_head; inference uses the head's prediction, SFT the demonstration's with noise)");
+    v.Field("subgoal_hidden", subgoal_hidden,
+            "0 = linear subgoal head on the pooled context; > 0 = MLP of this width on the stem keypoint "
+            "coordinates and the mean instruction embedding (needs encoder.stem_keypoints > 0)");
   }
   absl::Status Validate() const;
 };
@@ -138,6 +145,9 @@ struct PolicyContext {
   // With subgoal_conditioning: the subgoal (x, y) the heads condition on, in the proprio normaliser's
   // units [B, 2]; Encode fills in the subgoal head's prediction. Undefined otherwise.
   torch::Tensor subgoal;
+  // With encoder.stem_keypoints: the keypoint coordinates [B, 2K] and the mean instruction embedding
+  // [B, dim], concatenated: what an MLP subgoal head (policy.subgoal_hidden) reads.
+  torch::Tensor localiser;
   // The same context repeated `times` per row (row b -> rows b*times .. b*times+times-1).
   PolicyContext Repeat(int64_t times) const;
   // Rows `indices` (int64 [M]) of this context, in that order.
@@ -168,11 +178,9 @@ class PolicyEncoderImpl : public torch::nn::Module {
 
  private:
   PolicyEncoderConfig config_;
-  // Vision grid [B, dim, g, g]; with stem_keypoints also the keypoint token [B, 1, dim] in `keypoints`.
-  torch::Tensor Patchify(const torch::Tensor& frames, const torch::Tensor& text, const torch::Tensor& ids_mask,
-                         torch::Tensor* keypoints);
-  // Expected (x, y) in [-1, 1] of each keypoint attention map over `features`, projected: [B, 1, dim].
-  torch::Tensor SpatialSoftmaxKeypoints(const torch::Tensor& features);
+  // Vision grid [B, dim, g, g] (`film_input`: the mean instruction embedding [B, dim]); with
+  // stem_keypoints also the expected (x, y) in [-1, 1] of each keypoint map, [B, 2K], in `keypoint_xy`.
+  torch::Tensor Patchify(const torch::Tensor& frames, const torch::Tensor& film_input, torch::Tensor* keypoint_xy);
 
   torch::nn::Conv2d patch_embed{nullptr};
   torch::nn::ModuleList stem_convs{nullptr};  // 3x3 stride-2 convolutions, then a 1x1 to dim
@@ -215,6 +223,8 @@ class VlaPolicyImpl : public torch::nn::Module {
   // With config().subgoal_head: the predicted next open/close position (x, y) in the proprio
   // normaliser's units (the same as proprio dims 0 and 1) [B, 2].
   torch::Tensor Subgoal(const PolicyContext& context);
+  // The subgoal head's parameters (linear or MLP; empty without a head).
+  std::vector<torch::Tensor> SubgoalParameters();
 
   // Which parameters train in RFT (DESIGN.md §6): flow head (incl. its conditioning projectors) and
   // sigma net; the encoder (unless it carries LoRA adapters) and the subgoal head are frozen.
@@ -230,7 +240,8 @@ class VlaPolicyImpl : public torch::nn::Module {
   TimeEmbedding flow_time{nullptr}, sigma_time{nullptr};
   torch::nn::Linear flow_proprio{nullptr}, flow_context{nullptr};
   torch::nn::Linear sigma_proprio{nullptr}, sigma_context{nullptr};
-  torch::nn::Linear subgoal{nullptr};  // with config().subgoal_head
+  torch::nn::Linear subgoal{nullptr};  // with config().subgoal_head and subgoal_hidden == 0
+  torch::nn::Sequential subgoal_mlp{nullptr};  // with config().subgoal_head and subgoal_hidden > 0
   torch::nn::Linear flow_subgoal{nullptr}, sigma_subgoal{nullptr};  // with config().subgoal_conditioning
 
  private:

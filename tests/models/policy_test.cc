@@ -222,6 +222,36 @@ TEST(PolicyTest, SubgoalConditioningSteersTheHeadsByTheEstimatedSubgoal) {
   for (const auto& p : policy->subgoal->parameters()) EXPECT_FALSE(p.requires_grad());
 }
 
+TEST(PolicyTest, SubgoalMlpReadsTheStemKeypointsAndTheInstruction) {
+  PolicyConfig config = TinyPolicyConfig();
+  config.subgoal_head = true;
+  config.subgoal_hidden = 16;
+  EXPECT_NE(std::string(config.Validate().message()).find("stem_keypoints"), std::string::npos);
+  config.encoder.stem_channels = 8;
+  config.encoder.stem_film = true;
+  config.encoder.stem_keypoints = 4;
+  ASSERT_TRUE(config.Validate().ok());
+  VlaPolicy policy = MakeTinyPolicy(config);
+  EXPECT_FALSE(policy->subgoal);
+  ASSERT_TRUE(policy->subgoal_mlp);
+  auto context = policy->Encode(TinyObservation(3));
+  ASSERT_TRUE(context.ok()) << context.status();
+  ASSERT_TRUE(context->localiser.defined());
+  EXPECT_EQ(context->localiser.sizes(), (std::vector<int64_t>{3, 2 * 4 + config.encoder.dim}));
+  // The coordinates are spatial-softmax expectations in [-1, 1].
+  EXPECT_LE(context->localiser.narrow(1, 0, 8).abs().max().item<double>(), 1.0);
+  EXPECT_EQ(policy->Subgoal(*context).sizes(), (std::vector<int64_t>{3, 2}));
+  EXPECT_EQ(context->Repeat(2).localiser.size(0), 6);
+  // Gradients reach the stem through the keypoints, and RFT freezes the MLP.
+  policy->Subgoal(*context).sum().backward();
+  EXPECT_GT(policy->encoder->named_parameters()["keypoint_maps.weight"].grad().abs().sum().item<double>(), 0);
+  ASSERT_EQ(policy->SubgoalParameters().size(), 4u);
+  policy->FreezeForRft();
+  for (const auto& p : policy->SubgoalParameters()) EXPECT_FALSE(p.requires_grad());
+  config.subgoal_head = false;
+  EXPECT_NE(std::string(config.Validate().message()).find("subgoal_head"), std::string::npos);
+}
+
 TEST(PolicyTest, BadObservationsAreClearErrors) {
   VlaPolicy policy = MakeTinyPolicy();
   auto wrong_size = policy->Encode(TinyObservation(2, 32));

@@ -52,7 +52,7 @@ TEST(PolicyAdapterTest, OracleSubgoalSteersTheChunksAndTheEstimateIgnoresIt) {
     PolicyAdapterOptions options;
     options.oracle_subgoal = oracle;
     std::vector<double> errors;
-    options.subgoal_error = [&](int, double error_m) { errors.push_back(error_m); };
+    options.subgoal_error = [&](int, int, double error_m) { errors.push_back(error_m); };
     // Fresh adapters with the same seed draw the same x_0, so chunks differ only through the subgoal.
     auto a = MakeVlaPolicyAdapter(policy, "tiny", options);
     auto b = MakeVlaPolicyAdapter(policy, "tiny", options);

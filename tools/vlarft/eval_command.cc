@@ -105,7 +105,9 @@ absl::Status RunEval(const std::vector<std::string>& args) {
     adapter.bf16 = options.mixed_precision == "bf16";
     adapter.oracle_subgoal = options.oracle_subgoal;
     if (loaded->config().subgoal_conditioning) {
-      adapter.subgoal_error = [&subgoal_errors](int task, double error_m) { subgoal_errors.Add(task, error_m); };
+      adapter.subgoal_error = [&subgoal_errors](int task, int step, double error_m) {
+        subgoal_errors.Add(task, step, error_m);
+      };
     }
     VLARFT_ASSIGN_OR_RETURN(policy, MakeVlaPolicyAdapter(loaded, std::filesystem::path(options.policy).filename().string(),
                                                          adapter));

@@ -84,7 +84,7 @@ absl::StatusOr<std::vector<LocalisationPoint>> RunLocalisationStudy(
   if (options.model == "policy") {
     policy = models::VlaPolicy(config, tokenizer, actions, proprio);
     for (const torch::Tensor& p : policy->encoder->parameters()) params.push_back(p);
-    for (const torch::Tensor& p : policy->subgoal->parameters()) params.push_back(p);
+    for (const torch::Tensor& p : policy->SubgoalParameters()) params.push_back(p);
   } else {
     cnn = SubgoalCnn(tokenizer.vocab_size(), 16);
     params = cnn->parameters();

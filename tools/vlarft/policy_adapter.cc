@@ -31,7 +31,8 @@ class VlaPolicyAdapter : public tabletop::Policy {
     const torch::Tensor half_range = torch::tensor({(hi[0] - lo[0]) / 2, (hi[1] - lo[1]) / 2}, torch::kFloat32);
     const torch::Tensor metres = ((estimate.to(torch::kFloat32) - truth.to(torch::kFloat32)).cpu() * half_range).norm(2, 1);
     for (int64_t i = 0; i < metres.size(0); ++i) {
-      options_.subgoal_error(observations[begin + i].task_index, metres[i].item<double>());
+      const tabletop::Observation& o = observations[begin + i];
+      options_.subgoal_error(o.task_index, o.step, metres[i].item<double>());
     }
   }
 

@@ -26,9 +26,9 @@ struct PolicyAdapterOptions {
   // estimate, which measures the controller alone.
   bool oracle_subgoal = false;
   // For policies with policy.subgoal_conditioning, when set: called once per observation with its
-  // task index and the distance (metres) between the subgoal head's estimate and the simulator's
+  // task index, environment step and the distance (metres) between the subgoal head's estimate and the simulator's
   // subgoal (Observation::privileged_subgoal). A diagnostic of the localiser on its own trajectories.
-  std::function<void(int task_index, double error_m)> subgoal_error;
+  std::function<void(int task_index, int step, double error_m)> subgoal_error;
 };
 
 // FAILED_PRECONDITION: options the policy cannot honour (oracle_subgoal without subgoal conditioning).

@@ -11,16 +11,18 @@ namespace vlarft::cli {
 
 class SubgoalErrorTable {
  public:
-  // One decision of an episode of task `task_index` (tabletop::AllTasks()); error in metres.
-  void Add(int task_index, double error_m);
+  // One decision of an episode of task `task_index` (tabletop::AllTasks()) after `step` environment
+  // steps; error in metres. First decisions (step 0) see the scene as the demonstrations start it;
+  // later ones see the policy's own, possibly failed, states.
+  void Add(int task_index, int step, double error_m);
   bool empty() const { return errors_.empty(); }
-  void Clear() { errors_.clear(); }
-  // | suite | decisions | median cm | 90th percentile cm | within 3 cm % |, suites in benchmark order,
-  // then all decisions together.
+  void Clear() { errors_.clear(), first_errors_.clear(); }
+  // Per suite (benchmark order), then all: first decisions (median cm, within 3 cm %) and all
+  // decisions (count, median cm, 90th percentile cm, within 3 cm %).
   std::string Markdown() const;
 
  private:
-  std::map<std::string, std::vector<double>> errors_;  // suite -> errors (metres)
+  std::map<std::string, std::vector<double>> errors_, first_errors_;  // suite -> errors (metres)
 };
 
 }  // namespace vlarft::cli
