@@ -25,6 +25,7 @@ absl::Status PolicyTrainConfig::Validate() const {
   }
   if (subgoal_weight < 0) return absl::InvalidArgumentError("subgoal_weight must be >= 0");
   if (!(subgoal_noise_m >= 0)) return absl::InvalidArgumentError("subgoal_noise_m must be >= 0");
+  if (!(subgoal_far_m >= 0)) return absl::InvalidArgumentError("subgoal_far_m must be >= 0");
   return absl::OkStatus();
 }
 
@@ -70,6 +71,33 @@ torch::Tensor NormalizedSubgoal(const ActionNormalizer& proprio_normalizer, cons
   torch::Tensor as_proprio = proprio.to(torch::kFloat32).clone();
   as_proprio.narrow(1, 0, 2).copy_(subgoals_metres.to(torch::kFloat32));
   return proprio_normalizer.Normalize(as_proprio).narrow(1, 0, 2);
+}
+
+constexpr int64_t kSubgoalValidationFrames = 256;
+constexpr double kFarFromSubgoalM = 0.1;
+
+struct SubgoalErrors {
+  double rms_m = 0;      // per-axis RMS over all validation frames
+  double far_rms_m = 0;  // the same over frames whose gripper is >= kFarFromSubgoalM from the subgoal
+};
+
+// The subgoal head on kSubgoalValidationFrames held-out frames. Call in eval mode without gradients.
+absl::StatusOr<SubgoalErrors> MeasureSubgoal(VlaPolicyImpl& policy, PolicyDataSource& data, at::Generator& generator,
+                                             c10::DeviceType device_type, const PolicyTrainConfig& config) {
+  VLARFT_ASSIGN_OR_RETURN(PolicyBatch batch, data.SampleBatch(kSubgoalValidationFrames, /*validation=*/true, generator));
+  if (!batch.subgoals.defined()) return absl::FailedPreconditionError("the data source gives no subgoals");
+  core::AutocastScope autocast(device_type, config.mixed_precision == "bf16");
+  VLARFT_ASSIGN_OR_RETURN(PolicyContext context, policy.Encode({batch.frames, batch.instructions, batch.proprio}));
+  torch::Tensor as_proprio = context.proprio.to(torch::kFloat32).clone();
+  as_proprio.narrow(1, 0, 2).copy_(policy.Subgoal(context).to(torch::kFloat32));
+  const torch::Tensor metres = policy.proprio_normalizer().Denormalize(as_proprio).narrow(1, 0, 2).cpu();
+  const torch::Tensor truth = batch.subgoals.to(torch::kFloat32);
+  const torch::Tensor squared = (metres - truth).pow(2);
+  const torch::Tensor far = (truth - batch.proprio.to(torch::kFloat32).narrow(1, 0, 2)).norm(2, 1) >= kFarFromSubgoalM;
+  SubgoalErrors errors;
+  errors.rms_m = std::sqrt(squared.mean().item<double>());
+  if (far.any().item<bool>()) errors.far_rms_m = std::sqrt(squared.index({far}).mean().item<double>());
+  return errors;
 }
 
 }  // namespace
@@ -124,8 +152,7 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
   }
 
   const c10::DeviceType device_type = policy->encoder->parameters().front().device().type();
-  // `subgoal_rms_m`, when given and the subgoal head trains: the head's per-axis RMS error in metres.
-  auto loss_on = [&](const PolicyBatch& batch, bool augment, double* subgoal_rms_m = nullptr) -> absl::StatusOr<torch::Tensor> {
+  auto loss_on = [&](const PolicyBatch& batch, bool augment) -> absl::StatusOr<torch::Tensor> {
     PolicyObservation obs{augment ? AugmentFrames(batch.frames, config.augment_shift, config.augment_brightness, generator)
                                   : batch.frames,
                           batch.instructions, batch.proprio};
@@ -150,14 +177,17 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
     }
     torch::Tensor loss = policy->FlowMatchingLoss(target, noise, tau, context).to(torch::kFloat32);
     if (subgoal.defined()) {
-      const torch::Tensor predicted = policy->Subgoal(context).to(torch::kFloat32);
-      loss = loss + config.subgoal_weight * torch::mse_loss(predicted, subgoal);
-      if (subgoal_rms_m != nullptr) {
-        torch::Tensor as_proprio = context.proprio.detach().to(torch::kFloat32).clone();
-        as_proprio.narrow(1, 0, 2).copy_(predicted.detach());
-        const torch::Tensor metres = policy->proprio_normalizer().Denormalize(as_proprio).narrow(1, 0, 2).cpu();
-        *subgoal_rms_m = std::sqrt((metres - batch.subgoals.to(torch::kFloat32)).pow(2).mean().item<double>());
+      const torch::Tensor squared = (policy->Subgoal(context).to(torch::kFloat32) - subgoal).pow(2).sum(1);
+      // Near its subgoal the gripper's own position gives the answer away; far from it only the
+      // pixels and the instruction do. subgoal_far_m weights frames by that distance, so the head
+      // cannot settle on "where the gripper is" (it would then point at the table centre at the
+      // start of every episode, the one moment that decides where the policy goes).
+      torch::Tensor weights = torch::ones_like(squared);
+      if (config.subgoal_far_m > 0) {
+        weights = (batch.subgoals.to(torch::kFloat32) - batch.proprio.to(torch::kFloat32).narrow(1, 0, 2))
+                      .norm(2, 1).div(config.subgoal_far_m).clamp_max(1.0).to(squared.device());
       }
+      loss = loss + config.subgoal_weight * (weights * squared).sum() / (2 * weights.sum().clamp_min(1e-6));
     }
     return loss;
   };
@@ -172,15 +202,19 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
     torch::NoGradGuard no_grad;
     policy->eval();
     VLARFT_ASSIGN_OR_RETURN(PolicyBatch val, data.SampleBatch(config.batch_size, /*validation=*/true, generator));
-    double subgoal_rms_m = -1;
-    absl::StatusOr<torch::Tensor> val_loss = loss_on(val, /*augment=*/false, &subgoal_rms_m);
+    absl::StatusOr<torch::Tensor> val_loss = loss_on(val, /*augment=*/false);
+    absl::StatusOr<SubgoalErrors> subgoal_errors = SubgoalErrors{};
+    if (config.subgoal_weight > 0) subgoal_errors = MeasureSubgoal(*policy, data, generator, device_type, config);
     policy->train();
     VLARFT_RETURN_IF_ERROR(val_loss.status());
+    VLARFT_RETURN_IF_ERROR(subgoal_errors.status());
     result.validation_loss.emplace_back(done, val_loss->item<double>());
     std::string line = absl::StrFormat("step %d validation loss %.4f", done, val_loss->item<double>());
-    if (subgoal_rms_m >= 0) {
-      result.validation_subgoal_rms_m.emplace_back(done, subgoal_rms_m);
-      absl::StrAppendFormat(&line, ", subgoal RMS %.1f cm", 100 * subgoal_rms_m);
+    if (config.subgoal_weight > 0) {
+      result.validation_subgoal_rms_m.emplace_back(done, subgoal_errors->rms_m);
+      result.validation_subgoal_far_rms_m.emplace_back(done, subgoal_errors->far_rms_m);
+      absl::StrAppendFormat(&line, ", subgoal RMS %.1f cm (%.1f cm with the gripper >= %.0f cm away)",
+                            100 * subgoal_errors->rms_m, 100 * subgoal_errors->far_rms_m, 100 * kFarFromSubgoalM);
     }
     progress(line);
     return absl::OkStatus();

@@ -55,6 +55,7 @@ struct PolicyTrainConfig {
   std::string mixed_precision = "none";  // "bf16": autocast the forward pass (float32 master weights)
   double subgoal_weight = 0;             // weight of the subgoal MSE (needs policy.subgoal_head)
   double subgoal_noise_m = 0.02;         // with policy.subgoal_conditioning: N(0, this²) metres on the fed subgoal
+  double subgoal_far_m = 0;              // > 0: weight subgoal errors by min(1, gripper-to-subgoal distance / this)
 
   template <typename V>
   void VisitFields(V& v) {
@@ -83,6 +84,9 @@ struct PolicyTrainConfig {
     v.Field("subgoal_noise_m", subgoal_noise_m,
             "with policy.subgoal_conditioning: standard deviation (metres, per axis) of the noise added to the "
             "demonstration's subgoal the heads are trained on, so they learn to correct an imprecise estimate");
+    v.Field("subgoal_far_m", subgoal_far_m,
+            "> 0: weight each frame's subgoal error by min(1, distance from the gripper to the subgoal / this, "
+            "metres), so frames where the gripper's position gives the answer away do not dominate (0 = equal)");
   }
   absl::Status Validate() const;
 };
@@ -90,8 +94,10 @@ struct PolicyTrainConfig {
 struct PolicyTrainResult {
   std::vector<std::pair<int64_t, double>> train_loss;       // (step, mean loss since last log)
   std::vector<std::pair<int64_t, double>> validation_loss;  // (step, loss)
-  // With subgoal_weight > 0: (step, per-axis RMS error of the subgoal head on the validation batch, metres)
+  // With subgoal_weight > 0: (step, per-axis RMS error of the subgoal head on 256 validation frames, metres)
   std::vector<std::pair<int64_t, double>> validation_subgoal_rms_m;
+  // The same over validation frames whose gripper is >= 10 cm from the subgoal (the hard ones).
+  std::vector<std::pair<int64_t, double>> validation_subgoal_far_rms_m;
   double seconds = 0;
   bool complete = false;  // false when stop_after_steps ended the run early (resume to finish)
 };

@@ -114,6 +114,8 @@ TEST(TrainPolicyTest, SubgoalHeadLearnsTheTargetAndTheRftFreezeCoversIt) {
   ASSERT_EQ(result->validation_subgoal_rms_m.size(), 4u);
   EXPECT_LT(result->validation_subgoal_rms_m.back().second, 0.5 * result->validation_subgoal_rms_m.front().second);
   EXPECT_NE(lines.back().find("subgoal RMS"), std::string::npos) << lines.back();
+  ASSERT_EQ(result->validation_subgoal_far_rms_m.size(), 4u);
+  EXPECT_GT(result->validation_subgoal_far_rms_m.front().second, 0);
   absl::StatusOr<VlaPolicy> loaded = LoadPolicy(dir + "/policy");
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   VlaPolicy policy = *loaded;
@@ -132,6 +134,10 @@ TEST(TrainPolicyTest, SubgoalHeadLearnsTheTargetAndTheRftFreezeCoversIt) {
 TEST(TrainPolicyTest, SubgoalWeightNeedsTheHeadAndTheData) {
   auto quiet = [](const std::string&) {};
   PolicyTrainConfig config = FastConfig(2);
+  config.subgoal_far_m = -0.1;
+  EXPECT_NE(std::string(config.Validate().message()).find("subgoal_far_m"), std::string::npos);
+  config.subgoal_far_m = 0.1;
+  ASSERT_TRUE(config.Validate().ok());
   config.subgoal_weight = 1.0;
   SubgoalData subgoals;
   auto no_head = TrainPolicy(testing::TinyPolicyConfig(), config, subgoals, "", "", quiet);
@@ -168,6 +174,7 @@ TEST(TrainPolicyTest, SubgoalConditionedHeadsLearnToFollowTheSubgoal) {
   PolicyTrainConfig config = FastConfig(150);
   config.augment_shift = 0;
   config.subgoal_noise_m = 0;
+  config.subgoal_far_m = 0.1;  // the weighted subgoal loss (subgoal and gripper are independent here)
   auto quiet = [](const std::string&) {};
   RandomSubgoalData data;
   auto unsupervised = TrainPolicy(model, config, data, "", "", quiet);
