@@ -22,6 +22,13 @@ absl::Status PolicyConfig::Validate() const {
     return absl::InvalidArgumentError(
         "subgoal_hidden (>= 0) > 0 needs subgoal_head: true and encoder.stem_keypoints > 0 (it reads the keypoints)");
   }
+  if (subgoal_heatmap < 0 || (subgoal_heatmap > 0 && (!subgoal_head || subgoal_hidden > 0))) {
+    return absl::InvalidArgumentError(
+        "subgoal_heatmap (>= 0) > 0 needs subgoal_head: true and subgoal_hidden: 0 (it replaces the head)");
+  }
+  if (subgoal_heatmap > 0 && (subgoal_heatmap % 2 != 0 || encoder.image_size % 4 != 0)) {
+    return absl::InvalidArgumentError("subgoal_heatmap must be even and encoder.image_size divisible by 4");
+  }
   if (subgoal_conditioning && !subgoal_head) {
     return absl::InvalidArgumentError("subgoal_conditioning needs subgoal_head: true (the head supplies the subgoal)");
   }
@@ -60,19 +67,19 @@ absl::Status PolicyConfig::Validate() const {
 PolicyContext PolicyContext::Repeat(int64_t times) const {
   return {tokens.repeat_interleave(times, 0), mask.repeat_interleave(times, 0), pooled.repeat_interleave(times, 0),
           proprio.repeat_interleave(times, 0), subgoal.defined() ? subgoal.repeat_interleave(times, 0) : subgoal,
-          localiser.defined() ? localiser.repeat_interleave(times, 0) : localiser};
+          localiser.defined() ? localiser.repeat_interleave(times, 0) : localiser, /*localiser_heatmap=*/{}};
 }
 
 PolicyContext PolicyContext::Index(const torch::Tensor& indices) const {
   const torch::Tensor i = indices.to(tokens.device());
   return {tokens.index_select(0, i), mask.index_select(0, i), pooled.index_select(0, i), proprio.index_select(0, i),
           subgoal.defined() ? subgoal.index_select(0, i) : subgoal,
-          localiser.defined() ? localiser.index_select(0, i) : localiser};
+          localiser.defined() ? localiser.index_select(0, i) : localiser, /*localiser_heatmap=*/{}};
 }
 
 PolicyContext PolicyContext::Detach() const {
   return {tokens.detach(), mask, pooled.detach(), proprio.detach(), subgoal.defined() ? subgoal.detach() : subgoal,
-          localiser.defined() ? localiser.detach() : localiser};
+          localiser.defined() ? localiser.detach() : localiser, /*localiser_heatmap=*/{}};
 }
 
 PolicyEncoderImpl::PolicyEncoderImpl(const PolicyConfig& config) : config_(config.encoder) {
@@ -158,7 +165,7 @@ PolicyContext PolicyEncoderImpl::forward(const torch::Tensor& frames, const torc
   for (const auto& layer : *layers) x = layer->as<TransformerBlock>()->forward(x, attention_mask);
   x = norm(x);
   const torch::Tensor pooled = x.narrow(1, x.size(1) - config_.action_queries, config_.action_queries).mean(1);
-  PolicyContext context{x, mask, pooled, proprio};
+  PolicyContext context{x, mask, pooled, proprio, /*subgoal=*/{}, /*localiser=*/{}, /*localiser_heatmap=*/{}};
   context.localiser = localiser;
   return context;
 }
@@ -200,7 +207,14 @@ VlaPolicyImpl::VlaPolicyImpl(const PolicyConfig& config, InstructionTokenizer to
   sigma_context = register_module("sigma_context", torch::nn::Linear(config_.encoder.dim, head_dim));
   sigma_net = register_module("sigma_net", Dit(config_.sigma_net, config_.chunk_length, config_.action_dim,
                                                config_.action_dim));
-  if (config_.subgoal_head && config_.subgoal_hidden == 0) {
+  if (config_.subgoal_heatmap > 0) {
+    TargetLocaliserOptions options;
+    options.channels = config_.subgoal_heatmap;
+    options.vocab_size = config_.encoder.vocab_size;
+    options.max_tokens = config_.encoder.max_instruction_tokens;
+    options.proprio_dim = config_.proprio_dim;
+    subgoal_localiser = register_module("subgoal_localiser", TargetLocaliser(options));
+  } else if (config_.subgoal_head && config_.subgoal_hidden == 0) {
     subgoal = register_module("subgoal", torch::nn::Linear(config_.encoder.dim, 2));
   } else if (config_.subgoal_head) {
     subgoal_mlp = register_module(
@@ -218,6 +232,10 @@ VlaPolicyImpl::VlaPolicyImpl(const PolicyConfig& config, InstructionTokenizer to
 }
 
 torch::Tensor VlaPolicyImpl::Subgoal(const PolicyContext& context) {
+  if (subgoal_localiser) {
+    TORCH_CHECK(context.localiser.defined(), "the context carries no heat-map localiser estimate");
+    return context.localiser;
+  }
   if (subgoal_mlp) {
     TORCH_CHECK(context.localiser.defined(), "the context carries no keypoint coordinates for the subgoal MLP");
     return subgoal_mlp->forward(context.localiser);
@@ -226,9 +244,19 @@ torch::Tensor VlaPolicyImpl::Subgoal(const PolicyContext& context) {
   return subgoal(context.pooled);
 }
 
+torch::Tensor VlaPolicyImpl::SubgoalSquaredError(const PolicyContext& context, const torch::Tensor& target,
+                                                 bool heatmap_expected) {
+  if (subgoal_localiser && heatmap_expected) {
+    TORCH_CHECK(context.localiser_heatmap.defined(), "the context carries no heat map (use the context Encode returned)");
+    return subgoal_localiser->TrainingSquaredError(context.localiser, context.localiser_heatmap, target);
+  }
+  return (Subgoal(context).to(torch::kFloat32) - target.to(torch::kFloat32)).pow(2).sum(1);
+}
+
 std::vector<torch::Tensor> VlaPolicyImpl::SubgoalParameters() {
   if (subgoal) return subgoal->parameters();
   if (subgoal_mlp) return subgoal_mlp->parameters();
+  if (subgoal_localiser) return subgoal_localiser->parameters();
   return {};
 }
 
@@ -250,6 +278,9 @@ absl::StatusOr<PolicyContext> VlaPolicyImpl::Encode(const PolicyObservation& obs
   const torch::Tensor pixels = frames.to(device).permute({0, 3, 1, 2}).to(torch::kFloat32) / 127.5 - 1.0;
   const torch::Tensor proprio = proprio_.Normalize(observation.proprio.to(device, torch::kFloat32));
   PolicyContext context = encoder(pixels, ids.to(device), ids_mask.to(device), proprio);
+  if (subgoal_localiser) {
+    context.localiser = subgoal_localiser(pixels, ids.to(device), ids_mask.to(device), proprio, &context.localiser_heatmap);
+  }
   // The heads steer by the localiser's estimate, not through it: the flow loss must not move it.
   if (config_.subgoal_conditioning) context.subgoal = Subgoal(context).detach();
   return context;

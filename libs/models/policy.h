@@ -21,6 +21,7 @@
 #include "libs/models/dit.h"
 #include "libs/models/instruction_tokenizer.h"
 #include "libs/models/layers.h"
+#include "libs/models/target_localiser.h"
 
 namespace vlarft::models {
 
@@ -111,6 +112,9 @@ struct PolicyConfig {
   // spatial-softmax keypoint coordinates and the mean instruction embedding (the shape of the
   // localisation study's reference CNN head), closer to the pixels than the pooled context.
   int64_t subgoal_hidden = 0;
+  // > 0: the subgoal head is an instruction-conditioned heat-map localiser (TargetLocaliser) with
+  // this many channels, on the pixels, the instruction and the proprio state, beside the encoder.
+  int64_t subgoal_heatmap = 0;
 
   template <typename V>
   void VisitFields(V& v) {
@@ -132,6 +136,10 @@ struct PolicyConfig {
     v.Field("subgoal_hidden", subgoal_hidden,
             "0 = linear subgoal head on the pooled context; > 0 = MLP of this width on the stem keypoint "
             "coordinates and the mean instruction embedding (needs encoder.stem_keypoints > 0)");
+    v.Field("subgoal_heatmap", subgoal_heatmap,
+            "0 = off; > 0 = the subgoal head is an instruction-conditioned heat-map localiser of this width: every "
+            "position of the frame is scored against a query from the instruction and proprio, the estimate is the "
+            "soft-argmax (needs subgoal_head; excludes subgoal_hidden)");
   }
   absl::Status Validate() const;
 };
@@ -145,9 +153,13 @@ struct PolicyContext {
   // With subgoal_conditioning: the subgoal (x, y) the heads condition on, in the proprio normaliser's
   // units [B, 2]; Encode fills in the subgoal head's prediction. Undefined otherwise.
   torch::Tensor subgoal;
-  // With encoder.stem_keypoints: the keypoint coordinates [B, 2K] and the mean instruction embedding
-  // [B, dim], concatenated: what an MLP subgoal head (policy.subgoal_hidden) reads.
+  // What the subgoal head reads. With encoder.stem_keypoints: the keypoint coordinates [B, 2K] and
+  // the mean instruction embedding [B, dim], concatenated (for policy.subgoal_hidden). With
+  // policy.subgoal_heatmap: the heat-map localiser's estimate itself [B, 2] (not detached).
   torch::Tensor localiser;
+  // With policy.subgoal_heatmap: the localiser's heat map [B, h, w], for its training loss. Only
+  // Encode sets it; Repeat, Index and Detach leave it out (nothing after encoding needs it).
+  torch::Tensor localiser_heatmap;
   // The same context repeated `times` per row (row b -> rows b*times .. b*times+times-1).
   PolicyContext Repeat(int64_t times) const;
   // Rows `indices` (int64 [M]) of this context, in that order.
@@ -223,6 +235,13 @@ class VlaPolicyImpl : public torch::nn::Module {
   // With config().subgoal_head: the predicted next open/close position (x, y) in the proprio
   // normaliser's units (the same as proprio dims 0 and 1) [B, 2].
   torch::Tensor Subgoal(const PolicyContext& context);
+  // The subgoal head's training error per row [B] against `target` [B, 2] (the same units): the
+  // squared error of the estimate; with `heatmap_expected` and a heat-map head, the mean of that
+  // and the expected squared distance under its heat map (TargetLocaliserImpl::TrainingSquaredError),
+  // which also penalises a map that splits its mass between two candidates. Needs the context
+  // Encode returned.
+  torch::Tensor SubgoalSquaredError(const PolicyContext& context, const torch::Tensor& target,
+                                    bool heatmap_expected = false);
   // The subgoal head's parameters (linear or MLP; empty without a head).
   std::vector<torch::Tensor> SubgoalParameters();
 
@@ -242,6 +261,7 @@ class VlaPolicyImpl : public torch::nn::Module {
   torch::nn::Linear sigma_proprio{nullptr}, sigma_context{nullptr};
   torch::nn::Linear subgoal{nullptr};  // with config().subgoal_head and subgoal_hidden == 0
   torch::nn::Sequential subgoal_mlp{nullptr};  // with config().subgoal_head and subgoal_hidden > 0
+  TargetLocaliser subgoal_localiser{nullptr};  // with config().subgoal_heatmap > 0
   torch::nn::Linear flow_subgoal{nullptr}, sigma_subgoal{nullptr};  // with config().subgoal_conditioning
 
  private:

@@ -26,6 +26,10 @@ absl::Status PolicyTrainConfig::Validate() const {
   if (subgoal_weight < 0) return absl::InvalidArgumentError("subgoal_weight must be >= 0");
   if (!(subgoal_noise_m >= 0)) return absl::InvalidArgumentError("subgoal_noise_m must be >= 0");
   if (!(subgoal_far_m >= 0)) return absl::InvalidArgumentError("subgoal_far_m must be >= 0");
+  if (subgoal_heatmap_loss != "estimate" && subgoal_heatmap_loss != "expected") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("subgoal_heatmap_loss must be estimate or expected, got '", subgoal_heatmap_loss, "'"));
+  }
   return absl::OkStatus();
 }
 
@@ -74,7 +78,6 @@ torch::Tensor NormalizedSubgoal(const ActionNormalizer& proprio_normalizer, cons
 }
 
 constexpr int64_t kSubgoalValidationFrames = 256;
-constexpr double kFarFromSubgoalM = 0.1;
 
 struct SubgoalErrors {
   double rms_m = 0;      // per-axis RMS over all validation frames
@@ -177,7 +180,7 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
     }
     torch::Tensor loss = policy->FlowMatchingLoss(target, noise, tau, context).to(torch::kFloat32);
     if (subgoal.defined()) {
-      const torch::Tensor squared = (policy->Subgoal(context).to(torch::kFloat32) - subgoal).pow(2).sum(1);
+      const torch::Tensor squared = policy->SubgoalSquaredError(context, subgoal, config.subgoal_heatmap_loss == "expected");
       // Near its subgoal the gripper's own position gives the answer away; far from it only the
       // pixels and the instruction do. subgoal_far_m weights frames by that distance, so the head
       // cannot settle on "where the gripper is" (it would then point at the table centre at the

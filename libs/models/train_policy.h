@@ -56,6 +56,7 @@ struct PolicyTrainConfig {
   double subgoal_weight = 0;             // weight of the subgoal MSE (needs policy.subgoal_head)
   double subgoal_noise_m = 0.02;         // with policy.subgoal_conditioning: N(0, this²) metres on the fed subgoal
   double subgoal_far_m = 0;              // > 0: weight subgoal errors by min(1, gripper-to-subgoal distance / this)
+  std::string subgoal_heatmap_loss = "estimate";  // with policy.subgoal_heatmap: estimate | expected
 
   template <typename V>
   void VisitFields(V& v) {
@@ -87,9 +88,17 @@ struct PolicyTrainConfig {
     v.Field("subgoal_far_m", subgoal_far_m,
             "> 0: weight each frame's subgoal error by min(1, distance from the gripper to the subgoal / this, "
             "metres), so frames where the gripper's position gives the answer away do not dominate (0 = equal)");
+    v.Field("subgoal_heatmap_loss", subgoal_heatmap_loss,
+            "with policy.subgoal_heatmap: estimate (squared error of the soft-argmax estimate) | expected (its mean "
+            "with the squared distance averaged over the heat map, which punishes a map split between two "
+            "candidates; slower in the localisation study, docs/results.md)");
   }
   absl::Status Validate() const;
 };
+
+// A frame whose gripper is at least this far (metres) from its subgoal: there the gripper's own
+// position does not give the subgoal away, so errors on such frames say whether the target is found.
+constexpr double kFarFromSubgoalM = 0.1;
 
 struct PolicyTrainResult {
   std::vector<std::pair<int64_t, double>> train_loss;       // (step, mean loss since last log)

@@ -1,5 +1,6 @@
 #include "libs/models/train_policy.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include "gtest/gtest.h"
@@ -137,6 +138,9 @@ TEST(TrainPolicyTest, SubgoalWeightNeedsTheHeadAndTheData) {
   config.subgoal_far_m = -0.1;
   EXPECT_NE(std::string(config.Validate().message()).find("subgoal_far_m"), std::string::npos);
   config.subgoal_far_m = 0.1;
+  config.subgoal_heatmap_loss = "cross_entropy";
+  EXPECT_NE(std::string(config.Validate().message()).find("subgoal_heatmap_loss"), std::string::npos);
+  config.subgoal_heatmap_loss = "expected";
   ASSERT_TRUE(config.Validate().ok());
   config.subgoal_weight = 1.0;
   SubgoalData subgoals;
@@ -203,6 +207,30 @@ TEST(TrainPolicyTest, SubgoalConditionedHeadsLearnToFollowTheSubgoal) {
   };
   const double right = loss_with(batch->subgoals), wrong = loss_with(batch->subgoals.flip(0));
   EXPECT_LT(right, 0.5 * wrong) << "right subgoal " << right << ", shuffled " << wrong;
+}
+
+TEST(TrainPolicyTest, HeatmapSubgoalHeadTrainsWithEitherLossAndRoundTrips) {
+  const std::string dir = ::testing::TempDir() + "/vlarft_sft_heatmap_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  PolicyConfig model = testing::TinyPolicyConfig();
+  model.subgoal_head = true;
+  model.subgoal_conditioning = true;
+  model.subgoal_heatmap = 8;
+  auto quiet = [](const std::string&) {};
+  for (const std::string loss : {"estimate", "expected"}) {
+    PolicyTrainConfig config = FastConfig(10);
+    config.subgoal_weight = 1.0;
+    config.subgoal_heatmap_loss = loss;
+    RandomSubgoalData data;
+    absl::StatusOr<PolicyTrainResult> result = TrainPolicy(model, config, data, "", dir + "/" + loss, quiet);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_TRUE(std::isfinite(result->train_loss.back().second)) << loss;
+    absl::StatusOr<VlaPolicy> loaded = LoadPolicy(dir + "/" + loss);
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    ASSERT_TRUE((*loaded)->subgoal_localiser);
+    EXPECT_FALSE((*loaded)->subgoal);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(TrainPolicyTest, FlowTimesAndAugmentationsStayInRange) {

@@ -51,9 +51,16 @@ TORCH_MODULE(SubgoalCnn);
 }  // namespace
 
 absl::Status LocalisationStudyOptions::Validate() const {
-  if (model != "policy" && model != "cnn") {
-    return absl::InvalidArgumentError(absl::StrCat("model must be policy or cnn, got '", model, "'"));
+  if (model != "policy" && model != "cnn" && model != "heatmap") {
+    return absl::InvalidArgumentError(absl::StrCat("model must be policy, cnn or heatmap, got '", model, "'"));
   }
+  if (heatmap_channels < 2 || heatmap_channels % 2 != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("heatmap_channels must be even and >= 2, got ", heatmap_channels));
+  }
+  if (heatmap_loss != "expected" && heatmap_loss != "estimate") {
+    return absl::InvalidArgumentError(absl::StrCat("heatmap_loss must be expected or estimate, got '", heatmap_loss, "'"));
+  }
+  if (!(far_m >= 0)) return absl::InvalidArgumentError("far_m must be >= 0");
   if (steps < 1 || batch_size < 1 || lr <= 0 || warmup_steps < 0 || log_every < 1 || validation_batches < 1) {
     return absl::InvalidArgumentError(
         "need steps, batch_size, log_every, validation_batches >= 1, lr > 0 and warmup_steps >= 0");
@@ -80,22 +87,40 @@ absl::StatusOr<std::vector<LocalisationPoint>> RunLocalisationStudy(
 
   models::VlaPolicy policy{nullptr};
   SubgoalCnn cnn{nullptr};
+  models::TargetLocaliser heatmap{nullptr};
   std::vector<torch::Tensor> params;
   if (options.model == "policy") {
     policy = models::VlaPolicy(config, tokenizer, actions, proprio);
     for (const torch::Tensor& p : policy->encoder->parameters()) params.push_back(p);
     for (const torch::Tensor& p : policy->SubgoalParameters()) params.push_back(p);
-  } else {
+  } else if (options.model == "cnn") {
     cnn = SubgoalCnn(tokenizer.vocab_size(), 16);
     params = cnn->parameters();
+  } else {
+    models::TargetLocaliserOptions localiser;
+    localiser.channels = options.heatmap_channels;
+    localiser.vocab_size = tokenizer.vocab_size();
+    localiser.max_tokens = config.encoder.max_instruction_tokens;
+    localiser.proprio_dim = static_cast<int64_t>(lo.size());
+    heatmap = models::TargetLocaliser(localiser);
+    params = heatmap->parameters();
   }
-  torch::nn::Module& model = policy ? static_cast<torch::nn::Module&>(*policy) : *cnn;
+  torch::nn::Module& model = policy ? static_cast<torch::nn::Module&>(*policy)
+                             : cnn  ? static_cast<torch::nn::Module&>(*cnn)
+                                    : static_cast<torch::nn::Module&>(*heatmap);
   torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(options.lr).weight_decay(0.0));
 
-  // Squared error in metres², summed over the batch and both coordinates, and the loss.
-  auto evaluate = [&](bool validation, double* squared_metres) -> absl::StatusOr<torch::Tensor> {
+  // Squared error in metres², summed over the batch and both coordinates, and the loss; with
+  // `split`, also the sums and counts (frames) over frames whose gripper is >= kFarFromSubgoalM
+  // from the subgoal (where the gripper's own position does not give the answer away) and over
+  // frames where it carries an object (the subgoal is then a place, not the object).
+  struct SplitSums {
+    double far_squared = 0, carrying_squared = 0;
+    int64_t far_frames = 0, carrying_frames = 0;
+  };
+  auto evaluate = [&](bool validation, double* squared_metres, SplitSums* split = nullptr) -> absl::StatusOr<torch::Tensor> {
     VLARFT_ASSIGN_OR_RETURN(models::PolicyBatch batch, data.SampleBatch(options.batch_size, validation, generator));
-    torch::Tensor predicted;
+    torch::Tensor predicted, heat;
     if (policy) {
       core::AutocastScope autocast(c10::DeviceType::CPU, true);  // the SFT regime
       VLARFT_ASSIGN_OR_RETURN(models::PolicyContext context,
@@ -106,11 +131,31 @@ absl::StatusOr<std::vector<LocalisationPoint>> RunLocalisationStudy(
       VLARFT_RETURN_IF_ERROR(tokenizer.EncodeBatch(batch.instructions, config.encoder.max_instruction_tokens,
                                                    /*allow_unknown=*/false, &ids, &mask));
       const torch::Tensor pixels = batch.frames.permute({0, 3, 1, 2}).to(torch::kFloat32) / 127.5 - 1.0;
-      predicted = cnn->forward(pixels, ids, mask);
+      predicted = cnn ? cnn->forward(pixels, ids, mask)
+                      : heatmap->forward(pixels, ids, mask, proprio.Normalize(batch.proprio.to(torch::kFloat32)), &heat);
     }
     const torch::Tensor target = xy.Normalize(batch.subgoals.to(torch::kFloat32));
-    *squared_metres = (xy.Denormalize(predicted.detach()) - batch.subgoals).pow(2).sum().item<double>();
-    return torch::mse_loss(predicted, target);
+    const torch::Tensor squared = (xy.Denormalize(predicted.detach()) - batch.subgoals).pow(2).sum(1);
+    *squared_metres = squared.sum().item<double>();
+    const torch::Tensor distance = (batch.subgoals - batch.proprio.narrow(1, 0, 2)).norm(2, 1);
+    if (split != nullptr) {
+      const torch::Tensor is_far = distance >= models::kFarFromSubgoalM;
+      split->far_squared += squared.index({is_far}).sum().item<double>();
+      split->far_frames += is_far.sum().item<int64_t>();
+      // LIBERO's gripper_states: finger opening, 0.04 open, 0 closed on nothing, the object's half
+      // width while holding one (proprio dim 6).
+      const torch::Tensor finger = batch.proprio.select(1, 6);
+      const torch::Tensor carrying = (finger > 0.005) & (finger < 0.035);
+      split->carrying_squared += squared.index({carrying}).sum().item<double>();
+      split->carrying_frames += carrying.sum().item<int64_t>();
+    }
+    const torch::Tensor per_frame = heat.defined() && options.heatmap_loss == "expected"
+                                        ? heatmap->TrainingSquaredError(predicted, heat, target)
+                                        : (predicted - target).pow(2).sum(1);
+    // With far_m, the SFT trainer's far weighting (policy_training.subgoal_far_m), for the same comparison.
+    const torch::Tensor weights =
+        options.far_m > 0 ? distance.div(options.far_m).clamp_max(1.0) : torch::ones_like(distance);
+    return (weights * per_frame).sum() / (2 * weights.sum().clamp_min(1e-6));
   };
 
   // The shared trainer loop (warm-up, AdamW, clipping, non-finite check) with a constant rate after
@@ -134,12 +179,13 @@ absl::StatusOr<std::vector<LocalisationPoint>> RunLocalisationStudy(
   };
   hooks.validate = [&](int64_t done) -> absl::Status {
     double validation_squared = 0;
+    SplitSums split;
     {
       torch::NoGradGuard no_grad;
       model.eval();
       for (int64_t b = 0; b < options.validation_batches; ++b) {
         double squared_batch = 0;
-        VLARFT_RETURN_IF_ERROR(evaluate(true, &squared_batch).status());
+        VLARFT_RETURN_IF_ERROR(evaluate(true, &squared_batch, &split).status());
         validation_squared += squared_batch;
       }
       model.train();
@@ -148,6 +194,9 @@ absl::StatusOr<std::vector<LocalisationPoint>> RunLocalisationStudy(
     point.step = done;
     point.train_rms_cm = 100 * std::sqrt(train_squared / train_values);
     point.validation_rms_cm = 100 * std::sqrt(validation_squared / (2 * options.batch_size * options.validation_batches));
+    auto rms_cm = [](double squared, int64_t frames) { return frames > 0 ? 100 * std::sqrt(squared / (2 * frames)) : 0.0; };
+    point.validation_far_rms_cm = rms_cm(split.far_squared, split.far_frames);
+    point.validation_carrying_rms_cm = rms_cm(split.carrying_squared, split.carrying_frames);
     point.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     curve.push_back(point);
     progress(point);

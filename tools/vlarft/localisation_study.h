@@ -7,7 +7,9 @@
 // needs (a grasp needs ~3 cm) and whether an architecture learns it faster:
 //   policy  the policy's own encoder (policy config) + its subgoal head, as SFT trains them;
 //   cnn     a small reference CNN: two stride-1 convolutions after one stride-2, instruction FiLM,
-//           16 spatial-softmax keypoints at 32x32 and an MLP — the classic visuomotor localiser.
+//           16 spatial-softmax keypoints at 32x32 and an MLP — the classic visuomotor localiser;
+//   heatmap the instruction-conditioned heat-map localiser (models::TargetLocaliser), alone — what
+//           policy.subgoal_heatmap puts into the policy.
 #pragma once
 
 #include <functional>
@@ -21,7 +23,10 @@
 namespace vlarft::cli {
 
 struct LocalisationStudyOptions {
-  std::string model = "policy";  // policy | cnn
+  std::string model = "policy";  // policy | cnn | heatmap
+  int64_t heatmap_channels = 48;  // with model heatmap
+  std::string heatmap_loss = "expected";  // with model heatmap: expected | estimate
+  double far_m = 0;               // > 0: weight errors by min(1, gripper-to-subgoal distance / far_m)
   int64_t steps = 800;
   int64_t batch_size = 32;
   double lr = 5e-4;
@@ -32,7 +37,16 @@ struct LocalisationStudyOptions {
 
   template <typename V>
   void VisitFields(V& v) {
-    v.Field("model", model, "policy (the policy encoder + subgoal head) | cnn (reference spatial-softmax CNN)");
+    v.Field("model", model,
+            "policy (the policy encoder + subgoal head) | cnn (reference spatial-softmax CNN) | heatmap "
+            "(instruction-conditioned heat-map localiser, models::TargetLocaliser)");
+    v.Field("heatmap_channels", heatmap_channels, "with model heatmap: its width");
+    v.Field("heatmap_loss", heatmap_loss,
+            "with model heatmap: expected (squared distance to the target averaged over the heat map: commits to one "
+            "place) | estimate (squared error of the soft-argmax estimate)");
+    v.Field("far_m", far_m,
+            "> 0: weight each training frame's error by min(1, gripper-to-subgoal distance / far_m, metres), as "
+            "policy_training.subgoal_far_m does (0 = equal weights)");
     v.Field("steps", steps, "AdamW steps");
     v.Field("batch_size", batch_size, "(frame, subgoal) pairs per step");
     v.Field("lr", lr, "peak learning rate (linear warm-up, then constant)");
@@ -48,6 +62,10 @@ struct LocalisationPoint {
   int64_t step = 0;
   double train_rms_cm = 0;       // since the previous report, per table-plane coordinate
   double validation_rms_cm = 0;  // held-out episodes
+  // Held-out frames whose gripper is >= models::kFarFromSubgoalM from the subgoal: the gripper's position
+  // nearly gives the answer on the others, so this is the figure that says whether the target is found.
+  double validation_far_rms_cm = 0;
+  double validation_carrying_rms_cm = 0;  // held-out frames where the gripper carries an object
   double seconds = 0;
 };
 

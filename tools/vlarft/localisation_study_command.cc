@@ -41,10 +41,14 @@ struct StudyLocalisationOptions {
 absl::Status WriteCurve(const std::string& dir, const std::string& title, const std::vector<LocalisationPoint>& curve) {
   std::filesystem::create_directories(dir);
   std::ofstream csv(std::filesystem::path(dir) / "localisation.csv");
-  csv << "step,train_rms_cm,validation_rms_cm,seconds\n";
-  viz::Series train{"train", {}, {}, viz::PaletteColor(0)}, validation{"held out", {}, {}, viz::PaletteColor(1)};
+  csv << "step,train_rms_cm,validation_rms_cm,validation_far_rms_cm,validation_carrying_rms_cm,seconds\n";
+  viz::Series train{"train", {}, {}, viz::PaletteColor(0)}, validation{"held out", {}, {}, viz::PaletteColor(1)},
+      far{"held out, gripper >= 10 cm away", {}, {}, viz::PaletteColor(2)};
   for (const LocalisationPoint& p : curve) {
-    csv << p.step << "," << p.train_rms_cm << "," << p.validation_rms_cm << "," << p.seconds << "\n";
+    csv << p.step << "," << p.train_rms_cm << "," << p.validation_rms_cm << "," << p.validation_far_rms_cm << ","
+        << p.validation_carrying_rms_cm << ","
+        << p.seconds << "\n";
+    far.x.push_back(p.step), far.y.push_back(p.validation_far_rms_cm);
     train.x.push_back(p.step), train.y.push_back(p.train_rms_cm);
     validation.x.push_back(p.step), validation.y.push_back(p.validation_rms_cm);
   }
@@ -54,7 +58,7 @@ absl::Status WriteCurve(const std::string& dir, const std::string& title, const 
   plot.x_label = "step";
   plot.y_label = "subgoal RMS error (cm per axis)";
   return viz::WritePng((std::filesystem::path(dir) / "localisation.png").string(),
-                       viz::LinePlot({train, validation}, plot));
+                       viz::LinePlot({train, validation, far}, plot));
 }
 
 absl::Status RunStudyLocalisation(const std::vector<std::string>& args) {
@@ -88,8 +92,10 @@ absl::Status RunStudyLocalisation(const std::vector<std::string>& args) {
   VLARFT_ASSIGN_OR_RETURN(
       const std::vector<LocalisationPoint> curve,
       RunLocalisationStudy(model, source, options.study, [](const LocalisationPoint& p) {
-        std::cout << absl::StrFormat("step %5d  train RMS %5.2f cm  held-out RMS %5.2f cm  (%.0f s)\n", p.step,
-                                     p.train_rms_cm, p.validation_rms_cm, p.seconds)
+        std::cout << absl::StrFormat("step %5d  train RMS %5.2f cm  held-out RMS %5.2f cm (gripper >= 10 cm away: "
+                                     "%5.2f cm, carrying: %5.2f cm)  (%.0f s)\n",
+                                     p.step, p.train_rms_cm, p.validation_rms_cm, p.validation_far_rms_cm,
+                                     p.validation_carrying_rms_cm, p.seconds)
                   << std::flush;
       }));
   const std::string title = absl::StrFormat("subgoal localisation, %s, %d instructions", options.study.model,

@@ -1,0 +1,78 @@
+// Where must the gripper go next? An instruction-conditioned heat-map localiser: a small fully
+// convolutional trunk scores every position of the frame against a query computed from the
+// instruction and the proprio state, and the estimate is the expected position under the softmax
+// of those scores (soft-argmax), mapped to the table plane by a learned 2x2 affine calibration.
+//
+// Why this shape (docs/results.md, "localisation"): a pooled-context or keypoint-MLP head has to
+// learn the binding "this word -> that pixel" through a global bottleneck and, on random layouts,
+// settles on the table centre. Here the binding is a dot product at each pixel, so a feature that
+// means "blue cylinder" only has to meet a query that means "blue cylinder", and the answer is read
+// where that happens; translation-equivariant convolutions learn it once for every place.
+//
+// Pieces:
+//   * instruction: word embeddings plus learned positions, a per-token MLP, masked mean — the
+//     nonlinearity before pooling keeps word order ("stack the red cube on the blue cube" is not
+//     its reverse), which a mean of embeddings would lose;
+//   * query: MLP([instruction, proprio]) -> FiLM (scale, shift) of the local features and the
+//     heat-map query; the proprio state carries the gripper's closed/holding state, i.e. whether
+//     the next target is an object or a place;
+//   * trunk: 3x3 convolutions at full and half resolution (local appearance: colour and shape of a
+//     5-pixel object), then a quarter-resolution branch with dilated convolutions (relations such
+//     as "next to the plate", ~15 cm away) brought back to half resolution; CoordConv channels
+//     let the scores use absolute position ("the cube on the left");
+//   * scores: cosine similarity of each position's features with the query times a learned, capped
+//     sharpness. Unbounded dot products let the softmax saturate on a wrong place early in
+//     training, where its gradient vanishes and the estimate never moves again (measured: a run
+//     stuck at 16 cm RMS for 4500 steps, docs/results.md).
+#pragma once
+
+#include <cstdint>
+
+#include "libs/core/torch_compat.h"
+
+namespace vlarft::models {
+
+struct TargetLocaliserOptions {
+  int64_t channels = 48;        // feature width of the trunk and the query
+  int64_t vocab_size = 1;       // instruction vocabulary
+  int64_t max_tokens = 32;      // longest instruction (positions)
+  int64_t proprio_dim = 8;
+};
+
+class TargetLocaliserImpl : public torch::nn::Module {
+ public:
+  explicit TargetLocaliserImpl(const TargetLocaliserOptions& options);
+
+  // pixels float [B, 3, S, S] in [-1, 1] (S divisible by 4); ids/mask [B, L]; proprio [B, P]
+  // normalised. Returns the estimate [B, 2] in the proprio normaliser's x/y units. With `heatmap`,
+  // also the softmax over positions [B, S/2, S/2] (float32), for diagnostics and plots.
+  torch::Tensor forward(const torch::Tensor& pixels, const torch::Tensor& ids, const torch::Tensor& mask,
+                        const torch::Tensor& proprio, torch::Tensor* heatmap = nullptr);
+
+  // Expected squared distance E_p[|c_p - target|²] [B] between the target [B, 2] (the same units
+  // as the estimate) and the calibrated position c_p of each heat-map cell under the heat map
+  // [B, h, w]. It equals |estimate - target|² plus the spread of the heat map, so minimising it
+  // makes the map commit to one place: the plain MSE of the soft-argmax is just as happy with half
+  // the mass on the right object and half on its twin when the midpoint is close to the answer,
+  // and learns to tell them apart slowly (docs/results.md).
+  // The cells' calibration gets no gradient from it (see TrainingSquaredError).
+  torch::Tensor ExpectedSquaredError(const torch::Tensor& heatmap, const torch::Tensor& target);
+  // The training loss per row [B]: the mean of the estimate's squared error (which trains the
+  // calibration) and ExpectedSquaredError (which makes the map commit).
+  torch::Tensor TrainingSquaredError(const torch::Tensor& estimate, const torch::Tensor& heatmap,
+                                     const torch::Tensor& target);
+
+ private:
+  TargetLocaliserOptions options_;
+  torch::nn::Embedding word_embed{nullptr};
+  torch::Tensor word_pos_;
+  torch::nn::Linear token_mlp{nullptr}, query_hidden{nullptr}, query_out{nullptr};
+  torch::nn::Conv2d full{nullptr}, half{nullptr}, local{nullptr};
+  torch::nn::Conv2d quarter{nullptr}, dilated2{nullptr}, dilated4{nullptr};
+  torch::nn::Conv2d fuse{nullptr}, features{nullptr};
+  torch::nn::Linear calibration{nullptr};
+  torch::Tensor log_sharpness_;  // scores = exp(this) * cosine(features, query), capped (see forward)  // soft-argmax (u, v) in [-1, 1]² -> table-plane x, y
+};
+TORCH_MODULE(TargetLocaliser);
+
+}  // namespace vlarft::models
