@@ -165,9 +165,7 @@ PolicyContext PolicyEncoderImpl::forward(const torch::Tensor& frames, const torc
   for (const auto& layer : *layers) x = layer->as<TransformerBlock>()->forward(x, attention_mask);
   x = norm(x);
   const torch::Tensor pooled = x.narrow(1, x.size(1) - config_.action_queries, config_.action_queries).mean(1);
-  PolicyContext context{x, mask, pooled, proprio, /*subgoal=*/{}, /*localiser=*/{}, /*localiser_heatmap=*/{}};
-  context.localiser = localiser;
-  return context;
+  return {x, mask, pooled, proprio, /*subgoal=*/{}, localiser, /*localiser_heatmap=*/{}};
 }
 
 torch::Tensor PolicyEncoderImpl::Patchify(const torch::Tensor& frames, const torch::Tensor& film_input,
@@ -277,9 +275,10 @@ absl::StatusOr<PolicyContext> VlaPolicyImpl::Encode(const PolicyObservation& obs
   const torch::Device device = encoder->parameters().front().device();
   const torch::Tensor pixels = frames.to(device).permute({0, 3, 1, 2}).to(torch::kFloat32) / 127.5 - 1.0;
   const torch::Tensor proprio = proprio_.Normalize(observation.proprio.to(device, torch::kFloat32));
-  PolicyContext context = encoder(pixels, ids.to(device), ids_mask.to(device), proprio);
+  const torch::Tensor device_ids = ids.to(device), device_mask = ids_mask.to(device);
+  PolicyContext context = encoder(pixels, device_ids, device_mask, proprio);
   if (subgoal_localiser) {
-    context.localiser = subgoal_localiser(pixels, ids.to(device), ids_mask.to(device), proprio, &context.localiser_heatmap);
+    context.localiser = subgoal_localiser(pixels, device_ids, device_mask, proprio, &context.localiser_heatmap);
   }
   // The heads steer by the localiser's estimate, not through it: the flow loss must not move it.
   if (config_.subgoal_conditioning) context.subgoal = Subgoal(context).detach();

@@ -66,6 +66,16 @@ torch::Tensor AugmentFrames(const torch::Tensor& frames, int64_t shift, double b
   return x.round().clamp(0, 255).to(torch::kUInt8);
 }
 
+torch::Tensor GripperToSubgoalDistance(const torch::Tensor& subgoals, const torch::Tensor& proprio) {
+  return (subgoals.to(torch::kFloat32) - proprio.to(torch::kFloat32).narrow(1, 0, 2)).norm(2, 1);
+}
+
+torch::Tensor FarWeightedSubgoalLoss(const torch::Tensor& squared, const torch::Tensor& distance, double far_m) {
+  const torch::Tensor weights =
+      far_m > 0 ? distance.div(far_m).clamp_max(1.0).to(squared.device()) : torch::ones_like(squared);
+  return (weights * squared).sum() / (2 * weights.sum().clamp_min(1e-6));
+}
+
 namespace {
 
 // Subgoals (x, y) in metres [B, 2] -> the proprio normaliser's x/y units, the space the gripper's
@@ -96,7 +106,7 @@ absl::StatusOr<SubgoalErrors> MeasureSubgoal(VlaPolicyImpl& policy, PolicyDataSo
   const torch::Tensor metres = policy.proprio_normalizer().Denormalize(as_proprio).narrow(1, 0, 2).cpu();
   const torch::Tensor truth = batch.subgoals.to(torch::kFloat32);
   const torch::Tensor squared = (metres - truth).pow(2);
-  const torch::Tensor far = (truth - batch.proprio.to(torch::kFloat32).narrow(1, 0, 2)).norm(2, 1) >= kFarFromSubgoalM;
+  const torch::Tensor far = GripperToSubgoalDistance(truth, batch.proprio) >= kFarFromSubgoalM;
   SubgoalErrors errors;
   errors.rms_m = std::sqrt(squared.mean().item<double>());
   if (far.any().item<bool>()) errors.far_rms_m = std::sqrt(squared.index({far}).mean().item<double>());
@@ -185,12 +195,9 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
       // pixels and the instruction do. subgoal_far_m weights frames by that distance, so the head
       // cannot settle on "where the gripper is" (it would then point at the table centre at the
       // start of every episode, the one moment that decides where the policy goes).
-      torch::Tensor weights = torch::ones_like(squared);
-      if (config.subgoal_far_m > 0) {
-        weights = (batch.subgoals.to(torch::kFloat32) - batch.proprio.to(torch::kFloat32).narrow(1, 0, 2))
-                      .norm(2, 1).div(config.subgoal_far_m).clamp_max(1.0).to(squared.device());
-      }
-      loss = loss + config.subgoal_weight * (weights * squared).sum() / (2 * weights.sum().clamp_min(1e-6));
+      loss = loss + config.subgoal_weight *
+                        FarWeightedSubgoalLoss(squared, GripperToSubgoalDistance(batch.subgoals, batch.proprio),
+                                               config.subgoal_far_m);
     }
     return loss;
   };

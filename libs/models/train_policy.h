@@ -100,6 +100,15 @@ struct PolicyTrainConfig {
 // position does not give the subgoal away, so errors on such frames say whether the target is found.
 constexpr double kFarFromSubgoalM = 0.1;
 
+// Distance (metres) [B] in the table plane from the gripper (proprio dims 0, 1) to the subgoal
+// [B, 2], both in environment units.
+torch::Tensor GripperToSubgoalDistance(const torch::Tensor& subgoals, const torch::Tensor& proprio);
+
+// The subgoal loss from per-frame squared errors [B] (summed over x and y): their mean per
+// coordinate, with far_m > 0 each frame weighted by min(1, distance [B] / far_m) so frames where
+// the gripper's own position gives the answer away do not dominate (policy_training.subgoal_far_m).
+torch::Tensor FarWeightedSubgoalLoss(const torch::Tensor& squared, const torch::Tensor& distance, double far_m);
+
 struct PolicyTrainResult {
   std::vector<std::pair<int64_t, double>> train_loss;       // (step, mean loss since last log)
   std::vector<std::pair<int64_t, double>> validation_loss;  // (step, loss)

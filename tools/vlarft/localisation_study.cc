@@ -8,6 +8,7 @@
 #include "libs/core/status.h"
 #include "libs/models/conv_blocks.h"
 #include "libs/models/instruction_tokenizer.h"
+#include "libs/models/train_policy.h"
 #include "libs/models/training_loop.h"
 
 namespace vlarft::cli {
@@ -137,7 +138,7 @@ absl::StatusOr<std::vector<LocalisationPoint>> RunLocalisationStudy(
     const torch::Tensor target = xy.Normalize(batch.subgoals.to(torch::kFloat32));
     const torch::Tensor squared = (xy.Denormalize(predicted.detach()) - batch.subgoals).pow(2).sum(1);
     *squared_metres = squared.sum().item<double>();
-    const torch::Tensor distance = (batch.subgoals - batch.proprio.narrow(1, 0, 2)).norm(2, 1);
+    const torch::Tensor distance = models::GripperToSubgoalDistance(batch.subgoals, batch.proprio);
     if (split != nullptr) {
       const torch::Tensor is_far = distance >= models::kFarFromSubgoalM;
       split->far_squared += squared.index({is_far}).sum().item<double>();
@@ -152,10 +153,8 @@ absl::StatusOr<std::vector<LocalisationPoint>> RunLocalisationStudy(
     const torch::Tensor per_frame = heat.defined() && options.heatmap_loss == "expected"
                                         ? heatmap->TrainingSquaredError(predicted, heat, target)
                                         : (predicted - target).pow(2).sum(1);
-    // With far_m, the SFT trainer's far weighting (policy_training.subgoal_far_m), for the same comparison.
-    const torch::Tensor weights =
-        options.far_m > 0 ? distance.div(options.far_m).clamp_max(1.0) : torch::ones_like(distance);
-    return (weights * per_frame).sum() / (2 * weights.sum().clamp_min(1e-6));
+    // The SFT trainer's subgoal loss and far weighting (policy_training.subgoal_far_m), for the same comparison.
+    return models::FarWeightedSubgoalLoss(per_frame, distance, options.far_m);
   };
 
   // The shared trainer loop (warm-up, AdamW, clipping, non-finite check) with a constant rate after
