@@ -10,6 +10,20 @@
 #include "libs/models/conv_blocks.h"
 
 namespace vlarft::models {
+namespace {
+
+// The heat-map localiser's shape from the policy config (the vocabulary comes from the tokenizer).
+TargetLocaliserOptions LocaliserOptions(const PolicyConfig& config, int64_t vocab_size) {
+  TargetLocaliserOptions options;
+  options.channels = config.subgoal_heatmap;
+  options.vocab_size = vocab_size;
+  options.max_tokens = config.encoder.max_instruction_tokens;
+  options.proprio_dim = config.proprio_dim;
+  options.scene_channels = config.subgoal_heatmap_scene;
+  return options;
+}
+
+}  // namespace
 
 absl::Status PolicyConfig::Validate() const {
   if (chunk_length < 1 || action_dim < 1 || proprio_dim < 1 || flow_steps < 1) {
@@ -26,8 +40,13 @@ absl::Status PolicyConfig::Validate() const {
     return absl::InvalidArgumentError(
         "subgoal_heatmap (>= 0) > 0 needs subgoal_head: true and subgoal_hidden: 0 (it replaces the head)");
   }
-  if (subgoal_heatmap > 0 && (subgoal_heatmap % 2 != 0 || encoder.image_size % 4 != 0)) {
-    return absl::InvalidArgumentError("subgoal_heatmap must be even and encoder.image_size divisible by 4");
+  if (subgoal_heatmap > 0) {
+    if (encoder.image_size % 4 != 0) {
+      return absl::InvalidArgumentError("subgoal_heatmap needs encoder.image_size divisible by 4");
+    }
+    VLARFT_RETURN_IF_ERROR(core::Annotate(LocaliserOptions(*this, /*vocab_size=*/1).Validate(), "subgoal_heatmap"));
+  } else if (subgoal_heatmap_scene != 0) {
+    return absl::InvalidArgumentError("subgoal_heatmap_scene needs subgoal_heatmap > 0");
   }
   if (subgoal_conditioning && !subgoal_head) {
     return absl::InvalidArgumentError("subgoal_conditioning needs subgoal_head: true (the head supplies the subgoal)");
@@ -206,12 +225,8 @@ VlaPolicyImpl::VlaPolicyImpl(const PolicyConfig& config, InstructionTokenizer to
   sigma_net = register_module("sigma_net", Dit(config_.sigma_net, config_.chunk_length, config_.action_dim,
                                                config_.action_dim));
   if (config_.subgoal_heatmap > 0) {
-    TargetLocaliserOptions options;
-    options.channels = config_.subgoal_heatmap;
-    options.vocab_size = config_.encoder.vocab_size;
-    options.max_tokens = config_.encoder.max_instruction_tokens;
-    options.proprio_dim = config_.proprio_dim;
-    subgoal_localiser = register_module("subgoal_localiser", TargetLocaliser(options));
+    subgoal_localiser =
+        register_module("subgoal_localiser", TargetLocaliser(LocaliserOptions(config_, config_.encoder.vocab_size)));
   } else if (config_.subgoal_head && config_.subgoal_hidden == 0) {
     subgoal = register_module("subgoal", torch::nn::Linear(config_.encoder.dim, 2));
   } else if (config_.subgoal_head) {

@@ -115,6 +115,9 @@ struct PolicyConfig {
   // > 0: the subgoal head is an instruction-conditioned heat-map localiser (TargetLocaliser) with
   // this many channels, on the pixels, the instruction and the proprio state, beside the encoder.
   int64_t subgoal_heatmap = 0;
+  // > 0 (with subgoal_heatmap): the localiser's query is refined by this many pooled scene
+  // channels, so it can tell which part of a two-step instruction is next (target_localiser.h).
+  int64_t subgoal_heatmap_scene = 0;
 
   template <typename V>
   void VisitFields(V& v) {
@@ -140,6 +143,9 @@ struct PolicyConfig {
             "0 = off; > 0 = the subgoal head is an instruction-conditioned heat-map localiser of this width: every "
             "position of the frame is scored against a query from the instruction and proprio, the estimate is the "
             "soft-argmax (needs subgoal_head; excludes subgoal_hidden)");
+    v.Field("subgoal_heatmap_scene", subgoal_heatmap_scene,
+            "0 = off; > 0 (needs subgoal_heatmap) = max- and mean-pooled scene features of this width refine the "
+            "heat-map query, so it can see whether the first part of a two-step instruction is done");
   }
   absl::Status Validate() const;
 };

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "absl/strings/str_cat.h"
+
 #include "libs/models/conv_blocks.h"
 
 namespace vlarft::models {
@@ -21,7 +23,22 @@ constexpr double kMaxSharpness = 40.0;
 
 }  // namespace
 
+absl::Status TargetLocaliserOptions::Validate() const {
+  if (channels < 2 || channels % 2 != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("heat-map localiser channels must be even and >= 2, got ", channels));
+  }
+  if (vocab_size < 1 || max_tokens < 1 || proprio_dim < 1) {
+    return absl::InvalidArgumentError("heat-map localiser: vocab_size, max_tokens and proprio_dim must be positive");
+  }
+  if (scene_channels < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("heat-map localiser scene channels must be >= 0, got ", scene_channels));
+  }
+  return absl::OkStatus();
+}
+
 TargetLocaliserImpl::TargetLocaliserImpl(const TargetLocaliserOptions& options) : options_(options) {
+  const absl::Status valid = options_.Validate();
+  TORCH_CHECK(valid.ok(), std::string(valid.message()));
   const int64_t c = options_.channels;
   word_embed = register_module("word_embed", torch::nn::Embedding(std::max<int64_t>(options_.vocab_size, 1), c));
   word_pos_ = register_parameter("word_pos", torch::randn({1, options_.max_tokens, c}) * 0.02);
@@ -36,6 +53,12 @@ TargetLocaliserImpl::TargetLocaliserImpl(const TargetLocaliserOptions& options) 
   dilated4 = register_module("dilated4", Conv3x3(c, c, 1, 4));
   fuse = register_module("fuse", Conv1x1(2 * c + 2, c));
   features = register_module("features", Conv1x1(c, c));
+  if (options_.scene_channels > 0) {
+    const int64_t s = options_.scene_channels;
+    scene = register_module("scene", Conv1x1(c, s));
+    scene_hidden = register_module("scene_hidden", torch::nn::Linear(c + options_.proprio_dim + 2 * s, 2 * c));
+    scene_out = register_module("scene_out", torch::nn::Linear(2 * c, c));
+  }
   calibration = register_module("calibration", torch::nn::Linear(2, 2));
   log_sharpness_ = register_parameter("log_sharpness", torch::full({1}, std::log(kInitialSharpness)));
   torch::NoGradGuard no_grad;
@@ -43,6 +66,10 @@ TargetLocaliserImpl::TargetLocaliserImpl(const TargetLocaliserOptions& options) 
   // from it): start from that orientation so the first gradients already point the right way.
   calibration->weight.copy_(torch::tensor({{1.0f, 0.0f}, {0.0f, -1.0f}}));
   calibration->bias.zero_();
+  if (scene_out) {
+    scene_out->weight.zero_();
+    scene_out->bias.zero_();
+  }
 }
 
 torch::Tensor TargetLocaliserImpl::forward(const torch::Tensor& pixels, const torch::Tensor& ids,
@@ -62,7 +89,7 @@ torch::Tensor TargetLocaliserImpl::forward(const torch::Tensor& pixels, const to
       query_out(torch::silu(query_hidden(torch::cat({instruction, proprio.to(instruction.scalar_type())}, 1))));
   const auto parts = conditioning.chunk(3, 1);
   const torch::Tensor scale = parts[0].unsqueeze(-1).unsqueeze(-1), shift = parts[1].unsqueeze(-1).unsqueeze(-1);
-  const torch::Tensor query = parts[2];
+  torch::Tensor query = parts[2];
 
   torch::Tensor x = torch::silu(full(AppendCoordinateChannels(pixels)));
   x = torch::silu(half(x));
@@ -73,8 +100,16 @@ torch::Tensor TargetLocaliserImpl::forward(const torch::Tensor& pixels, const to
   context = F::interpolate(context, F::InterpolateFuncOptions()
                                         .size(std::vector<int64_t>{local_features.size(2), local_features.size(3)})
                                         .mode(torch::kNearest));
-  const torch::Tensor fused =
-      features(torch::silu(fuse(AppendCoordinateChannels(torch::cat({local_features, context}, 1)))));
+  const torch::Tensor fused_hidden = torch::silu(fuse(AppendCoordinateChannels(torch::cat({local_features, context}, 1))));
+  const torch::Tensor fused = features(fused_hidden);
+  if (scene) {
+    // What the whole frame shows, as seen through the instruction's FiLM: the max says whether a
+    // pattern (the first object sitting in its receptacle) is anywhere, the mean how much of it.
+    const torch::Tensor scene_map = scene(fused_hidden);
+    const torch::Tensor pooled = torch::cat({scene_map.amax({2, 3}), scene_map.mean({2, 3})}, 1);
+    query = query + scene_out(torch::silu(scene_hidden(
+                        torch::cat({instruction, proprio.to(instruction.scalar_type()), pooled.to(instruction.scalar_type())}, 1))));
+  }
 
   // Scores in float32: the softmax over ~1000 positions is where bf16 rounding would show.
   const torch::Tensor unit_features = torch::nn::functional::normalize(

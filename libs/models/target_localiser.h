@@ -20,6 +20,13 @@
 //     5-pixel object), then a quarter-resolution branch with dilated convolutions (relations such
 //     as "next to the plate", ~15 cm away) brought back to half resolution; CoordConv channels
 //     let the scores use absolute position ("the cube on the left");
+//   * scene summary (scene_channels > 0): the query alone cannot tell which part of a two-step
+//     instruction is next ("put the red cube in the bowl and then the blue cube on the plate"):
+//     instruction and proprio are the same before and after the first part is done, so the map
+//     splits between both objects and the estimate lands between them (the long suite's 13.7 cm
+//     first-decision error). Max- and mean-pooled instruction-conditioned scene features ("is the
+//     first object already in its bowl?") refine the query through a zero-initialised residual,
+//     so a localiser with it starts as the one without;
 //   * scores: cosine similarity of each position's features with the query times a learned, capped
 //     sharpness. Unbounded dot products let the softmax saturate on a wrong place early in
 //     training, where its gradient vanishes and the estimate never moves again (measured: a run
@@ -28,6 +35,7 @@
 
 #include <cstdint>
 
+#include "absl/status/status.h"
 #include "libs/core/torch_compat.h"
 
 namespace vlarft::models {
@@ -37,6 +45,10 @@ struct TargetLocaliserOptions {
   int64_t vocab_size = 1;       // instruction vocabulary
   int64_t max_tokens = 32;      // longest instruction (positions)
   int64_t proprio_dim = 8;
+  int64_t scene_channels = 0;   // > 0: pooled scene features of this width refine the query (see above)
+
+  // Even channels (the first conv has channels / 2), positive sizes, scene_channels >= 0.
+  absl::Status Validate() const;
 };
 
 class TargetLocaliserImpl : public torch::nn::Module {
@@ -70,8 +82,10 @@ class TargetLocaliserImpl : public torch::nn::Module {
   torch::nn::Conv2d full{nullptr}, half{nullptr}, local{nullptr};
   torch::nn::Conv2d quarter{nullptr}, dilated2{nullptr}, dilated4{nullptr};
   torch::nn::Conv2d fuse{nullptr}, features{nullptr};
+  torch::nn::Conv2d scene{nullptr};                            // with scene_channels > 0
+  torch::nn::Linear scene_hidden{nullptr}, scene_out{nullptr};  // scene_out starts at zero
   torch::nn::Linear calibration{nullptr};
-  torch::Tensor log_sharpness_;  // scores = exp(this) * cosine(features, query), capped (see forward)  // soft-argmax (u, v) in [-1, 1]² -> table-plane x, y
+  torch::Tensor log_sharpness_;  // scores = exp(this) * cosine(features, query), capped (see forward)
 };
 TORCH_MODULE(TargetLocaliser);
 

@@ -120,6 +120,9 @@ TEST(LocalisationStudyTest, BadOptionsAreClearErrors) {
   options.heatmap_channels = 7;
   EXPECT_NE(options.Validate().message().find("heatmap_channels"), std::string::npos);
   options.heatmap_channels = 8;
+  options.heatmap_scene = -1;
+  EXPECT_NE(options.Validate().message().find("heatmap_scene"), std::string::npos);
+  options.heatmap_scene = 4;
   options.far_m = -1;
   EXPECT_NE(options.Validate().message().find("far_m"), std::string::npos);
   options.far_m = 0.1;

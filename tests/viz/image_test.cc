@@ -3,9 +3,11 @@
 #include <png.h>
 
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 #include "gtest/gtest.h"
+#include "libs/viz/font5x7.h"
 
 namespace vlarft::viz {
 namespace {
@@ -68,6 +70,13 @@ TEST(ImageTest, LinePlotDrawsSeriesInTheirColours) {
   Image text(40, 10, {255, 255, 255});
   text.Text(0, 0, "A1", {0, 0, 0});
   EXPECT_EQ(text.Get(0, 1).r, 0);  // 'A' row 1, leftmost pixel
+}
+
+TEST(ImageTest, ComparisonSignsHaveGlyphs) {
+  // Plot labels say ">= 10 cm"; an unknown character would render as a box.
+  EXPECT_NE(std::memcmp(Glyph5x7('>'), Glyph5x7('~'), 7), 0);
+  EXPECT_NE(std::memcmp(Glyph5x7('<'), Glyph5x7('~'), 7), 0);
+  EXPECT_NE(std::memcmp(Glyph5x7('<'), Glyph5x7('>'), 7), 0);
 }
 
 }  // namespace

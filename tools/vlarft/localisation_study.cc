@@ -55,9 +55,10 @@ absl::Status LocalisationStudyOptions::Validate() const {
   if (model != "policy" && model != "cnn" && model != "heatmap") {
     return absl::InvalidArgumentError(absl::StrCat("model must be policy, cnn or heatmap, got '", model, "'"));
   }
-  if (heatmap_channels < 2 || heatmap_channels % 2 != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("heatmap_channels must be even and >= 2, got ", heatmap_channels));
-  }
+  models::TargetLocaliserOptions localiser;
+  localiser.channels = heatmap_channels;
+  localiser.scene_channels = heatmap_scene;
+  VLARFT_RETURN_IF_ERROR(core::Annotate(localiser.Validate(), "heatmap_channels / heatmap_scene"));
   if (heatmap_loss != "expected" && heatmap_loss != "estimate") {
     return absl::InvalidArgumentError(absl::StrCat("heatmap_loss must be expected or estimate, got '", heatmap_loss, "'"));
   }
@@ -100,6 +101,7 @@ absl::StatusOr<std::vector<LocalisationPoint>> RunLocalisationStudy(
   } else {
     models::TargetLocaliserOptions localiser;
     localiser.channels = options.heatmap_channels;
+    localiser.scene_channels = options.heatmap_scene;
     localiser.vocab_size = tokenizer.vocab_size();
     localiser.max_tokens = config.encoder.max_instruction_tokens;
     localiser.proprio_dim = static_cast<int64_t>(lo.size());

@@ -25,6 +25,7 @@ namespace vlarft::cli {
 struct LocalisationStudyOptions {
   std::string model = "policy";  // policy | cnn | heatmap
   int64_t heatmap_channels = 48;  // with model heatmap
+  int64_t heatmap_scene = 0;      // with model heatmap: pooled scene channels refining the query
   std::string heatmap_loss = "expected";  // with model heatmap: expected | estimate
   double far_m = 0;               // > 0: weight errors by min(1, gripper-to-subgoal distance / far_m)
   int64_t steps = 800;
@@ -41,6 +42,9 @@ struct LocalisationStudyOptions {
             "policy (the policy encoder + subgoal head) | cnn (reference spatial-softmax CNN) | heatmap "
             "(instruction-conditioned heat-map localiser, models::TargetLocaliser)");
     v.Field("heatmap_channels", heatmap_channels, "with model heatmap: its width");
+    v.Field("heatmap_scene", heatmap_scene,
+            "with model heatmap: 0 = off; > 0 = pooled scene features of this width refine the query "
+            "(policy.subgoal_heatmap_scene)");
     v.Field("heatmap_loss", heatmap_loss,
             "with model heatmap: expected (squared distance to the target averaged over the heat map: commits to one "
             "place) | estimate (squared error of the soft-argmax estimate)");
