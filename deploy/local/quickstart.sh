@@ -4,9 +4,9 @@
 # simulator, the reward verifier, 2 learner ranks and 2 rollout workers on loopback, run GRPO, evaluate
 # the fine-tuned policy with the same seeds, and write the base-vs-RFT table.
 #
-# The stage-1 inputs are in the repository (checkpoints/tiny: tokenizer, world model, base policy).
-# If one is missing, it is trained first with the same command docs/results.md documents
-# (~15 min each on 2 cores).
+# The stage-1 inputs are in the repository (checkpoints/tiny: tokenizer, world model, SFT policies).
+# If one is missing, it is trained first with the same commands docs/results.md documents
+# (~15 min each on 2 cores; the two SFT policies ~1.5 h together).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
@@ -29,15 +29,23 @@ if [[ ! -f checkpoints/tiny/world_model.safetensors ]]; then
   "$VLARFT" train world-model --config "$CONFIG" --dataset data/tabletop --tokenizer checkpoints/tiny/tokenizer \
     --out checkpoints/tiny/world_model
 fi
-if [[ ! -f checkpoints/tiny/policy_base.safetensors ]]; then
-  echo "== checkpoints/tiny/policy_base missing: training it =="
-  "$VLARFT" train policy --config "$CONFIG" --dataset data/tabletop --out checkpoints/tiny/policy_base
-fi
-if [[ ! -f checkpoints/tiny/policy_15w.safetensors ]]; then
-  # The longer SFT ("15w"), which tiny.yaml's RFT starts from: the same run continued to 16k steps.
-  echo "== checkpoints/tiny/policy_15w missing: training it (16000 steps) =="
-  "$VLARFT" train policy --config "$CONFIG" --dataset data/tabletop --out checkpoints/tiny/policy_15w \
-    --set policy_training.steps=16000
+# The SFT policies (docs/results.md, "SFT policies"): the subgoal-conditioned policy with the
+# heat-map localiser, 4000 steps ("3w", policy_heatmap), and the same run continued to 16000 steps
+# ("15w", policy_heatmap_15w), which tiny.yaml's RFT starts from.
+HEATMAP_SFT=(--set policy.subgoal_head=true --set policy.subgoal_conditioning=true --set policy.subgoal_heatmap=48
+             --set policy_training.subgoal_weight=1 --set policy_training.subgoal_heatmap_loss=expected
+             --set policy_training.lr=0.001)
+if [[ ! -f checkpoints/tiny/policy_heatmap.safetensors || ! -f checkpoints/tiny/policy_heatmap_15w.safetensors ]]; then
+  echo "== SFT policies missing: training policy_heatmap (4000 steps) and continuing it to 16000 =="
+  "$VLARFT" train policy --config "$CONFIG" --dataset data/tabletop --out out/sft/policy_heatmap "${HEATMAP_SFT[@]}"
+  cp out/sft/policy_heatmap.safetensors out/sft/policy_heatmap.yaml checkpoints/tiny/
+  rm -rf out/sft/policy_heatmap_15w_ckpt
+  mkdir -p out/sft/policy_heatmap_15w_ckpt
+  cp -r "out/sft/policy_heatmap_ckpt/$(cat out/sft/policy_heatmap_ckpt/LATEST)" out/sft/policy_heatmap_ckpt/LATEST \
+    out/sft/policy_heatmap_15w_ckpt/
+  "$VLARFT" train policy --config "$CONFIG" --dataset data/tabletop --out out/sft/policy_heatmap_15w \
+    "${HEATMAP_SFT[@]}" --set policy_training.steps=16000
+  cp out/sft/policy_heatmap_15w.safetensors out/sft/policy_heatmap_15w.yaml checkpoints/tiny/
 fi
 
 # Extra arguments go to `vlarft rft` (e.g. --set learner.max_steps=50 for a shorter run).
