@@ -14,6 +14,15 @@ function(vlarft_use_torch_pch target)
   endif()
 endfunction()
 
+# PyTorch's pip wheels (the usual CUDA LibTorch 2.x) export a partial copy of libstdc++'s
+# std::filesystem from libtorch.so; the dynamic linker binds an executable's calls to the first
+# definition in its DT_NEEDED order, where libtorch.so comes before libstdc++.so, and that copy's
+# remove_all() jumped to address 0 on an H200 box (torch 2.11.0+cu130; every test fixture that deletes
+# its temp dir crashed). Naming libstdc++ first makes its own, complete definitions win everywhere.
+function(vlarft_link_libstdcxx_first target)
+  target_link_options(${target} PRIVATE "SHELL:-Wl,--push-state,--no-as-needed -lstdc++ -Wl,--pop-state")
+endfunction()
+
 # vlarft_library(NAME SRCS ... DEPS ... [NO_TORCH_PCH])
 # Headers live next to sources and are included from the repository root ("libs/core/status.h").
 function(vlarft_library name)
@@ -32,6 +41,7 @@ function(vlarft_executable name)
   cmake_parse_arguments(ARG "NO_TORCH_PCH" "" "SRCS;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SRCS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  vlarft_link_libstdcxx_first(${name})
   target_compile_options(${name} PRIVATE -Wall -Wextra -Wno-unused-parameter)
   if(NOT ARG_NO_TORCH_PCH)
     vlarft_use_torch_pch(${name})
@@ -56,6 +66,7 @@ function(vlarft_test name)
   endif()
   add_executable(${name} ${ARG_SRCS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  vlarft_link_libstdcxx_first(${name})
   target_compile_options(${name} PRIVATE -Wall -Wextra -Wno-unused-parameter)
   if(NOT ARG_NO_TORCH_PCH)
     vlarft_use_torch_pch(${name})

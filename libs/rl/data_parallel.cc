@@ -3,9 +3,17 @@
 #include <chrono>
 #include <cstring>
 
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#if defined(VLARFT_WITH_NCCL)
+// Debian's LibTorch ships Gloo's headers; PyTorch's pip wheels (the usual CUDA LibTorch) do not, and
+// their NCCL header lives in a separate package that CMake adds only when it finds it. Each backend is
+// compiled in when its headers are there; asking for a missing one is a clear error, not a build break.
+#if __has_include(<gloo/algorithm.h>)
+#define VLARFT_HAVE_GLOO 1
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#if defined(VLARFT_WITH_NCCL) && __has_include(<nccl.h>)
+#define VLARFT_HAVE_NCCL 1
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
@@ -26,9 +34,27 @@ absl::Status DistributedConfig::Validate() const {
   return absl::OkStatus();
 }
 
+bool DataParallelGroup::BackendCompiledIn(const std::string& backend) {
+#if defined(VLARFT_HAVE_GLOO)
+  if (backend == "gloo") return true;
+#endif
+#if defined(VLARFT_HAVE_NCCL)
+  if (backend == "nccl") return true;
+#endif
+  return false;
+}
+
+// The object collectives run on: in 1.13 ProcessGroupGloo/NCCL derive from ProcessGroup, in 2.x from
+// c10d::Backend (ProcessGroup became a dispatcher over backends).
+#if VLARFT_TORCH_AT_LEAST(2, 0) && (defined(VLARFT_HAVE_GLOO) || defined(VLARFT_HAVE_NCCL))
+using CollectiveGroup = c10d::Backend;
+#else
+using CollectiveGroup = c10d::ProcessGroup;
+#endif
+
 struct DataParallelGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> group;
+  c10::intrusive_ptr<CollectiveGroup> group;
 };
 
 DataParallelGroup::DataParallelGroup(DistributedConfig config, std::string backend, std::unique_ptr<Impl> impl)
@@ -45,6 +71,10 @@ absl::StatusOr<std::unique_ptr<DataParallelGroup>> DataParallelGroup::Create(con
   if (config.world_size == 1) {
     return std::unique_ptr<DataParallelGroup>(new DataParallelGroup(config, backend, std::move(impl)));
   }
+  if (!BackendCompiledIn(backend)) {  // before the rendezvous, so no peer waits on a rank that cannot join
+    return absl::FailedPreconditionError(absl::StrCat(
+        "backend ", backend, " is not compiled into this build (", backend == "gloo" ? "its LibTorch ships no Gloo headers; use nccl" : "needs a CUDA LibTorch and nccl.h", ")"));
+  }
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(config.timeout_s * 1000));
   absl::Status status = core::CatchTorchErrorsVoid(
       absl::StrCat("rendezvous at ", config.master_addr, ":", config.master_port, " as rank ", config.rank, "/",
@@ -58,18 +88,22 @@ absl::StatusOr<std::unique_ptr<DataParallelGroup>> DataParallelGroup::Create(con
         options.timeout = timeout;
         impl->store = c10::make_intrusive<c10d::TCPStore>(config.master_addr, options);
         if (backend == "gloo") {
+#if defined(VLARFT_HAVE_GLOO)
           auto gloo_options = c10d::ProcessGroupGloo::Options::create();
           gloo_options->timeout = timeout;
           gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(config.gloo_hostname));
           impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, config.rank, config.world_size,
                                                                      gloo_options);
+#else
+          TORCH_CHECK(false, "this build has no Gloo backend (its LibTorch ships no Gloo headers); use backend nccl");
+#endif
         } else {
-#if defined(VLARFT_WITH_NCCL)
+#if defined(VLARFT_HAVE_NCCL)
           auto nccl_options = c10d::ProcessGroupNCCL::Options::create();
           impl->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl->store, config.rank, config.world_size,
                                                                      nccl_options);
 #else
-          TORCH_CHECK(false, "this build has no NCCL (configure against a CUDA LibTorch)");
+          TORCH_CHECK(false, "this build has no NCCL backend (configure against a CUDA LibTorch with nccl.h)");
 #endif
         }
       });

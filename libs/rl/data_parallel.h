@@ -42,6 +42,10 @@ class DataParallelGroup {
                                                                    const torch::Device& device);
   ~DataParallelGroup();
 
+  // Whether this build can create `backend` ("gloo" | "nccl") groups of more than one rank: Gloo needs
+  // LibTorch's Gloo headers (Debian's has them, pip wheels do not), NCCL a CUDA LibTorch and nccl.h.
+  static bool BackendCompiledIn(const std::string& backend);
+
   int rank() const { return config_.rank; }
   int world_size() const { return config_.world_size; }
   const std::string& backend() const { return backend_; }

@@ -15,6 +15,7 @@ namespace {
 int FreePort() { return *core::FreeLoopbackPort(); }
 
 TEST(DataParallelTest, TwoGlooRanksAverageBroadcastAndShipBytes) {
+  if (!DataParallelGroup::BackendCompiledIn("gloo")) GTEST_SKIP() << "this LibTorch ships no Gloo headers";
   const int port = FreePort();
   torch::Tensor results[2];
   std::string received[2];
@@ -69,7 +70,24 @@ TEST(DataParallelTest, SingleRankNeedsNoRendezvousAndBadConfigsAreRejected) {
   EXPECT_EQ(DataParallelGroup::Create(config, torch::kCPU).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(DataParallelTest, BackendMissingFromTheBuildFailsBeforeTheRendezvous) {
+  for (const std::string backend : {"gloo", "nccl"}) {
+    if (DataParallelGroup::BackendCompiledIn(backend)) continue;
+    DistributedConfig config;
+    config.rank = 0;
+    config.world_size = 2;
+    config.master_port = FreePort();
+    config.timeout_s = 60;  // would block for a minute if it waited for the peer first
+    config.backend = backend;
+    auto group = DataParallelGroup::Create(config, torch::kCPU);
+    ASSERT_FALSE(group.ok());
+    EXPECT_EQ(group.status().code(), absl::StatusCode::kFailedPrecondition) << group.status();
+    EXPECT_NE(group.status().message().find("not compiled into this build"), std::string::npos) << group.status();
+  }
+}
+
 TEST(DataParallelTest, MissingPeerTimesOutWithAClearError) {
+  if (!DataParallelGroup::BackendCompiledIn("gloo")) GTEST_SKIP() << "this LibTorch ships no Gloo headers";
   DistributedConfig config;
   config.rank = 1;
   config.world_size = 2;
