@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "libs/core/command_line.h"
 #include "tests/bench/bench_main.h"
@@ -127,6 +128,13 @@ absl::Status Run(const BenchOptions& options) {
   VLARFT_ASSIGN_OR_RETURN(torch::Device device, core::CatchTorchErrors("device", [&] { return torch::Device(options.device); }));
   VLARFT_ASSIGN_OR_RETURN(models::ImaginationEngine engine, BuildEngine(options, device));
   const int64_t per_frame = engine.world_model()->config().future_tokens;
+  for (int64_t group : options.group_sizes) {  // check every point before spending minutes on the first
+    if (group < 1 || group + 1 > engine.limits().max_group_size) {
+      return absl::InvalidArgumentError(absl::StrCat("group_sizes: G = ", group, " needs ", group + 1,
+                                                     " sequences with the expert reference; the engine takes 1..",
+                                                     engine.limits().max_group_size));
+    }
+  }
   nlohmann::json results = nlohmann::json::array();
   std::cout << absl::StrFormat("%-8s %6s %6s %12s %12s %12s %12s %10s\n", "preset", "G", "frames", "cached s",
                                "frames/s", "tokens/s", "baseline s", "speedup");
