@@ -113,6 +113,9 @@ class ImaginationEngine {
                                                         const GenerationOptions& options = {});
   // One group.
   absl::StatusOr<GroupResult> Imagine(const GroupJob& job, const GenerationOptions& options = {});
+  // The checks ImagineBatch runs first, without imagining: lets a caller (a benchmark sweep, say)
+  // reject a bad request before spending time on the good ones.
+  absl::Status Validate(const std::vector<GroupJob>& jobs, const GenerationOptions& options = {}) const;
 
   const VideoTokenizer& tokenizer() const { return tokenizer_; }
   const WorldModel& world_model() const { return model_; }
@@ -124,7 +127,6 @@ class ImaginationEngine {
   ImaginationEngine(VideoTokenizer tokenizer, WorldModel model, EngineLimits limits)
       : tokenizer_(std::move(tokenizer)), model_(std::move(model)), limits_(limits) {}
 
-  absl::Status Validate(const std::vector<GroupJob>& jobs, const GenerationOptions& options) const;
   // Tokenizes new groups' context frames into prompts and sessions (prefilled in the shared
   // mode), and gathers every job's rows: action tokens, random draws, sampling parameters.
   Batch Prepare(const std::vector<GroupJob>& jobs, const GenerationOptions& options);

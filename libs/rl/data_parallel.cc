@@ -72,8 +72,10 @@ absl::StatusOr<std::unique_ptr<DataParallelGroup>> DataParallelGroup::Create(con
     return std::unique_ptr<DataParallelGroup>(new DataParallelGroup(config, backend, std::move(impl)));
   }
   if (!BackendCompiledIn(backend)) {  // before the rendezvous, so no peer waits on a rank that cannot join
-    return absl::FailedPreconditionError(absl::StrCat(
-        "backend ", backend, " is not compiled into this build (", backend == "gloo" ? "its LibTorch ships no Gloo headers; use nccl" : "needs a CUDA LibTorch and nccl.h", ")"));
+    const char* remedy = backend == "gloo" ? "its LibTorch ships no Gloo headers; use nccl"
+                                           : "configure a CUDA LibTorch with -DVLARFT_USE_NCCL=ON";
+    return absl::FailedPreconditionError(
+        absl::StrCat("backend ", backend, " is not compiled into this build (", remedy, ")"));
   }
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(config.timeout_s * 1000));
   absl::Status status = core::CatchTorchErrorsVoid(
@@ -94,16 +96,12 @@ absl::StatusOr<std::unique_ptr<DataParallelGroup>> DataParallelGroup::Create(con
           gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(config.gloo_hostname));
           impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, config.rank, config.world_size,
                                                                      gloo_options);
-#else
-          TORCH_CHECK(false, "this build has no Gloo backend (its LibTorch ships no Gloo headers); use backend nccl");
 #endif
-        } else {
+        } else {  // nccl; BackendCompiledIn above rules out a backend this build lacks
 #if defined(VLARFT_HAVE_NCCL)
           auto nccl_options = c10d::ProcessGroupNCCL::Options::create();
           impl->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl->store, config.rank, config.world_size,
                                                                      nccl_options);
-#else
-          TORCH_CHECK(false, "this build has no NCCL backend (configure against a CUDA LibTorch with nccl.h)");
 #endif
         }
       });

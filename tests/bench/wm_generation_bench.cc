@@ -128,11 +128,10 @@ absl::Status Run(const BenchOptions& options) {
   VLARFT_ASSIGN_OR_RETURN(torch::Device device, core::CatchTorchErrors("device", [&] { return torch::Device(options.device); }));
   VLARFT_ASSIGN_OR_RETURN(models::ImaginationEngine engine, BuildEngine(options, device));
   const int64_t per_frame = engine.world_model()->config().future_tokens;
-  for (int64_t group : options.group_sizes) {  // check every point before spending minutes on the first
-    if (group < 1 || group + 1 > engine.limits().max_group_size) {
-      return absl::InvalidArgumentError(absl::StrCat("group_sizes: G = ", group, " needs ", group + 1,
-                                                     " sequences with the expert reference; the engine takes 1..",
-                                                     engine.limits().max_group_size));
+  for (int64_t frames : options.frames) {  // the engine's checks on every point before timing the first
+    for (int64_t group : options.group_sizes) {
+      VLARFT_RETURN_IF_ERROR(core::Annotate(engine.Validate({MakeJob(engine, group + 1, frames)}),
+                                            absl::StrCat("G = ", group, " (+1 reference), ", frames, " frames")));
     }
   }
   nlohmann::json results = nlohmann::json::array();
