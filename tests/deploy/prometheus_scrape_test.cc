@@ -12,9 +12,7 @@
 //   VLARFT_PROM_TEST_STEPS=N   optimiser steps to run (default 6)
 //   VLARFT_PROM_TEST_DUMP=DIR  after the run, write query_range results of the dashboard's learner
 //                              panels to DIR/<panel>.json
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -26,6 +24,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "gtest/gtest.h"
+#include "libs/core/subprocess.h"
 #include "nlohmann/json.hpp"
 #include "services/common/client.h"
 #include "services/common/rollout_proto.h"
@@ -44,19 +43,6 @@ using vlarft::testing::ChildProcess;
 
 constexpr int64_t kGroupSize = 8;
 constexpr int64_t kPromptsPerStep = 2;
-
-// A loopback port nothing listens on right now.
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 std::string UrlEncode(const std::string& s) {
   std::string out;
@@ -220,7 +206,9 @@ class PrometheusScrapeTest : public ::testing::Test {
 
     // The free port may be taken between probing and binding: retry a few times.
     for (int attempt = 0; attempt < 3 && prom_port_ == 0; ++attempt) {
-      const int port = FreePort();
+      absl::StatusOr<int> free_port = vlarft::core::FreeLoopbackPort();
+      ASSERT_TRUE(free_port.ok()) << free_port.status();
+      const int port = *free_port;
       auto process = ChildProcess::Start({binary, "--config.file=" + dir_ + "/prometheus.yml",
                                           "--storage.tsdb.path=" + dir_ + "/tsdb",
                                           absl::StrCat("--web.listen-address=127.0.0.1:", port), "--log.level=warn"},

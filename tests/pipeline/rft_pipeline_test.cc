@@ -112,10 +112,18 @@ TEST_F(RftPipelineTest, AllProcessesStartTrainAndStopCleanly) {
   std::unique_ptr<RftRun> run = Launch("clean", 4, {"rft.perturbation_episodes_per_task=1"});
   ASSERT_NE(run, nullptr);
   std::map<std::string, int> metrics_ports;
+  std::map<int, std::string> owner_of_port;  // every gRPC and metrics port, to check none is shared
   for (const std::string& name : kServices) {
     absl::StatusOr<ServiceState> service = run->WaitForService(name, 0, absl::Seconds(120));
     ASSERT_TRUE(service.ok()) << service.status() << "\n" << run->Diagnostics();
-    metrics_ports[name] = core::ReadJsonInt(ReadText(service->ready_file), "metrics_port").value_or(-1);
+    const std::string ready = ReadText(service->ready_file);
+    metrics_ports[name] = core::ReadJsonInt(ready, "metrics_port").value_or(-1);
+    for (const char* key : {"port", "metrics_port"}) {
+      const int port = core::ReadJsonInt(ready, key).value_or(-1);
+      EXPECT_GT(port, 0) << name << " " << key << " in " << ready;
+      const auto [it, fresh] = owner_of_port.emplace(port, absl::StrCat(name, " ", key));
+      EXPECT_TRUE(fresh) << name << " " << key << " " << port << " is also " << it->second;
+    }
   }
   // The local Prometheus files: one labelled target per process, at the port it serves /metrics on.
   // (written once every service is up, atomically)

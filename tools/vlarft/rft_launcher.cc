@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "libs/core/clock_format.h"
+#include "libs/core/loopback_port_picker.h"
 #include "libs/core/status.h"
 #include "libs/core/subprocess.h"
 #include "nlohmann/json.hpp"
@@ -51,7 +52,7 @@ class Launch {
       // Picked just before the first start (the shorter the gap before the bind, the smaller the
       // chance that another socket takes the port) and kept across restarts, so Prometheus targets
       // stay valid.
-      VLARFT_ASSIGN_OR_RETURN(service.metrics_port, core::FreeLoopbackPort());
+      VLARFT_ASSIGN_OR_RETURN(service.metrics_port, ports_.Pick());
       service.argv.push_back(absl::StrCat("--metrics_port=", service.metrics_port));
     }
     std::error_code ec;
@@ -152,6 +153,7 @@ class Launch {
   const std::string manifest_;
   std::function<void(const std::string&)> progress_;
   absl::Status manifest_status_;  // the first failure to write the manifest
+  core::LoopbackPortPicker ports_;  // every port this launch hands out, so no two servers share one
   int64_t restarts_ = 0;
   std::vector<ServiceProcess> servers_;   // simulator, reward
   std::vector<ServiceProcess> learners_;  // rank 0 .. R-1
@@ -223,10 +225,11 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
   fs::create_directories(out / "logs");
   fs::create_directories(out / "run");
 
-  VLARFT_ASSIGN_OR_RETURN(const int simulator_port, core::FreeLoopbackPort());
-  VLARFT_ASSIGN_OR_RETURN(const int reward_port, core::FreeLoopbackPort());
-  VLARFT_ASSIGN_OR_RETURN(const int learner_port, core::FreeLoopbackPort());
-  VLARFT_ASSIGN_OR_RETURN(const int store_port, core::FreeLoopbackPort());
+  Launch launch(config, (out / "run" / "processes.json").string(), progress);
+  VLARFT_ASSIGN_OR_RETURN(const int simulator_port, launch.ports_.Pick());
+  VLARFT_ASSIGN_OR_RETURN(const int reward_port, launch.ports_.Pick());
+  VLARFT_ASSIGN_OR_RETURN(const int learner_port, launch.ports_.Pick());
+  VLARFT_ASSIGN_OR_RETURN(const int store_port, launch.ports_.Pick());
 
   auto common = [&](const std::string& binary, const std::string& name, int port,
                     nlohmann::json labels) -> absl::StatusOr<ServiceProcess> {
@@ -243,15 +246,20 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
     return s;
   };
 
-  Launch launch(config, (out / "run" / "processes.json").string(), progress);
   VLARFT_ASSIGN_OR_RETURN(ServiceProcess simulator,
                           common("vlarft-simulator", "simulator", simulator_port, {{"component", "simulator"}}));
   VLARFT_ASSIGN_OR_RETURN(ServiceProcess reward, common("vlarft-reward", "reward", reward_port, {{"component", "reward"}}));
   launch.servers_.push_back(std::move(simulator));
   launch.servers_.push_back(std::move(reward));
+  // Every process gets a picked port, none binds port 0: a bind(0) may take a port picked for a
+  // server that has not started yet (rank 1 starts before rank 0).
   for (int64_t r = 0; r < config.learner_ranks; ++r) {
+    int rank_port = learner_port;
+    if (r > 0) {
+      VLARFT_ASSIGN_OR_RETURN(rank_port, launch.ports_.Pick());
+    }
     VLARFT_ASSIGN_OR_RETURN(ServiceProcess learner,
-                            common("vlarft-learner", absl::StrCat("learner-rank", r), r == 0 ? learner_port : 0,
+                            common("vlarft-learner", absl::StrCat("learner-rank", r), rank_port,
                                    {{"component", "learner"}, {"rank", absl::StrCat(r)}}));
     for (const std::string& s :
          {absl::StrCat("learner.distributed.rank=", r), absl::StrCat("learner.distributed.world_size=", config.learner_ranks),
@@ -262,7 +270,8 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
     launch.learners_.push_back(std::move(learner));
   }
   for (int64_t w = 0; w < config.rollout_workers; ++w) {
-    VLARFT_ASSIGN_OR_RETURN(ServiceProcess worker, common("vlarft-rollout", absl::StrCat("rollout-", w), 0,
+    VLARFT_ASSIGN_OR_RETURN(const int worker_port, launch.ports_.Pick());
+    VLARFT_ASSIGN_OR_RETURN(ServiceProcess worker, common("vlarft-rollout", absl::StrCat("rollout-", w), worker_port,
                                                          {{"component", "rollout"}, {"worker", absl::StrCat(w)}}));
     for (const std::string& s : {absl::StrCat("rollout.worker_id=worker-", w), absl::StrCat("rollout.seed=", 1000 + w),
                                  absl::StrCat("rollout.learner.target=127.0.0.1:", learner_port),
