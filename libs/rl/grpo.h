@@ -28,6 +28,11 @@ struct GrpoConfig {
   double kl_coef = 0.0;             // β_KL (0 = no reference model needed)
   bool normalize_by_std = true;     // false: A = R − mean(R)
   std::string step_aggregation = "sum";  // "sum" or "mean" over the K flow steps
+  // Leave action dimensions whose demonstration range is zero (the benchmark's Δroll/pitch/yaw,
+  // which the simulator ignores) out of the ratio and entropy terms: the policy's noise on them
+  // changes nothing in the world, so their per-token ratios carry only sampling noise into the
+  // gradient (24 of the 56 tokens of a tiny-preset chunk).
+  bool skip_constant_action_dims = false;
 
   template <typename V>
   void VisitFields(V& v) {
@@ -38,6 +43,9 @@ struct GrpoConfig {
     v.Field("kl_coef", kl_coef, "weight β_KL of the KL to the SFT reference (0 = off)");
     v.Field("normalize_by_std", normalize_by_std, "divide group advantages by their std");
     v.Field("step_aggregation", step_aggregation, "log-prob over flow steps: sum | mean");
+    v.Field("skip_constant_action_dims", skip_constant_action_dims,
+            "leave action dimensions with a zero demonstration range (ignored by the environment) out of the "
+            "ratio and entropy terms");
   }
   absl::Status Validate() const;
   StepAggregation aggregation() const {

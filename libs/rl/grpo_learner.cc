@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
+#include "libs/rl/proprio_rollforward.h"
 
 namespace vlarft::rl {
 namespace {
@@ -17,6 +18,23 @@ struct MicroBatchResult {
   GrpoTerms terms;
   double sigma_mean = 0;
 };
+
+// The proprio the sampler gave the policy for each encoded row of a group: the prompt's for chunk
+// 0; for later chunks of a closed-loop rollout, rolled forward through the sample's own earlier
+// chunks (proprio_rollforward.h), exactly as the rollout loop did.
+torch::Tensor RowProprio(const RolloutGroupData& g, const models::VlaPolicyImpl& policy) {
+  const int64_t distinct = g.observations.size(0), horizon = g.horizon();
+  if (horizon == 1 || distinct == 1) return g.proprio.unsqueeze(0).expand({distinct * horizon, -1});
+  const int64_t steps = policy.config().flow_steps;
+  torch::Tensor proprio = g.proprio.to(torch::kFloat32).unsqueeze(0).expand({distinct, -1}).contiguous();
+  std::vector<torch::Tensor> per_chunk = {proprio};
+  for (int64_t h = 1; h < horizon; ++h) {
+    const torch::Tensor actions = policy.action_normalizer().Denormalize(g.chains.select(1, h - 1).select(1, steps));
+    proprio = RollProprioForward(proprio, actions);
+    per_chunk.push_back(proprio);
+  }
+  return torch::stack(per_chunk, 1).reshape({distinct * horizon, -1});
+}
 
 }  // namespace
 
@@ -113,10 +131,22 @@ absl::StatusOr<LearnerStepMetrics> GrpoLearner::Step(const std::vector<RolloutGr
   const bool encoder_trains = std::any_of(encoder_params.begin(), encoder_params.end(),
                                           [](const torch::Tensor& p) { return p.requires_grad(); });
   const StepAggregation aggregation = grpo_.aggregation();
+  torch::Tensor active_dims;  // undefined: every action dimension is a token
+  if (grpo_.skip_constant_action_dims) {
+    std::vector<int64_t> active;
+    const models::ActionNormalizer& n = policy_->action_normalizer();
+    for (int64_t d = 0; d < n.dims(); ++d) {
+      if (n.max()[d] > n.min()[d]) active.push_back(d);
+    }
+    if (!active.empty() && static_cast<int64_t>(active.size()) < n.dims()) {
+      active_dims = torch::tensor(active, torch::kInt64).to(device);
+    }
+  }
   optimizer_->zero_grad();
 
   double total_tokens = 0;
   for (const RolloutGroupData& g : local_groups) total_tokens += static_cast<double>(g.old_log_probs.numel()) / config.flow_steps;
+  if (active_dims.defined()) total_tokens *= static_cast<double>(active_dims.numel()) / config.action_dim;
   std::vector<MicroBatchResult> results;
   std::vector<double> rewards_all, advantages_abs;
   int zero_variance = 0;
@@ -133,7 +163,7 @@ absl::StatusOr<LearnerStepMetrics> GrpoLearner::Step(const std::vector<RolloutGr
       const int64_t distinct = g.observations.size(0);
       frames.push_back(g.observations.reshape({distinct * horizon, g.observations.size(2), g.observations.size(3), 3}));
       for (int64_t i = 0; i < distinct * horizon; ++i) instructions.push_back(g.instruction);
-      proprio.push_back(g.proprio.unsqueeze(0).expand({distinct * horizon, -1}));
+      proprio.push_back(RowProprio(g, *policy_));
       // Row of (sample i, chunk j) in the encoded batch.
       torch::Tensor sample = torch::arange(group_size, torch::kInt64).unsqueeze(1);
       torch::Tensor chunk = torch::arange(horizon, torch::kInt64).unsqueeze(0);
@@ -166,9 +196,14 @@ absl::StatusOr<LearnerStepMetrics> GrpoLearner::Step(const std::vector<RolloutGr
     VLARFT_ASSIGN_OR_RETURN(ChainLogProbs current, core::CatchTorchErrors("recomputing log-probs", [&] {
                               return RecomputeChainLogProbs(*policy_, context, chain);
                             }));
-    const torch::Tensor log_probs = AggregateSteps(current.log_probs, aggregation);
-    const torch::Tensor old_log_probs = AggregateSteps(torch::cat(old).to(device), aggregation);
-    const torch::Tensor entropy = ChainEntropy(current.log_sigma);
+    torch::Tensor log_probs = AggregateSteps(current.log_probs, aggregation);
+    torch::Tensor old_log_probs = AggregateSteps(torch::cat(old).to(device), aggregation);
+    torch::Tensor entropy = ChainEntropy(current.log_sigma);
+    if (active_dims.defined()) {  // [rows, C, A] -> [rows, C, active]
+      log_probs = log_probs.index_select(2, active_dims);
+      old_log_probs = old_log_probs.index_select(2, active_dims);
+      entropy = entropy.index_select(2, active_dims);
+    }
 
     std::optional<torch::Tensor> fm_loss;
     if (grpo_.flow_matching_coef > 0) {

@@ -9,7 +9,7 @@
 #include "services/common/service_main.h"
 #include "services/common/service_server.h"
 #include "services/common/shutdown_signal.h"
-#include "services/rollout/demo_prompt_source.h"
+#include "libs/rollout/demo_prompt_source.h"
 #include "services/rollout/rollout_worker.h"
 
 namespace vlarft::services {
@@ -21,8 +21,8 @@ absl::Status RunRollout(const ServiceInvocation<RolloutConfig>& invocation, Shut
   const models::PolicyConfig policy_config = policy->config();
   PolicyReplica replica(policy);
   VLARFT_ASSIGN_OR_RETURN(
-      std::unique_ptr<DemoPromptSource> prompts,
-      DemoPromptSource::Load(config.dataset, config.suites, static_cast<int>(policy_config.encoder.image_size), config.seed,
+      std::unique_ptr<rollout::DemoPromptSource> prompts,
+      rollout::DemoPromptSource::Load(config.dataset, config.suites, static_cast<int>(policy_config.encoder.image_size), config.seed,
                              config.validation_fraction, policy_config.chunk_length * config.horizon));
   LOG(INFO) << "event=prompts_loaded episodes=" << prompts->episodes() << " dataset=" << config.dataset;
   VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<metrics::MetricsEndpoint> endpoint, StartMetricsEndpoint(invocation.server));

@@ -13,6 +13,7 @@
 #include "services/common/rollout_proto.h"
 #include "services/common/tensor_proto.h"
 #include "services/common/weights_proto.h"
+#include "services/rollout/grpc_backends.h"
 
 namespace vlarft::services {
 namespace {
@@ -21,6 +22,7 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// RolloutConfig::Validate has admitted only these three names.
 v1::RewardType RewardTypeFromName(const std::string& name) {
   if (name == "action_l1") return v1::REWARD_TYPE_ACTION_L1;
   if (name == "imagined_vs_real") return v1::REWARD_TYPE_IMAGINED_VS_REAL;
@@ -35,6 +37,8 @@ RolloutWorker::RolloutWorker(const RolloutConfig& config, PolicyReplica* policy,
   // Distinguishes this process's group ids from a previous run of a worker with the same name.
   run_nonce_ = absl::StrCat(absl::ToUnixMillis(absl::Now()));
 }
+
+RolloutWorker::~RolloutWorker() = default;
 
 absl::StatusOr<std::unique_ptr<RolloutWorker>> RolloutWorker::Create(const RolloutConfig& config, PolicyReplica* policy,
                                                                      PromptSource* prompts, RolloutMetrics* metrics) {
@@ -54,6 +58,23 @@ absl::StatusOr<std::unique_ptr<RolloutWorker>> RolloutWorker::Create(const Rollo
   VLARFT_ASSIGN_OR_RETURN(worker->simulator_contexts_, CallContextFactory::Create(config.simulator));
   VLARFT_ASSIGN_OR_RETURN(worker->reward_contexts_, CallContextFactory::Create(config.reward));
   VLARFT_ASSIGN_OR_RETURN(worker->learner_contexts_, CallContextFactory::Create(config.learner));
+  // The rollout loop (libs/rollout) over the two services.
+  RolloutWorker* self = worker.get();
+  worker->imaginer_ = std::make_unique<GrpcImaginer>(
+      [self](const v1::ImagineRequest& request, v1::ImagineResponse* response) {
+        return self->Imagine(request, response);
+      });
+  worker->scorer_ = std::make_unique<GrpcScorer>(
+      [self](const v1::ScoreRequest& request, v1::ScoreResponse* response) { return self->Score(request, response); },
+      RewardTypeFromName(config.reward_type));
+  rollout::GroupProducerOptions options;
+  options.group_size = config.group_size;
+  options.horizon = config.horizon;
+  options.wm_temperature = config.wm_temperature;
+  options.wm_top_k = config.wm_top_k;
+  options.wm_top_p = config.wm_top_p;
+  worker->producer_ =
+      std::make_unique<rollout::GroupProducer>(options, policy, worker->imaginer_.get(), worker->scorer_.get());
   return worker;
 }
 
@@ -111,112 +132,26 @@ absl::Status RolloutWorker::Score(const v1::ScoreRequest& request, v1::ScoreResp
 }
 
 absl::StatusOr<v1::RolloutGroup> RolloutWorker::ProduceGroup(uint64_t index) {
-  const auto total_start = std::chrono::steady_clock::now();
   VLARFT_ASSIGN_OR_RETURN(Prompt prompt, prompts_->Get(index));
-  const models::PolicyConfig& pc = policy_->config();
-  const int64_t g = config_.group_size, h_count = config_.horizon, c = pc.chunk_length;
-  if (prompt.expert_actions.size(0) < h_count * c) {
-    return absl::FailedPreconditionError(absl::StrCat("prompt ", index, " has ", prompt.expert_actions.size(0),
-                                                      " expert actions; horizon needs ", h_count * c));
-  }
   const core::SeedPath seeds = core::SeedPath(config_.seed).Child(config_.worker_id).Child(index);
-  std::vector<torch::Tensor> chains, log_probs, observations, frames, reference_frames, actions;
-  int64_t version = -1;
-  double policy_seconds = 0, simulator_seconds = 0;
-  std::string session;
-  models::PolicyObservation obs{prompt.frame.unsqueeze(0), {prompt.instruction}, prompt.proprio.unsqueeze(0)};
-
-  for (int64_t h = 0; h < h_count; ++h) {
-    auto start = std::chrono::steady_clock::now();
-    absl::StatusOr<PolicyReplica::Sampled> sampled =
-        h == 0 ? policy_->SampleGroup(obs, g, seeds.Child("policy").Child(h).seed())
-               : policy_->SamplePerObservation(obs, seeds.Child("policy").Child(h).seed());
-    if (!sampled.ok()) return core::Annotate(sampled.status(), "sampling the policy");
-    policy_seconds += SecondsSince(start);
-    version = version < 0 ? sampled->version : std::min(version, sampled->version);
-    chains.push_back(sampled->sample.chain);
-    log_probs.push_back(sampled->sample.log_probs);
-    observations.push_back(obs.frames.size(0) == 1 ? obs.frames.expand({g, -1, -1, -1}) : obs.frames);
-    actions.push_back(sampled->actions);
-
-    // Imagine this chunk for the group and the expert reference (one shared trajectory).
-    v1::ImagineRequest request;
-    request.set_request_id(absl::StrCat(config_.worker_id, "/", run_nonce_, "/", index, "/", h));
-    if (h == 0) VLARFT_RETURN_IF_ERROR(ToProto(prompt.frame, request.mutable_context_frame()));
-    VLARFT_RETURN_IF_ERROR(ToProto(sampled->actions.to(torch::kFloat32), request.mutable_actions()));
-    VLARFT_RETURN_IF_ERROR(ToProto(prompt.expert_actions.narrow(0, h * c, c).to(torch::kFloat32),
-                                   request.mutable_reference_actions()));
-    request.set_horizon(1);
-    request.mutable_sampling()->set_temperature(static_cast<float>(config_.wm_temperature));
-    request.mutable_sampling()->set_top_k(static_cast<int32_t>(config_.wm_top_k));
-    request.mutable_sampling()->set_top_p(static_cast<float>(config_.wm_top_p));
-    request.mutable_sampling()->set_seed(seeds.Child("world_model").Child(h).seed());
-    request.set_keep_session(h + 1 < h_count);
-    request.set_session_id(session);
-    start = std::chrono::steady_clock::now();
-    v1::ImagineResponse response;
-    VLARFT_RETURN_IF_ERROR(core::Annotate(Imagine(request, &response), "simulator Imagine"));
-    simulator_seconds += SecondsSince(start);
-    session = response.session_id();
-    core::TensorExpectation frame_spec;
-    frame_spec.dtype = core::DType::kUInt8;
-    frame_spec.shape = {g, c, prompt.frame.size(0), prompt.frame.size(1), 3};
-    VLARFT_ASSIGN_OR_RETURN(torch::Tensor chunk_frames, DecodeField(response.frames(), "ImagineResponse.frames", frame_spec));
-    frame_spec.shape = {c, prompt.frame.size(0), prompt.frame.size(1), 3};
-    VLARFT_ASSIGN_OR_RETURN(torch::Tensor chunk_reference,
-                            DecodeField(response.reference_frames(), "ImagineResponse.reference_frames", frame_spec));
-    frames.push_back(chunk_frames);
-    reference_frames.push_back(chunk_reference);
-    // Closed loop: the next chunk is decided from each sample's last imagined frame.
-    obs = {chunk_frames.select(1, c - 1).contiguous(), std::vector<std::string>(g, prompt.instruction),
-           prompt.proprio.unsqueeze(0).expand({g, -1}).contiguous()};
-  }
+  const std::string group_id = absl::StrCat(config_.worker_id, "/", run_nonce_, "/", index);
+  VLARFT_ASSIGN_OR_RETURN(rollout::ProducedGroup produced, producer_->Produce(prompt, seeds, group_id));
   if (metrics_) {
-    metrics_->ObserveStage("policy", policy_seconds);
-    metrics_->ObserveStage("simulator", simulator_seconds);
+    metrics_->ObserveStage("policy", produced.seconds.policy);
+    metrics_->ObserveStage("simulator", produced.seconds.simulator);
+    metrics_->ObserveStage("reward", produced.seconds.reward);
+    metrics_->ObserveStage("total", produced.seconds.total);
   }
-
-  // Score the G imagined trajectories against the reference.
-  v1::ScoreRequest score;
-  score.set_request_id(absl::StrCat(config_.worker_id, "/", run_nonce_, "/", index));
-  score.set_type(RewardTypeFromName(config_.reward_type));
-  VLARFT_RETURN_IF_ERROR(ToProto(torch::cat(frames, 1), score.mutable_frames()));
-  const torch::Tensor reference =
-      config_.reward_type == "imagined_vs_real" ? prompt.expert_frames.narrow(0, 0, h_count * c) : torch::cat(reference_frames, 0);
-  VLARFT_RETURN_IF_ERROR(ToProto(reference, score.mutable_reference_frames()));
-  VLARFT_RETURN_IF_ERROR(ToProto(torch::cat(actions, 1), score.mutable_actions()));
-  VLARFT_RETURN_IF_ERROR(ToProto(prompt.expert_actions.narrow(0, 0, h_count * c).to(torch::kFloat32),
-                                 score.mutable_reference_actions()));
-  auto start = std::chrono::steady_clock::now();
-  v1::ScoreResponse scored;
-  VLARFT_RETURN_IF_ERROR(core::Annotate(Score(score, &scored), "reward Score"));
-  if (metrics_) metrics_->ObserveStage("reward", SecondsSince(start));
-  if (scored.rewards_size() != g) {
-    return absl::DataLossError(absl::StrCat("verifier returned ", scored.rewards_size(), " rewards for ", g, " samples"));
-  }
-
-  rl::RolloutGroupData group;
-  group.group_id = absl::StrCat(config_.worker_id, "/", run_nonce_, "/", index);
-  group.worker_id = config_.worker_id;
-  group.policy_version = version;
-  group.observations = torch::stack(observations, 1).contiguous();
-  if (h_count == 1) group.observations = prompt.frame.view({1, 1, prompt.frame.size(0), prompt.frame.size(1), 3});
-  group.instruction = prompt.instruction;
-  group.proprio = prompt.proprio.to(torch::kFloat32);
-  group.expert_actions = prompt.expert_actions.narrow(0, 0, h_count * c).to(torch::kFloat32).contiguous();
-  group.chains = torch::stack(chains, 1).cpu().contiguous();
-  group.old_log_probs = torch::stack(log_probs, 1).cpu().contiguous();
-  group.rewards = torch::tensor(std::vector<float>(scored.rewards().begin(), scored.rewards().end()));
+  produced.data.worker_id = config_.worker_id;
   v1::RolloutGroup proto;
-  VLARFT_RETURN_IF_ERROR(RolloutGroupToProto(group, &proto));
+  VLARFT_RETURN_IF_ERROR(RolloutGroupToProto(produced.data, &proto));
   proto.mutable_prompt()->set_dataset(prompt.dataset);
   proto.mutable_prompt()->set_task(prompt.task);
   proto.mutable_prompt()->set_episode(prompt.episode);
   proto.mutable_prompt()->set_step(prompt.step);
-  proto.mutable_timings()->set_policy_ms(policy_seconds * 1000);
-  proto.mutable_timings()->set_simulator_ms(simulator_seconds * 1000);
-  proto.mutable_timings()->set_total_ms(SecondsSince(total_start) * 1000);
-  if (metrics_) metrics_->ObserveStage("total", SecondsSince(total_start));
+  proto.mutable_timings()->set_policy_ms(produced.seconds.policy * 1000);
+  proto.mutable_timings()->set_simulator_ms(produced.seconds.simulator * 1000);
+  proto.mutable_timings()->set_total_ms(produced.seconds.total * 1000);
   return proto;
 }
 

@@ -1,6 +1,7 @@
-// The rollout worker's loop (DESIGN.md §4): per prompt, sample G SDE action chunks (chains and
-// eval-mode log-probs kept), imagine them plus one shared expert reference in the world-model
-// simulator, score them with the verifier, and submit the group to the learner. Several prompts are
+// The rollout worker (DESIGN.md §4): an adapter that runs the rollout loop of libs/rollout (sample G
+// SDE action chunks with chains and eval-mode log-probs, imagine them plus one shared expert
+// reference, score them) against the simulator and reward services, and submits each group to the
+// learner. Several prompts are
 // in flight at once; the learner's RESOURCE_EXHAUSTED answers bound how far ahead workers run.
 // Peers that restart are retried (UNAVAILABLE); resubmissions reuse the group id, so the learner
 // never trains on a group twice.
@@ -13,8 +14,9 @@
 #include "absl/status/status.h"
 #include "services/common/call_canceller.h"
 #include "services/common/client.h"
-#include "services/rollout/policy_replica.h"
-#include "services/rollout/prompt_source.h"
+#include "libs/rollout/group_producer.h"
+#include "libs/rollout/policy_replica.h"
+#include "libs/rollout/prompt.h"
 #include "services/rollout/rollout_config.h"
 #include "services/rollout/rollout_metrics.h"
 #include "vlarft/v1/learner.grpc.pb.h"
@@ -23,8 +25,15 @@
 
 namespace vlarft::services {
 
+using rollout::PolicyReplica;
+using rollout::Prompt;
+using rollout::PromptSource;
+class GrpcImaginer;
+class GrpcScorer;
+
 class RolloutWorker {
  public:
+  ~RolloutWorker();
   static absl::StatusOr<std::unique_ptr<RolloutWorker>> Create(const RolloutConfig& config, PolicyReplica* policy,
                                                                PromptSource* prompts, RolloutMetrics* metrics);
 
@@ -54,6 +63,9 @@ class RolloutWorker {
   std::unique_ptr<v1::RewardVerifier::Stub> reward_;
   std::unique_ptr<v1::Learner::Stub> learner_;
   CallContextFactory simulator_contexts_, reward_contexts_, learner_contexts_;
+  std::unique_ptr<GrpcImaginer> imaginer_;
+  std::unique_ptr<GrpcScorer> scorer_;
+  std::unique_ptr<rollout::GroupProducer> producer_;
   std::atomic<bool> learner_finished_{false};
   const std::atomic<bool>* stop_ = nullptr;  // Run()'s stop flag: cancels simulator/reward retries
   CallCanceller in_flight_;                   // every RPC in flight; cancelled on stop

@@ -29,13 +29,15 @@
 #include "services/common/client.h"
 #include "services/common/rollout_proto.h"
 #include "services/common/weights_proto.h"
-#include "services/rollout/policy_replica.h"
+#include "libs/rollout/policy_replica.h"
 #include "tests/models/policy_test_util.h"
 #include "tests/testing/child_process.h"
 #include "vlarft/v1/learner.grpc.pb.h"
 
 namespace vlarft::services {
 namespace {
+
+using rollout::PolicyReplica;
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;

@@ -91,6 +91,46 @@ TEST(GrpoLearnerTest, StepsMoveProbabilityTowardsHigherRewards) {
   for (const auto& p : policy->encoder->parameters()) EXPECT_FALSE(p.requires_grad());
 }
 
+TEST(GrpoLearnerTest, ConstantActionDimsCanBeLeftOutOfTheTokenTerms) {
+  // Dimensions 3..5 never vary in the demonstrations (the benchmark's ignored rotations).
+  const models::PolicyConfig config = models::testing::TinyPolicyConfig();
+  const std::vector<double> min = {-1, -1, -1, 0, 0, 0, -1}, max = {1, 1, 1, 0, 0, 0, 1};
+  torch::manual_seed(4);
+  models::VlaPolicy policy(config, models::InstructionTokenizer::Build({"pick up the red cube"}),
+                           *models::ActionNormalizer::Create(min, max), models::testing::UnitNormalizer(8));
+  Randomize(*policy, 0.2);
+  const RolloutGroupData group = SampleGroup(policy, 6, 21, 0.3, "g");
+  // Entropy per token as the learner reports it, from the sigma net before the update.
+  torch::Tensor token_entropy;
+  {
+    torch::NoGradGuard no_grad;
+    policy->eval();
+    auto context = policy->Encode({group.observations.view({1, 16, 16, 3}), {group.instruction}, group.proprio.unsqueeze(0)},
+                                  true);
+    ASSERT_TRUE(context.ok());
+    token_entropy = ChainEntropy(RecomputeChainLogProbs(*policy, context->Repeat(6), group.chains.squeeze(1)).log_sigma);
+  }
+  const torch::Tensor active = torch::tensor({0, 1, 2, 6}, torch::kInt64);
+  for (const bool skip : {false, true}) {
+    models::VlaPolicy copy(config, policy->tokenizer(), policy->action_normalizer(), policy->proprio_normalizer());
+    {
+      torch::NoGradGuard no_grad;
+      auto from = policy->named_parameters();
+      for (auto& p : copy->named_parameters()) p.value().copy_(*from.find(p.key()));
+    }
+    GrpoConfig grpo;
+    grpo.skip_constant_action_dims = skip;
+    auto learner = GrpoLearner::Create(copy, grpo, FastOptim(), nullptr, std::nullopt);
+    ASSERT_TRUE(learner.ok()) << learner.status();
+    auto metrics = (*learner)->Step({group});
+    ASSERT_TRUE(metrics.ok()) << metrics.status();
+    const double expected = (skip ? token_entropy.index_select(2, active) : token_entropy).mean().item<double>();
+    EXPECT_NEAR(metrics->entropy, expected, 1e-5) << "skip " << skip;
+  }
+  EXPECT_GT(std::abs(token_entropy.mean().item<double>() - token_entropy.index_select(2, active).mean().item<double>()),
+            1e-4);  // the two expectations differ, so the check can fail
+}
+
 TEST(GrpoLearnerTest, InvalidGroupsAreRejectedNamingTheField) {
   models::VlaPolicy policy = TrainablePolicy(2);
   auto learner = GrpoLearner::Create(policy, GrpoConfig{}, FastOptim(), nullptr, std::nullopt);

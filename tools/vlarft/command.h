@@ -28,6 +28,8 @@ void AddTrainWorldModelCommands(std::vector<Command>& commands);  // train token
 void AddEvalWorldModelCommands(std::vector<Command>& commands);   // eval world-model
 void AddStudyCommands(std::vector<Command>& commands);             // study reward
 void AddLocalisationStudyCommands(std::vector<Command>& commands); // study localisation
+void AddRftStudyCommands(std::vector<Command>& commands);          // study rft
+void AddSdeRewardStudyCommands(std::vector<Command>& commands);    // study sde-rewards
 // Only in builds with services (VLARFT_WITH_RFT).
 void AddRftCommands(std::vector<Command>& commands);
 

@@ -22,6 +22,8 @@ std::vector<Command> AllCommands() {
   AddEvalWorldModelCommands(commands);
   AddStudyCommands(commands);
   AddLocalisationStudyCommands(commands);
+  AddRftStudyCommands(commands);
+  AddSdeRewardStudyCommands(commands);
 #if defined(VLARFT_WITH_RFT)
   AddRftCommands(commands);
 #endif

@@ -22,7 +22,7 @@
 #include "libs/viz/image.h"
 #include "nlohmann/json.hpp"
 #include "tools/vlarft/command.h"
-#include "tools/vlarft/policy_adapter.h"
+#include "tools/vlarft/policy_evaluation.h"
 #include "tools/vlarft/rft_launcher.h"
 #include "tools/vlarft/success_probe.h"
 
@@ -67,23 +67,22 @@ struct RftConfig {
   }
 };
 
+PolicyEvalSettings EvalSettings(const RftConfig& config, int episodes_per_task, int threads) {
+  PolicyEvalSettings settings;
+  settings.suites = config.eval_suites;
+  settings.episodes_per_task = episodes_per_task;
+  settings.seed = config.eval_seed;
+  settings.threads = threads;
+  settings.bf16 = config.eval_mixed_precision == "bf16";
+  return settings;
+}
+
 // Every evaluation of a run uses the same suites and seed, so base and RFT face the same scenes; each
 // gets a fresh adapter, so its sampling noise starts from the same seed too.
 absl::StatusOr<tabletop::EvalReport> EvaluatePolicy(const models::VlaPolicy& policy, const std::string& name,
                                                     const RftConfig& config, int episodes_per_task, int threads,
                                                     const tabletop::PerturbationSpec& perturbation = {}) {
-  PolicyAdapterOptions adapter_options;
-  adapter_options.seed = config.eval_seed;
-  adapter_options.bf16 = config.eval_mixed_precision == "bf16";
-  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<tabletop::Policy> adapter, MakeVlaPolicyAdapter(policy, name, adapter_options));
-  tabletop::EvalOptions eval;
-  eval.suites = config.eval_suites;
-  eval.episodes_per_task = episodes_per_task;
-  eval.seed = config.eval_seed;
-  eval.perturbation = perturbation;
-  eval.image_size = static_cast<int>(policy->config().encoder.image_size);
-  eval.threads = threads;
-  return tabletop::Evaluate(*adapter, eval);
+  return EvaluateVlaPolicy(policy, name, EvalSettings(config, episodes_per_task, threads), perturbation);
 }
 
 // Table 1 in miniature: both policies under each of the 8 perturbations.
@@ -211,19 +210,13 @@ absl::Status RunRft(const std::vector<std::string>& args) {
 
   // Results: table, curve, JSON.
   const int64_t steps = run.steps.empty() ? 0 : run.steps.back().step;
-  std::string table = tabletop::ReportMarkdown({base, tuned});
   // Both evaluations ran the same episodes (eval_seed), so the difference is judged pair by pair.
   // Should that ever fail, the results are still written, without the paired table.
-  const absl::StatusOr<tabletop::PairedComparison> paired = tabletop::ComparePaired(base, tuned);
-  std::string paired_summary;
-  if (paired.ok()) {
-    absl::StrAppend(&table, "\nRFT − base on the same episodes (paired):\n\n",
-                    tabletop::PairedMarkdown(*paired, "base", "RFT"));
-    paired_summary = absl::StrFormat(" (%+.1f points, paired 95%% CI [%+.1f, %+.1f], McNemar p = %.3g)",
-                                     100 * paired->average.difference, 100 * paired->average.low,
-                                     100 * paired->average.high, paired->average.p_value);
-  } else {
-    say("no paired comparison: " + std::string(paired.status().message()));
+  PairedResults paired = MakePairedResults(base, tuned);
+  std::string table = paired.markdown;
+  const std::string& paired_summary = paired.summary;
+  if (paired.record.contains("paired_error")) {
+    say("no paired comparison: " + paired.record["paired_error"].get<std::string>());
   }
   if (!perturbed.empty()) {
     absl::StrAppend(&table, "\nUnder perturbations (average success %, ", config.perturbation_episodes_per_task,
@@ -247,20 +240,7 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   const std::vector<SuccessEstimate> probes = probe ? probe->history() : std::vector<SuccessEstimate>{};
   VLARFT_RETURN_IF_ERROR(
       WriteSuccessCurve(out / "success_curve.png", base, tuned, steps, probes, config.probe_episodes_per_task));
-  nlohmann::json record = nlohmann::json::parse(absl::StrCat("{\"base\": ", tabletop::ReportJson(base),
-                                                             ", \"rft\": ", tabletop::ReportJson(tuned), "}"));
-  if (paired.ok()) {
-    record["paired"] = {{"difference", paired->average.difference},
-                        {"ci95", {paired->average.low, paired->average.high}},
-                        {"rft_only", paired->average.tuned_only},
-                        {"base_only", paired->average.base_only},
-                        {"p_value", paired->average.p_value}};
-    for (const tabletop::PairedDifference& d : paired->suites) {
-      record["paired"]["suites"][d.name] = {{"difference", d.difference}, {"ci95", {d.low, d.high}},
-                                            {"rft_only", d.tuned_only}, {"base_only", d.base_only},
-                                            {"p_value", d.p_value}};
-    }
-  }
+  nlohmann::json record = paired.record;
   record["steps"] = steps;
   record["seconds"] = run.seconds;
   record["restarts"] = run.restarts;

@@ -1,10 +1,10 @@
-#include "services/rollout/demo_prompt_source.h"
+#include "libs/rollout/demo_prompt_source.h"
 
 #include <cstring>
 
 #include "libs/core/status.h"
 
-namespace vlarft::services {
+namespace vlarft::rollout {
 
 absl::StatusOr<std::unique_ptr<DemoPromptSource>> DemoPromptSource::Load(const std::string& dir,
                                                                         const std::vector<std::string>& suites,
@@ -36,4 +36,4 @@ absl::StatusOr<Prompt> DemoPromptSource::Get(uint64_t index) {
   return p;
 }
 
-}  // namespace vlarft::services
+}  // namespace vlarft::rollout

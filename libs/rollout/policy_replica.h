@@ -1,4 +1,5 @@
-// A rollout worker's copy of the policy. Sampling threads hold a shared lock while they sample;
+// The rollout loop's copy of the policy (a worker's replica, or the learner's own module in a
+// single-process study). Sampling threads hold a shared lock while they sample;
 // applying a new weight version takes the exclusive lock, so a group is always sampled with exactly
 // one version, which it records.
 #pragma once
@@ -13,7 +14,7 @@
 #include "libs/models/policy.h"
 #include "libs/rl/flow_sampling.h"
 
-namespace vlarft::services {
+namespace vlarft::rollout {
 
 class PolicyReplica {
  public:
@@ -24,6 +25,9 @@ class PolicyReplica {
   // otherwise nothing is changed.
   absl::Status Apply(int64_t version, const std::map<std::string, torch::Tensor>& tensors);
   int64_t version() const;
+  // For a replica that shares its module with an in-process learner: the weights changed in place
+  // and are now `version`.
+  void MarkVersion(int64_t version);
 
   struct Sampled {
     int64_t version = -1;
@@ -45,4 +49,4 @@ class PolicyReplica {
   int64_t version_ = -1;
 };
 
-}  // namespace vlarft::services
+}  // namespace vlarft::rollout

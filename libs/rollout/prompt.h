@@ -1,6 +1,6 @@
-// Where a rollout worker's prompts come from (DESIGN.md §4 "Prompt"): one demonstration state —
+// Where the rollout loop's prompts come from (DESIGN.md §4 "Prompt"): one demonstration state —
 // frame o_t, instruction, proprio s_t and the expert's next H action chunks. The production source
-// samples LIBERO-layout HDF5 demonstrations (libs/data); tests plug in synthetic ones.
+// samples LIBERO-layout HDF5 demonstrations (demo_prompt_source.h); tests plug in synthetic ones.
 #pragma once
 
 #include <cstdint>
@@ -9,12 +9,12 @@
 #include "absl/status/statusor.h"
 #include "libs/core/torch_compat.h"
 
-namespace vlarft::services {
+namespace vlarft::rollout {
 
 struct Prompt {
   std::string dataset;
   std::string task;
-  int64_t episode = 0;
+  int64_t episode = 0;  // index into the source's dataset (what a real-simulator backend replays)
   int64_t step = 0;
   torch::Tensor frame;           // uint8 [H, W, 3]
   std::string instruction;
@@ -30,4 +30,4 @@ class PromptSource {
   virtual absl::StatusOr<Prompt> Get(uint64_t index) = 0;
 };
 
-}  // namespace vlarft::services
+}  // namespace vlarft::rollout

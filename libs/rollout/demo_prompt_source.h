@@ -5,9 +5,9 @@
 
 #include "libs/data/demo_dataset.h"
 #include "libs/data/prompts.h"
-#include "services/rollout/prompt_source.h"
+#include "libs/rollout/prompt.h"
 
-namespace vlarft::services {
+namespace vlarft::rollout {
 
 class DemoPromptSource : public PromptSource {
  public:
@@ -18,6 +18,8 @@ class DemoPromptSource : public PromptSource {
                                                                 int64_t steps);
   absl::StatusOr<Prompt> Get(uint64_t index) override;
   size_t episodes() const { return dataset_->episodes.size(); }
+  // The loaded demonstrations (what a real-simulator backend replays prompts from).
+  const data::DemoDataset& dataset() const { return *dataset_; }
 
  private:
   DemoPromptSource(std::unique_ptr<data::DemoDataset> dataset, data::PromptSampler sampler, int64_t steps, std::string dir)
@@ -28,4 +30,4 @@ class DemoPromptSource : public PromptSource {
   std::string dir_;
 };
 
-}  // namespace vlarft::services
+}  // namespace vlarft::rollout

@@ -1,4 +1,4 @@
-#include "services/rollout/policy_replica.h"
+#include "libs/rollout/policy_replica.h"
 
 #include <mutex>
 
@@ -7,7 +7,7 @@
 #include "libs/core/status.h"
 #include "libs/core/tensor_codec.h"
 
-namespace vlarft::services {
+namespace vlarft::rollout {
 
 PolicyReplica::PolicyReplica(models::VlaPolicy policy) : policy_(std::move(policy)) {
   policy_->FreezeForRft();  // same trainable set as the learner's
@@ -17,6 +17,11 @@ PolicyReplica::PolicyReplica(models::VlaPolicy policy) : policy_(std::move(polic
 int64_t PolicyReplica::version() const {
   std::shared_lock<std::shared_mutex> lock(mu_);
   return version_;
+}
+
+void PolicyReplica::MarkVersion(int64_t version) {
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  version_ = version;
 }
 
 absl::Status PolicyReplica::Apply(int64_t version, const std::map<std::string, torch::Tensor>& tensors) {
@@ -73,4 +78,4 @@ absl::StatusOr<PolicyReplica::Sampled> PolicyReplica::SamplePerObservation(const
   return Sample(context, static_cast<int64_t>(observations.instructions.size()), seed);
 }
 
-}  // namespace vlarft::services
+}  // namespace vlarft::rollout

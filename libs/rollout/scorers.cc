@@ -1,0 +1,42 @@
+#include "libs/rollout/scorers.h"
+
+#include "absl/strings/str_cat.h"
+#include "libs/core/status.h"
+
+namespace vlarft::rollout {
+
+absl::StatusOr<torch::Tensor> VerifierScorer::Score(const ScoreInputs& inputs) {
+  rl::RewardRequest request;
+  request.type = type_;
+  const rl::RewardType type =
+      type_ == rl::RewardType::kUnspecified ? static_cast<rl::RewardType>(scorer_->config().type) : type_;
+  const int64_t steps = inputs.frames.size(1);
+  switch (type) {
+    case rl::RewardType::kActionL1:
+      request.actions = inputs.actions;
+      request.reference_actions = inputs.reference_actions;
+      break;
+    case rl::RewardType::kImaginedVsReal:
+      if (inputs.prompt == nullptr || !inputs.prompt->expert_frames.defined() ||
+          inputs.prompt->expert_frames.size(0) < steps) {
+        return absl::FailedPreconditionError(absl::StrCat("reward type 2 needs the prompt's ", steps, " real frames"));
+      }
+      request.frames = inputs.frames;
+      request.reference_frames = inputs.prompt->expert_frames.narrow(0, 0, steps);
+      break;
+    default:
+      request.frames = inputs.frames;
+      request.reference_frames = inputs.reference_frames;
+      break;
+  }
+  VLARFT_ASSIGN_OR_RETURN(rl::RewardBreakdown breakdown, scorer_->Score(request));
+  return breakdown.rewards;
+}
+
+absl::StatusOr<torch::Tensor> GroundTruthScorer::Score(const ScoreInputs& inputs) {
+  if (inputs.session == nullptr) return absl::FailedPreconditionError("ground truth needs the simulator session");
+  VLARFT_ASSIGN_OR_RETURN(GroundTruth truth, inputs.session->Outcome());
+  return measure_ == Measure::kSuccess ? truth.success.to(torch::kFloat32) : truth.progress;
+}
+
+}  // namespace vlarft::rollout

@@ -1,0 +1,63 @@
+#include "libs/rollout/world_model_imaginer.h"
+
+#include "libs/core/rng.h"
+#include "libs/core/status.h"
+
+namespace vlarft::rollout {
+namespace {
+
+class WorldModelSession : public ImaginationSession {
+ public:
+  WorldModelSession(WorldModelImaginer* owner, torch::Tensor context_frame, ImagineSettings settings)
+      : owner_(owner), context_frame_(std::move(context_frame)), settings_(settings) {}
+
+  absl::StatusOr<ImaginedChunk> Next(const torch::Tensor& actions, const torch::Tensor& reference_actions) override {
+    if (chunks_ >= settings_.horizon) {
+      return absl::FailedPreconditionError("the session already imagined its horizon");
+    }
+    models::GroupJob job;
+    // The expert reference is one more row of the group: it shares the prefilled context.
+    job.actions = torch::cat({actions.to(torch::kFloat32), reference_actions.to(torch::kFloat32).unsqueeze(0)}, 0);
+    job.sampling.temperature = settings_.temperature;
+    job.sampling.top_k = settings_.top_k;
+    job.sampling.top_p = settings_.top_p;
+    if (state_ == nullptr) {
+      job.context_frame = context_frame_;
+      // As the simulator service derives them from a request's seed (chunk 0's).
+      const core::SeedPath root = core::SeedPath(settings_.seed).Child(static_cast<uint64_t>(0));
+      for (int64_t i = 0; i < job.actions.size(0); ++i) job.seeds.push_back(root.Child(static_cast<uint64_t>(i)).seed());
+      job.keep_session = settings_.horizon > 1;
+    } else {
+      job.session = state_.get();
+    }
+    VLARFT_ASSIGN_OR_RETURN(models::GroupResult result, owner_->Run(job));
+    if (result.session != nullptr) state_ = std::move(result.session);
+    ++chunks_;
+    const int64_t g = actions.size(0);
+    return ImaginedChunk{result.frames.narrow(0, 0, g), result.frames[g]};
+  }
+
+ private:
+  WorldModelImaginer* owner_;
+  torch::Tensor context_frame_;
+  ImagineSettings settings_;
+  std::unique_ptr<models::GroupSession> state_;
+  int64_t chunks_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<models::GroupResult> WorldModelImaginer::Run(const models::GroupJob& job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return engine_.Imagine(job);
+}
+
+absl::StatusOr<std::unique_ptr<ImaginationSession>> WorldModelImaginer::Start(const Prompt& prompt,
+                                                                              const ImagineSettings& settings) {
+  if (settings.group_size + 1 > engine_.limits().max_group_size) {
+    return absl::InvalidArgumentError("group_size + 1 reference row exceeds the engine's max_group_size");
+  }
+  return std::unique_ptr<ImaginationSession>(new WorldModelSession(this, prompt.frame, settings));
+}
+
+}  // namespace vlarft::rollout

@@ -1,0 +1,66 @@
+#include "tools/vlarft/policy_evaluation.h"
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "libs/core/status.h"
+#include "libs/tabletop/report.h"
+#include "tools/vlarft/policy_adapter.h"
+
+namespace vlarft::cli {
+
+absl::StatusOr<tabletop::EvalReport> EvaluateVlaPolicy(const models::VlaPolicy& policy, const std::string& name,
+                                                       const PolicyEvalSettings& settings,
+                                                       const tabletop::PerturbationSpec& perturbation) {
+  PolicyAdapterOptions adapter_options;
+  adapter_options.seed = settings.seed;
+  adapter_options.bf16 = settings.bf16;
+  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<tabletop::Policy> adapter, MakeVlaPolicyAdapter(policy, name, adapter_options));
+  tabletop::EvalOptions eval;
+  eval.suites = settings.suites;
+  eval.episodes_per_task = settings.episodes_per_task;
+  eval.seed = settings.seed;
+  eval.perturbation = perturbation;
+  eval.image_size = static_cast<int>(policy->config().encoder.image_size);
+  eval.threads = settings.threads;
+  return tabletop::Evaluate(*adapter, eval);
+}
+
+PairedResults MakePairedResults(const tabletop::EvalReport& base, const tabletop::EvalReport& tuned) {
+  PairedResults out;
+  out.markdown = tabletop::ReportMarkdown({base, tuned});
+  out.record = nlohmann::json::parse(
+      absl::StrCat("{\"base\": ", tabletop::ReportJson(base), ", \"rft\": ", tabletop::ReportJson(tuned), "}"));
+  const absl::StatusOr<tabletop::PairedComparison> paired = tabletop::ComparePaired(base, tuned);
+  if (!paired.ok()) {
+    out.record["paired_error"] = std::string(paired.status().message());
+    return out;
+  }
+  absl::StrAppend(&out.markdown, "\nRFT − base on the same episodes (paired):\n\n",
+                  tabletop::PairedMarkdown(*paired, "base", "RFT"));
+  out.summary = absl::StrFormat(" (%+.1f points, paired 95%% CI [%+.1f, %+.1f], McNemar p = %.3g)",
+                                100 * paired->average.difference, 100 * paired->average.low,
+                                100 * paired->average.high, paired->average.p_value);
+  out.record["paired"] = {{"difference", paired->average.difference},
+                          {"ci95", {paired->average.low, paired->average.high}},
+                          {"rft_only", paired->average.tuned_only},
+                          {"base_only", paired->average.base_only},
+                          {"p_value", paired->average.p_value}};
+  for (const tabletop::PairedDifference& d : paired->suites) {
+    out.record["paired"]["suites"][d.name] = {{"difference", d.difference}, {"ci95", {d.low, d.high}},
+                                              {"rft_only", d.tuned_only}, {"base_only", d.base_only},
+                                              {"p_value", d.p_value}};
+  }
+  return out;
+}
+
+absl::Status WriteTextFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  out.close();
+  if (!out) return absl::PermissionDeniedError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
+
+}  // namespace vlarft::cli

@@ -1,0 +1,157 @@
+#include "tools/vlarft/rft_study.h"
+
+#include <chrono>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "libs/core/rng.h"
+#include "libs/core/status.h"
+#include "libs/models/checkpoint.h"
+#include "libs/models/world_model_generation.h"
+#include "libs/rl/reward.h"
+#include "libs/rl/tokenizer_features.h"
+#include "libs/rollout/demo_prompt_source.h"
+#include "libs/rollout/policy_replica.h"
+#include "libs/rollout/scorers.h"
+#include "libs/rollout/tabletop_imaginer.h"
+#include "libs/rollout/world_model_imaginer.h"
+
+namespace vlarft::cli {
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+absl::StatusOr<std::unique_ptr<rollout::Scorer>> MakeVerifier(const RftStudyOptions& options,
+                                                             const models::ImaginationEngine* engine) {
+  rl::RewardConfig config = options.scoring;
+  config.type = static_cast<int64_t>(rl::RewardType::kImaginedVsImaginedExpert);
+  std::shared_ptr<rl::MultiScaleFeatureExtractor> features;
+  if (config.perceptual == "tokenizer") {
+    if (engine != nullptr) {
+      features = std::make_shared<rl::TokenizerFeatureExtractor>(engine->tokenizer());
+    } else {
+      if (options.tokenizer.empty()) {
+        return absl::InvalidArgumentError("reward.scoring.perceptual is 'tokenizer' but no tokenizer checkpoint is set");
+      }
+      VLARFT_ASSIGN_OR_RETURN(models::VideoTokenizer tokenizer,
+                              models::LoadTokenizer(options.tokenizer, torch::Device(config.device)));
+      features = std::make_shared<rl::TokenizerFeatureExtractor>(tokenizer);
+    }
+  }
+  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<rl::RewardScorer> scorer, rl::RewardScorer::Create(config, features));
+  return std::unique_ptr<rollout::Scorer>(new rollout::VerifierScorer(std::move(scorer)));
+}
+
+}  // namespace
+
+absl::StatusOr<StudyReward> ParseStudyReward(const std::string& name) {
+  if (name == "oracle") return StudyReward::kOracle;
+  if (name == "real_frames") return StudyReward::kRealFrames;
+  if (name == "world_model") return StudyReward::kWorldModel;
+  return absl::InvalidArgumentError(absl::StrCat("--reward must be oracle, real_frames or world_model, got '", name, "'"));
+}
+
+absl::StatusOr<StudyControl> ParseStudyControl(const std::string& name) {
+  if (name == "none") return StudyControl::kNone;
+  if (name == "shuffled") return StudyControl::kShuffled;
+  if (name == "zero") return StudyControl::kZero;
+  return absl::InvalidArgumentError(absl::StrCat("--control must be none, shuffled or zero, got '", name, "'"));
+}
+
+absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
+                                           const std::function<void(const std::string&)>& say) {
+  if (options.steps < 1 || options.prompts_per_step < 1) {
+    return absl::InvalidArgumentError("need steps >= 1 and prompts_per_step >= 1");
+  }
+  VLARFT_RETURN_IF_ERROR(options.producer.Validate());
+  const auto start = std::chrono::steady_clock::now();
+  VLARFT_ASSIGN_OR_RETURN(models::VlaPolicy policy, models::LoadPolicy(options.policy));
+  const models::PolicyConfig& pc = policy->config();
+  std::optional<models::VlaPolicy> reference;
+  if (options.grpo.kl_coef > 0) {
+    VLARFT_ASSIGN_OR_RETURN(models::VlaPolicy ref, models::LoadPolicy(options.policy));
+    reference = ref;
+  }
+  rl::LearnerOptimConfig optim = options.optim;
+  optim.seed = core::SeedPath(options.seed).Child("learner").seed();
+  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<rl::GrpoLearner> learner,
+                          rl::GrpoLearner::Create(policy, options.grpo, optim, nullptr, reference));
+  // On-policy: the sampler shares the learner's module (PolicyReplica freezes and sets eval mode,
+  // as the learner does), so every group is drawn with the weights of the current step.
+  rollout::PolicyReplica replica(learner->policy());
+  replica.MarkVersion(0);
+  VLARFT_ASSIGN_OR_RETURN(
+      std::unique_ptr<rollout::DemoPromptSource> prompts,
+      rollout::DemoPromptSource::Load(options.dataset, options.suites, static_cast<int>(pc.encoder.image_size),
+                                      options.split_seed, options.validation_fraction,
+                                      pc.chunk_length * options.producer.horizon));
+
+  std::unique_ptr<rollout::Imaginer> imaginer;
+  std::unique_ptr<rollout::Scorer> scorer;
+  if (options.reward == StudyReward::kWorldModel) {
+    models::EngineLimits limits;
+    limits.max_group_size = options.producer.group_size + 1;
+    VLARFT_ASSIGN_OR_RETURN(models::ImaginationEngine engine,
+                            models::ImaginationEngine::Load(options.tokenizer, options.world_model, torch::kCPU, limits));
+    auto wm = std::make_unique<rollout::WorldModelImaginer>(std::move(engine));
+    VLARFT_ASSIGN_OR_RETURN(scorer, MakeVerifier(options, &wm->engine()));
+    imaginer = std::move(wm);
+  } else {
+    imaginer = std::make_unique<rollout::TabletopImaginer>(&prompts->dataset(), data::DemoReplayOptions{});
+    if (options.reward == StudyReward::kOracle) {
+      scorer = std::make_unique<rollout::GroundTruthScorer>();
+    } else {
+      VLARFT_ASSIGN_OR_RETURN(scorer, MakeVerifier(options, nullptr));
+    }
+  }
+  rollout::GroupProducer producer(options.producer, &replica, imaginer.get(), scorer.get());
+
+  RftStudyResult result;
+  const core::SeedPath root(options.seed);
+  // Each training seed draws its own prompt stream (draw i is a pure function of i).
+  const uint64_t prompt_offset = root.Child("prompts").seed() % (uint64_t{1} << 40);
+  for (int64_t step = 0; step < options.steps; ++step) {
+    std::vector<rl::RolloutGroupData> groups;
+    double true_reward = 0;
+    for (int64_t p = 0; p < options.prompts_per_step; ++p) {
+      const uint64_t index = prompt_offset + static_cast<uint64_t>(step * options.prompts_per_step + p);
+      VLARFT_ASSIGN_OR_RETURN(rollout::Prompt prompt, prompts->Get(index));
+      VLARFT_ASSIGN_OR_RETURN(rollout::ProducedGroup produced,
+                              producer.Produce(prompt, root.Child("group").Child(index), absl::StrCat("study/", index)));
+      result.stage_seconds.policy += produced.seconds.policy;
+      result.stage_seconds.simulator += produced.seconds.simulator;
+      result.stage_seconds.reward += produced.seconds.reward;
+      result.stage_seconds.total += produced.seconds.total;
+      torch::Tensor& rewards = produced.data.rewards;
+      true_reward += rewards.mean().item<double>() / options.prompts_per_step;
+      if (options.control == StudyControl::kShuffled) {
+        at::Generator g = root.Child("shuffle").Child(index).TorchGenerator();
+        rewards = rewards.index_select(0, torch::randperm(rewards.size(0), g, torch::kInt64));
+      } else if (options.control == StudyControl::kZero) {
+        rewards = torch::zeros_like(rewards);
+      }
+      groups.push_back(std::move(produced.data));
+    }
+    const auto learn_start = std::chrono::steady_clock::now();
+    VLARFT_ASSIGN_OR_RETURN(rl::LearnerStepMetrics metrics, learner->Step(groups));
+    result.learner_seconds += SecondsSince(learn_start);
+    replica.MarkVersion(learner->step());
+    RftStudyStep record{step + 1, metrics, true_reward, SecondsSince(start)};
+    result.steps.push_back(record);
+    if ((step + 1) % 5 == 0 || step == 0 || step + 1 == options.steps) {
+      say(absl::StrFormat("step %d/%d reward %.4f (std %.4f, zero-variance groups %.2f) clip %.3f approx_kl %.2e "
+                          "sigma %.4f grad %.3f fm %.4f  %.1f s",
+                          step + 1, options.steps, true_reward, metrics.reward_std, metrics.zero_variance_groups,
+                          metrics.clip_fraction, metrics.approx_kl, metrics.sigma_mean, metrics.grad_norm,
+                          metrics.flow_matching, record.seconds));
+    }
+  }
+  result.tuned = learner->policy();
+  result.seconds = SecondsSince(start);
+  return result;
+}
+
+}  // namespace vlarft::cli

@@ -1,0 +1,68 @@
+// `vlarft study rft`'s experiment: the whole GRPO loop in one process, for controlled experiments
+// (docs/results.md, "The RFT harness"). The same rollout loop (libs/rollout GroupProducer) and the
+// same learner step (rl::GrpoLearner) as the distributed pipeline, on-policy (the sampler shares the
+// learner's module, so every group is sampled with the current weights), with a choice of reward:
+//   oracle       the benchmark's ground truth: chunks executed in the real simulator from the
+//                prompt's exact state, the expert finishes (tabletop_imaginer.h: progress)
+//   real_frames  the type-3 formula on real rendered frames of the policy's and the expert's chunks
+//   world_model  the paper's reward: the type-3 formula on world-model imaginations (as `vlarft rft`)
+// and a control that destroys the reward's information while keeping everything else:
+//   shuffled     rewards permuted inside each group (same reward distribution, no credit)
+//   zero         advantages zeroed: only the flow-matching anchor and the entropy bonus act
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "libs/models/policy.h"
+#include "libs/rl/grpo.h"
+#include "libs/rl/grpo_learner.h"
+#include "libs/rl/reward_config.h"
+#include "libs/rollout/group_producer.h"
+
+namespace vlarft::cli {
+
+enum class StudyReward { kOracle, kRealFrames, kWorldModel };
+enum class StudyControl { kNone, kShuffled, kZero };
+absl::StatusOr<StudyReward> ParseStudyReward(const std::string& name);
+absl::StatusOr<StudyControl> ParseStudyControl(const std::string& name);
+
+struct RftStudyOptions {
+  std::string policy;          // stem of the start policy
+  std::string dataset;         // prompt demonstrations
+  std::vector<std::string> suites;
+  uint64_t split_seed = 1;     // the rollout workers' split seed (rollout.seed)
+  double validation_fraction = 0.1;
+  std::string tokenizer, world_model;  // stems (world_model reward; tokenizer also for the perceptual term)
+  StudyReward reward = StudyReward::kOracle;
+  StudyControl control = StudyControl::kNone;
+  int64_t steps = 100;
+  int64_t prompts_per_step = 2;
+  uint64_t seed = 1;           // training seed: prompts, policy noise, world-model noise, learner draws
+  rollout::GroupProducerOptions producer;
+  rl::GrpoConfig grpo;
+  rl::LearnerOptimConfig optim;
+  rl::RewardConfig scoring;
+};
+
+struct RftStudyStep {
+  int64_t step = 0;
+  rl::LearnerStepMetrics metrics;  // reward_mean etc. of the rewards as the learner saw them
+  double reward_mean = 0;          // of the true (unshuffled) rewards
+  double seconds = 0;              // since the start
+};
+
+struct RftStudyResult {
+  models::VlaPolicy tuned{nullptr};
+  std::vector<RftStudyStep> steps;
+  rollout::StageSeconds stage_seconds;  // summed over groups
+  double learner_seconds = 0, seconds = 0;
+};
+
+absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
+                                           const std::function<void(const std::string&)>& say);
+
+}  // namespace vlarft::cli

@@ -1,0 +1,230 @@
+// `vlarft study rft`: GRPO in one process (rft_study.h) from the configured SFT policy, then the
+// paired benchmark evaluation of start vs tuned policy with the same tables and results.json layout
+// as `vlarft rft`, plus reward / success curves. Reads the same config document as `vlarft rft`:
+// learner.{grpo, optim, prompts_per_step}, rollout.{group_size, horizon, wm_*, seed,
+// validation_fraction}, simulator.{tokenizer,world_model}_checkpoint, reward.scoring, rft.{base_policy,
+// dataset, eval_*}; `--set` overrides any of them.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "libs/core/command_line.h"
+#include "libs/core/config.h"
+#include "libs/core/status.h"
+#include "libs/models/checkpoint.h"
+#include "libs/tabletop/report.h"
+#include "libs/viz/image.h"
+#include "tools/vlarft/command.h"
+#include "tools/vlarft/policy_evaluation.h"
+#include "tools/vlarft/rft_study.h"
+
+namespace vlarft::cli {
+namespace fs = std::filesystem;
+namespace {
+
+struct StudyFlags {
+  std::string reward = "oracle";
+  std::string control = "none";
+  int64_t steps = 100;
+  uint64_t seed = 1;
+  std::string out = "out/study/rft";
+  std::string base_eval;  // cache of the start policy's evaluation (read if it exists, else written)
+  int eval_episodes_per_task = -1;  // -1: rft.eval_episodes_per_task
+  int64_t eval_seed = -1;           // -1: rft.eval_seed
+  std::string eval_mixed_precision;  // empty: rft.eval_mixed_precision
+  int torch_threads = 0;
+
+  template <typename V>
+  void VisitFields(V& v) {
+    v.Field("reward", reward, "oracle | real_frames | world_model");
+    v.Field("control", control, "none | shuffled (rewards permuted within each group) | zero (advantages 0)");
+    v.Field("steps", steps, "GRPO steps");
+    v.Field("seed", seed, "training seed (prompts, policy and world-model noise, learner draws)");
+    v.Field("out", out, "output directory");
+    v.Field("base_eval", base_eval,
+            "JSON file caching the start policy's evaluation: read if it exists (its seed and episodes must match), "
+            "else evaluated and written there");
+    v.Field("eval_episodes_per_task", eval_episodes_per_task, "episodes per task (default rft.eval_episodes_per_task)");
+    v.Field("eval_seed", eval_seed, "evaluation seed (default rft.eval_seed)");
+    v.Field("eval_mixed_precision", eval_mixed_precision, "none | bf16 (default rft.eval_mixed_precision)");
+    v.Field("torch_threads", torch_threads, "intra-op threads (0 = LibTorch default)");
+  }
+};
+
+template <typename T>
+absl::StatusOr<T> Scalar(const YAML::Node& root, const std::string& path, T fallback) {
+  const YAML::Node node = core::NodeAtPath(root, path);
+  if (!node.IsDefined() || node.IsNull()) return fallback;
+  try {
+    return node.as<T>();
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("config '", path, "': ", e.what()));
+  }
+}
+
+template <typename T>
+absl::Status Section(const YAML::Node& root, const std::string& path, T* out) {
+  return core::BindConfig(core::NodeAtPath(root, path), out, path);
+}
+
+absl::StatusOr<RftStudyOptions> StudyOptions(const YAML::Node& root, const StudyFlags& flags) {
+  RftStudyOptions o;
+  VLARFT_ASSIGN_OR_RETURN(o.reward, ParseStudyReward(flags.reward));
+  VLARFT_ASSIGN_OR_RETURN(o.control, ParseStudyControl(flags.control));
+  o.steps = flags.steps;
+  o.seed = flags.seed;
+  VLARFT_ASSIGN_OR_RETURN(o.policy, Scalar<std::string>(root, "rft.base_policy", "checkpoints/tiny/policy_heatmap_15w"));
+  VLARFT_ASSIGN_OR_RETURN(o.dataset, Scalar<std::string>(root, "rft.dataset", "data/tabletop"));
+  VLARFT_ASSIGN_OR_RETURN(o.suites, Scalar<std::vector<std::string>>(root, "rollout.suites", {}));
+  VLARFT_ASSIGN_OR_RETURN(o.split_seed, Scalar<uint64_t>(root, "rollout.seed", 1));
+  VLARFT_ASSIGN_OR_RETURN(o.validation_fraction, Scalar<double>(root, "rollout.validation_fraction", 0.1));
+  VLARFT_ASSIGN_OR_RETURN(o.tokenizer, Scalar<std::string>(root, "simulator.tokenizer_checkpoint", ""));
+  VLARFT_ASSIGN_OR_RETURN(o.world_model, Scalar<std::string>(root, "simulator.world_model_checkpoint", ""));
+  VLARFT_ASSIGN_OR_RETURN(o.prompts_per_step, Scalar<int64_t>(root, "learner.prompts_per_step", 2));
+  VLARFT_ASSIGN_OR_RETURN(o.producer.group_size, Scalar<int64_t>(root, "rollout.group_size", 16));
+  VLARFT_ASSIGN_OR_RETURN(o.producer.horizon, Scalar<int64_t>(root, "rollout.horizon", 1));
+  VLARFT_ASSIGN_OR_RETURN(o.producer.wm_temperature, Scalar<double>(root, "rollout.wm_temperature", 1.0));
+  VLARFT_ASSIGN_OR_RETURN(o.producer.wm_top_k, Scalar<int64_t>(root, "rollout.wm_top_k", 0));
+  VLARFT_ASSIGN_OR_RETURN(o.producer.wm_top_p, Scalar<double>(root, "rollout.wm_top_p", 0.0));
+  VLARFT_RETURN_IF_ERROR(Section(root, "learner.grpo", &o.grpo));
+  VLARFT_RETURN_IF_ERROR(Section(root, "learner.optim", &o.optim));
+  VLARFT_RETURN_IF_ERROR(Section(root, "reward.scoring", &o.scoring));
+  if (o.reward == StudyReward::kWorldModel && (o.tokenizer.empty() || o.world_model.empty())) {
+    return absl::InvalidArgumentError(
+        "--reward world_model needs simulator.tokenizer_checkpoint and simulator.world_model_checkpoint");
+  }
+  if (o.tokenizer.empty()) {
+    VLARFT_ASSIGN_OR_RETURN(o.tokenizer, Scalar<std::string>(root, "reward.tokenizer_checkpoint", ""));
+  }
+  return o;
+}
+
+absl::StatusOr<tabletop::EvalReport> BaseEvaluation(const std::string& policy_stem, const PolicyEvalSettings& settings,
+                                                    const std::string& cache,
+                                                    const std::function<void(const std::string&)>& say) {
+  if (!cache.empty() && fs::exists(cache)) {
+    std::ifstream in(cache);
+    std::stringstream text;
+    text << in.rdbuf();
+    VLARFT_ASSIGN_OR_RETURN(std::vector<tabletop::EvalReport> reports, tabletop::ParseReportsJson(text.str()));
+    if (reports.size() != 1 || reports[0].seed != settings.seed ||
+        reports[0].episodes_per_task != settings.episodes_per_task) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--base_eval ", cache, " holds another evaluation (seed ", reports.empty() ? 0 : reports[0].seed,
+          ", episodes per task ", reports.empty() ? 0 : reports[0].episodes_per_task, "); want seed ", settings.seed,
+          " and ", settings.episodes_per_task, " (delete it or name another file)"));
+    }
+    say("start policy's evaluation read from " + cache);
+    return reports[0];
+  }
+  VLARFT_ASSIGN_OR_RETURN(const models::VlaPolicy policy, models::LoadPolicy(policy_stem));
+  VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport report, EvaluateVlaPolicy(policy, "base SFT", settings));
+  if (!cache.empty()) VLARFT_RETURN_IF_ERROR(WriteTextFile(cache, tabletop::ReportJson(report) + "\n"));
+  return report;
+}
+
+absl::Status RunRftStudyCommand(const std::vector<std::string>& args) {
+  VLARFT_ASSIGN_OR_RETURN(core::ParsedCommandLine parsed, core::ParseCommandLine(args));
+  if (parsed.help) {
+    std::cout << "usage: vlarft study rft [--config configs/tiny.yaml] [--reward oracle|real_frames|world_model]\n"
+                 "                        [--control none|shuffled|zero] [--steps N] [--seed S] [--out DIR]\n"
+                 "                        [--base_eval FILE] [--set section.key=value ...]\n\n"
+                 "GRPO in one process (same rollout loop and learner step as `vlarft rft`), then the paired\n"
+                 "evaluation of the start policy vs the tuned one. Options:\n"
+              << core::OptionsHelp(StudyFlags{}, "", "--");
+    return absl::OkStatus();
+  }
+  StudyFlags flags;
+  VLARFT_RETURN_IF_ERROR(core::BindOptions(parsed, &flags));
+  if (!parsed.positional.empty()) return absl::InvalidArgumentError("vlarft study rft takes no positional arguments");
+  YAML::Node root(YAML::NodeType::Map);
+  if (!parsed.config_file.empty()) {
+    VLARFT_ASSIGN_OR_RETURN(root, core::LoadYamlFile(parsed.config_file));
+  }
+  VLARFT_RETURN_IF_ERROR(core::ApplyOverrides(root, parsed.config_overrides));
+  VLARFT_ASSIGN_OR_RETURN(RftStudyOptions options, StudyOptions(root, flags));
+  PolicyEvalSettings eval;
+  VLARFT_ASSIGN_OR_RETURN(eval.suites, Scalar<std::vector<std::string>>(root, "rft.eval_suites", {}));
+  VLARFT_ASSIGN_OR_RETURN(eval.episodes_per_task, Scalar<int>(root, "rft.eval_episodes_per_task", 50));
+  VLARFT_ASSIGN_OR_RETURN(eval.seed, Scalar<uint64_t>(root, "rft.eval_seed", 1000));
+  VLARFT_ASSIGN_OR_RETURN(eval.threads, Scalar<int>(root, "rft.eval_threads", 2));
+  VLARFT_ASSIGN_OR_RETURN(std::string precision, Scalar<std::string>(root, "rft.eval_mixed_precision", "none"));
+  if (flags.eval_episodes_per_task > 0) eval.episodes_per_task = flags.eval_episodes_per_task;
+  if (flags.eval_seed >= 0) eval.seed = static_cast<uint64_t>(flags.eval_seed);
+  if (!flags.eval_mixed_precision.empty()) precision = flags.eval_mixed_precision;
+  if (precision != "none" && precision != "bf16") {
+    return absl::InvalidArgumentError("eval_mixed_precision must be none or bf16, got '" + precision + "'");
+  }
+  eval.bf16 = precision == "bf16";
+  if (flags.torch_threads > 0) torch::set_num_threads(flags.torch_threads);
+
+  auto say = [](const std::string& line) { std::cout << "[study rft] " << line << std::endl; };
+  const fs::path out = flags.out;
+  fs::create_directories(out);
+  say(absl::StrFormat("reward %s, control %s, %d steps, %d prompts x %d samples per step, seed %d, from %s",
+                      flags.reward, flags.control, options.steps, options.prompts_per_step,
+                      options.producer.group_size, options.seed, options.policy));
+  VLARFT_ASSIGN_OR_RETURN(RftStudyResult run, RunRftStudy(options, say));
+  const std::string tuned_stem = (out / "policy").string();
+  VLARFT_RETURN_IF_ERROR(models::SaveModel(tuned_stem, *run.tuned, models::PolicySidecar(run.tuned, options.steps)));
+  say(absl::StrFormat("trained in %.1f min: sampling %.0f s, simulator %.0f s, reward %.0f s, learner %.0f s; saved %s",
+                      run.seconds / 60, run.stage_seconds.policy, run.stage_seconds.simulator,
+                      run.stage_seconds.reward, run.learner_seconds, tuned_stem));
+
+  VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport base, BaseEvaluation(options.policy, eval, flags.base_eval, say));
+  VLARFT_ASSIGN_OR_RETURN(const models::VlaPolicy tuned, models::LoadPolicy(tuned_stem));
+  VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport tuned_report, EvaluateVlaPolicy(tuned, "RFT", eval));
+  PairedResults results = MakePairedResults(base, tuned_report);
+  const std::string summary = absl::StrFormat(
+      "study rft (reward %s, control %s, seed %d): %d steps in %.1f min; average success %.1f%% -> %.1f%%%s",
+      flags.reward, flags.control, options.seed, options.steps, run.seconds / 60, 100 * base.average.rate,
+      100 * tuned_report.average.rate, results.summary);
+  std::cout << "\n" << results.markdown << "\n" << summary << "\n";
+  VLARFT_RETURN_IF_ERROR(WriteTextFile((out / "results.md").string(), results.markdown + "\n" + summary + "\n"));
+
+  nlohmann::json& record = results.record;
+  record["study"] = {{"reward", flags.reward},       {"control", flags.control},
+                     {"seed", options.seed},         {"steps", options.steps},
+                     {"prompts_per_step", options.prompts_per_step},
+                     {"group_size", options.producer.group_size},
+                     {"eval_seed", eval.seed},       {"eval_mixed_precision", precision},
+                     {"policy", options.policy}};
+  record["seconds"] = {{"total", run.seconds},
+                       {"sampling", run.stage_seconds.policy},
+                       {"simulator", run.stage_seconds.simulator},
+                       {"reward", run.stage_seconds.reward},
+                       {"learner", run.learner_seconds}};
+  viz::Series reward{"reward mean", {}, {}, viz::PaletteColor(0)};
+  for (const RftStudyStep& s : run.steps) {
+    reward.x.push_back(s.step), reward.y.push_back(s.reward_mean);
+    record["curve"].push_back({{"step", s.step}, {"reward_mean", s.reward_mean}, {"reward_std", s.metrics.reward_std},
+                               {"zero_variance_groups", s.metrics.zero_variance_groups},
+                               {"clip_fraction", s.metrics.clip_fraction}, {"approx_kl", s.metrics.approx_kl},
+                               {"sigma_mean", s.metrics.sigma_mean}, {"grad_norm", s.metrics.grad_norm},
+                               {"flow_matching", s.metrics.flow_matching}, {"seconds", s.seconds}});
+  }
+  VLARFT_RETURN_IF_ERROR(WriteTextFile((out / "results.json").string(), record.dump(2) + "\n"));
+  viz::PlotOptions plot;
+  plot.title = absl::StrCat("study rft: ", flags.reward, " reward (", flags.control, " control), seed ", options.seed);
+  plot.x_label = "GRPO step";
+  plot.y_label = "reward mean (true rewards)";
+  VLARFT_RETURN_IF_ERROR(viz::WritePng((out / "reward_curve.png").string(), viz::LinePlot({reward}, plot)));
+  viz::Series success{"average success %", {0.0, static_cast<double>(options.steps)},
+                      {100 * base.average.rate, 100 * tuned_report.average.rate}, viz::PaletteColor(1)};
+  plot.y_label = "average success % (start, tuned)";
+  VLARFT_RETURN_IF_ERROR(viz::WritePng((out / "success_curve.png").string(), viz::LinePlot({success}, plot)));
+  say("wrote " + (out / "results.md").string() + ", results.json, reward_curve.png, success_curve.png, policy.*");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void AddRftStudyCommands(std::vector<Command>& commands) {
+  commands.push_back({{"study", "rft"}, "GRPO in one process with a chosen reward and control, then paired eval",
+                      &RunRftStudyCommand});
+}
+
+}  // namespace vlarft::cli
