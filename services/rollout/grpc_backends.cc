@@ -18,7 +18,14 @@ class GrpcSession : public rollout::ImaginationSession {
     const int64_t h = chunks_++;
     v1::ImagineRequest request;
     request.set_request_id(absl::StrCat(settings_.request_id, "/", h));
-    if (h == 0) VLARFT_RETURN_IF_ERROR(ToProto(prompt_.frame, request.mutable_context_frame()));
+    if (h == 0) {
+      VLARFT_RETURN_IF_ERROR(ToProto(prompt_.frame, request.mutable_context_frame()));
+      // Which demonstration state this is (a real-simulator backend executes the actions there).
+      request.mutable_prompt()->set_dataset(prompt_.dataset);
+      request.mutable_prompt()->set_task(prompt_.task);
+      request.mutable_prompt()->set_episode(prompt_.episode);
+      request.mutable_prompt()->set_step(prompt_.step);
+    }
     VLARFT_RETURN_IF_ERROR(ToProto(actions.to(torch::kFloat32), request.mutable_actions()));
     VLARFT_RETURN_IF_ERROR(ToProto(reference_actions.to(torch::kFloat32), request.mutable_reference_actions()));
     request.set_horizon(1);

@@ -9,16 +9,23 @@
 #include "services/simulator/engine_backend.h"
 #include "services/simulator/simulator_config.h"
 #include "services/simulator/simulator_service.h"
+#include "services/simulator/tabletop_backend.h"
 
 namespace vlarft::services {
 
 absl::Status RunSimulator(const ServiceInvocation<SimulatorConfig>& invocation, ShutdownSignal& signals) {
   const SimulatorConfig& config = invocation.config;
   if (config.torch_threads > 0) torch::set_num_threads(static_cast<int>(config.torch_threads));
-  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<EngineBackend> backend,
-                          LoadEngineBackend(config.tokenizer_checkpoint, config.world_model_checkpoint, config.device,
-                                            config.max_group_size, config.max_horizon,
-                                            absl::Seconds(config.session_idle_timeout_s)));
+  std::unique_ptr<WorldModelBackend> backend;
+  if (config.backend == "tabletop") {
+    VLARFT_ASSIGN_OR_RETURN(backend, LoadTabletopBackend(config.dataset, config.suites, config.image_size,
+                                                         config.max_group_size, config.max_horizon,
+                                                         absl::Seconds(config.session_idle_timeout_s)));
+  } else {
+    VLARFT_ASSIGN_OR_RETURN(backend, LoadEngineBackend(config.tokenizer_checkpoint, config.world_model_checkpoint,
+                                                       config.device, config.max_group_size, config.max_horizon,
+                                                       absl::Seconds(config.session_idle_timeout_s)));
+  }
   VLARFT_ASSIGN_OR_RETURN(TokenVerifier auth, TokenVerifier::FromEnvironment(invocation.server.auth_token_env));
   VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<metrics::MetricsEndpoint> endpoint, StartMetricsEndpoint(invocation.server));
   SimulatorServiceImpl service(backend.get(), config.batching, auth, endpoint ? &endpoint->registry() : nullptr);

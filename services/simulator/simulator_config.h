@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "services/common/batch_scheduler.h"
@@ -9,6 +10,12 @@
 namespace vlarft::services {
 
 struct SimulatorConfig {
+  // world_model: imagine with the learned world model (the paper's method). tabletop: execute the
+  // actions in the built-in benchmark from the prompt's exact state (RL against a real simulator).
+  std::string backend = "world_model";
+  std::string dataset;                 // tabletop: the rollout workers' prompt demonstrations
+  std::vector<std::string> suites;     // tabletop: the workers' rollout.suites (episode indices must agree)
+  int64_t image_size = 64;             // tabletop: frame size (the policy's encoder.image_size)
   std::string tokenizer_checkpoint;    // stem of the tokenizer checkpoint
   std::string world_model_checkpoint;  // stem of the world-model checkpoint
   std::string device = "cpu";
@@ -20,6 +27,10 @@ struct SimulatorConfig {
 
   template <typename V>
   void VisitFields(V& v) {
+    v.Field("backend", backend, "world_model (learned world model) | tabletop (the real benchmark)");
+    v.Field("dataset", dataset, "tabletop backend: directory of the rollout workers' prompt demonstrations");
+    v.Field("suites", suites, "tabletop backend: the rollout workers' suites (empty = all)");
+    v.Field("image_size", image_size, "tabletop backend: rendered frame size");
     v.Field("tokenizer_checkpoint", tokenizer_checkpoint, "stem of the tokenizer checkpoint");
     v.Field("world_model_checkpoint", world_model_checkpoint, "stem of the world-model checkpoint");
     v.Field("device", device, "cpu | cuda | cuda:N");
@@ -30,8 +41,14 @@ struct SimulatorConfig {
     v.Field("batching", batching);
   }
   absl::Status Validate() const {
-    if (tokenizer_checkpoint.empty() || world_model_checkpoint.empty()) {
+    if (backend != "world_model" && backend != "tabletop") {
+      return absl::InvalidArgumentError("backend must be world_model or tabletop, got '" + backend + "'");
+    }
+    if (backend == "world_model" && (tokenizer_checkpoint.empty() || world_model_checkpoint.empty())) {
       return absl::InvalidArgumentError("tokenizer_checkpoint and world_model_checkpoint are required");
+    }
+    if (backend == "tabletop" && (dataset.empty() || image_size < 8)) {
+      return absl::InvalidArgumentError("backend tabletop needs dataset and image_size >= 8");
     }
     if (max_group_size < 1 || max_horizon < 1) return absl::InvalidArgumentError("max_group_size and max_horizon must be >= 1");
     if (max_group_size + 1 > batching.max_batch_units) {

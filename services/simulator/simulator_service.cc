@@ -96,6 +96,13 @@ absl::StatusOr<ImagineJob> ValidateImagineRequest(const v1::ImagineRequest& requ
   }
   job.keep_session = request.keep_session();
   job.return_tokens = request.return_tokens();
+  if (request.has_prompt()) {
+    if (request.prompt().episode() < 0 || request.prompt().step() < 0) {
+      return absl::InvalidArgumentError("field 'prompt': episode and step must be >= 0");
+    }
+    job.prompt_episode = request.prompt().episode();
+    job.prompt_step = request.prompt().step();
+  }
   return job;
 }
 

@@ -42,6 +42,8 @@ struct ImagineJob {
   std::string session_id;
   bool keep_session = false;
   bool return_tokens = false;
+  int64_t prompt_episode = -1;  // ImagineRequest.prompt (new groups; -1 = not given)
+  int64_t prompt_step = -1;
 };
 
 struct ImagineResult {

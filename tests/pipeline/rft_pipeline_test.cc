@@ -186,6 +186,23 @@ TEST_F(RftPipelineTest, AllProcessesStartTrainAndStopCleanly) {
   }
 }
 
+// simulator.backend = tabletop: the same four processes do RL against the real benchmark. Workers
+// name each prompt's demonstration state, the simulator rebuilds it bit for bit and executes the
+// chunks there, and the verifier scores real frames against the expert's real frames.
+TEST_F(RftPipelineTest, RealSimulatorBackendRunsTheSamePipeline) {
+  constexpr int64_t kSteps = 2;
+  std::unique_ptr<RftRun> run = Launch("tabletop_backend", kSteps, {"simulator.backend=tabletop"});
+  ASSERT_NE(run, nullptr);
+  const nlohmann::json results = ExpectCompleted(*run, kSteps);
+  ASSERT_TRUE(results.contains("curve")) << results.dump();
+  // Real frames of different chunks differ from the expert's: the rewards are below the maximum 0.
+  for (const nlohmann::json& point : results["curve"]) EXPECT_LT(point[1].get<double>(), 0.0) << results.dump();
+  absl::StatusOr<std::map<std::string, ServiceState>> processes = run->Processes();
+  ASSERT_TRUE(processes.ok()) << processes.status();
+  const std::string log = ReadText(processes->at("simulator").log);
+  EXPECT_NE(log.find("fingerprint=tabletop:"), std::string::npos) << log.substr(0, 2000);
+}
+
 TEST_F(RftPipelineTest, KilledRolloutWorkerIsRestartedAndTheRunCompletes) {
   constexpr int64_t kSteps = 6;
   std::unique_ptr<RftRun> run = Launch("kill_worker", kSteps);

@@ -172,6 +172,7 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   overrides.push_back("learner.policy_checkpoint=" + config.base_policy);
   overrides.push_back("rollout.policy_checkpoint=" + config.base_policy);
   overrides.push_back("rollout.dataset=" + config.dataset);
+  overrides.push_back("simulator.dataset=" + config.dataset);  // the tabletop backend replays the same demos
   // The probe runs inside this process while the services train: one environment thread and one
   // torch thread, so it takes as little as possible from them.
   const int torch_threads = torch::get_num_threads();
