@@ -163,7 +163,7 @@ absl::Status RunSdeRewardStudy(const std::vector<std::string>& args) {
   VLARFT_RETURN_IF_ERROR(WriteTextFile((out / "sde_rewards.md").string(), table));
   VLARFT_RETURN_IF_ERROR(WriteTextFile((out / "sde_rewards.json").string(), record.dump(2) + "\n"));
   viz::BarChartOptions chart;
-  chart.title = "rewards vs ground-truth progress on SDE groups (within-group Spearman)";
+  chart.title = "rewards vs true progress, SDE groups";
   chart.value_label = "mean within-group Spearman rho, 95% CI";
   chart.series = {"rho"};
   chart.min = -0.2;
