@@ -1,5 +1,7 @@
 #include "libs/rollout/world_model_imaginer.h"
 
+#include <chrono>
+
 #include "libs/core/rng.h"
 #include "libs/core/status.h"
 
@@ -48,8 +50,40 @@ class WorldModelSession : public ImaginationSession {
 }  // namespace
 
 absl::StatusOr<models::GroupResult> WorldModelImaginer::Run(const models::GroupJob& job) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return engine_.Imagine(job);
+  Pending mine{&job};
+  std::unique_lock<std::mutex> lock(mu_);
+  queue_.push_back(&mine);
+  changed_.notify_all();
+  while (!mine.done) {
+    if (running_) {  // another caller is running a batch: wait for it, then maybe lead the next
+      changed_.wait(lock);
+      continue;
+    }
+    // Lead: give the expected callers a moment to join, then run everything queued.
+    running_ = true;
+    const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(batch_window_);
+    changed_.wait_until(lock, deadline, [&] { return static_cast<int64_t>(queue_.size()) >= expected_callers_; });
+    std::vector<Pending*> batch;
+    batch.swap(queue_);
+    lock.unlock();
+    std::vector<models::GroupJob> jobs;
+    for (Pending* p : batch) jobs.push_back(*p->job);
+    absl::StatusOr<std::vector<models::GroupResult>> results = engine_.ImagineBatch(jobs);
+    if (!results.ok() && batch.size() > 1) {
+      // One bad job must not fail the others: run them one by one to confine the error.
+      for (Pending* p : batch) p->result = engine_.Imagine(*p->job);
+    } else {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        batch[i]->result = results.ok() ? absl::StatusOr<models::GroupResult>(std::move((*results)[i]))
+                                        : absl::StatusOr<models::GroupResult>(results.status());
+      }
+    }
+    lock.lock();
+    for (Pending* p : batch) p->done = true;
+    running_ = false;
+    changed_.notify_all();
+  }
+  return std::move(mine.result);
 }
 
 absl::StatusOr<std::unique_ptr<ImaginationSession>> WorldModelImaginer::Start(const Prompt& prompt,

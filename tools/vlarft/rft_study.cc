@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -96,7 +97,8 @@ absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
     limits.max_group_size = options.producer.group_size + 1;
     VLARFT_ASSIGN_OR_RETURN(models::ImaginationEngine engine,
                             models::ImaginationEngine::Load(options.tokenizer, options.world_model, torch::kCPU, limits));
-    auto wm = std::make_unique<rollout::WorldModelImaginer>(std::move(engine));
+    // The step's groups are produced in parallel threads and imagined in one batched decode loop.
+    auto wm = std::make_unique<rollout::WorldModelImaginer>(std::move(engine), options.prompts_per_step);
     VLARFT_ASSIGN_OR_RETURN(scorer, MakeVerifier(options, &wm->engine()));
     imaginer = std::move(wm);
   } else {
@@ -114,26 +116,44 @@ absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
   // Each training seed draws its own prompt stream (draw i is a pure function of i).
   const uint64_t prompt_offset = root.Child("prompts").seed() % (uint64_t{1} << 40);
   for (int64_t step = 0; step < options.steps; ++step) {
+    // The step's groups, one thread each: their world-model imaginations are batched together
+    // (world_model_imaginer.h); every group's draws come from its own seeds, so the result does not
+    // depend on the threads' timing.
+    const int64_t prompts_per_step = options.prompts_per_step;
+    std::vector<absl::StatusOr<rollout::ProducedGroup>> produced(prompts_per_step,
+                                                                 absl::UnknownError("not produced"));
+    std::vector<uint64_t> indices(prompts_per_step);
+    std::vector<std::thread> threads;
+    for (int64_t p = 0; p < prompts_per_step; ++p) {
+      indices[p] = prompt_offset + static_cast<uint64_t>(step * prompts_per_step + p);
+      threads.emplace_back([&, p] {
+        absl::StatusOr<rollout::Prompt> prompt = prompts->Get(indices[p]);
+        if (!prompt.ok()) {
+          produced[p] = prompt.status();
+          return;
+        }
+        produced[p] = producer.Produce(*prompt, root.Child("group").Child(indices[p]), absl::StrCat("study/", indices[p]));
+      });
+    }
+    for (std::thread& t : threads) t.join();
     std::vector<rl::RolloutGroupData> groups;
     double true_reward = 0;
-    for (int64_t p = 0; p < options.prompts_per_step; ++p) {
-      const uint64_t index = prompt_offset + static_cast<uint64_t>(step * options.prompts_per_step + p);
-      VLARFT_ASSIGN_OR_RETURN(rollout::Prompt prompt, prompts->Get(index));
-      VLARFT_ASSIGN_OR_RETURN(rollout::ProducedGroup produced,
-                              producer.Produce(prompt, root.Child("group").Child(index), absl::StrCat("study/", index)));
-      result.stage_seconds.policy += produced.seconds.policy;
-      result.stage_seconds.simulator += produced.seconds.simulator;
-      result.stage_seconds.reward += produced.seconds.reward;
-      result.stage_seconds.total += produced.seconds.total;
-      torch::Tensor& rewards = produced.data.rewards;
-      true_reward += rewards.mean().item<double>() / options.prompts_per_step;
+    for (int64_t p = 0; p < prompts_per_step; ++p) {
+      if (!produced[p].ok()) return core::Annotate(produced[p].status(), absl::StrCat("group of prompt ", indices[p]));
+      rollout::ProducedGroup& group = *produced[p];
+      result.stage_seconds.policy += group.seconds.policy;
+      result.stage_seconds.simulator += group.seconds.simulator;
+      result.stage_seconds.reward += group.seconds.reward;
+      result.stage_seconds.total += group.seconds.total;
+      torch::Tensor& rewards = group.data.rewards;
+      true_reward += rewards.mean().item<double>() / prompts_per_step;
       if (options.control == StudyControl::kShuffled) {
-        at::Generator g = root.Child("shuffle").Child(index).TorchGenerator();
+        at::Generator g = root.Child("shuffle").Child(indices[p]).TorchGenerator();
         rewards = rewards.index_select(0, torch::randperm(rewards.size(0), g, torch::kInt64));
       } else if (options.control == StudyControl::kZero) {
         rewards = torch::zeros_like(rewards);
       }
-      groups.push_back(std::move(produced.data));
+      groups.push_back(std::move(group.data));
     }
     const auto learn_start = std::chrono::steady_clock::now();
     VLARFT_ASSIGN_OR_RETURN(rl::LearnerStepMetrics metrics, learner->Step(groups));
