@@ -3,6 +3,8 @@
 // truth the oracle scorer reads.
 #include "libs/rollout/tabletop_imaginer.h"
 
+#include <unistd.h>
+
 #include <cstring>
 
 #include "gtest/gtest.h"
@@ -20,7 +22,8 @@ constexpr int kSize = 32;
 const data::DemoDataset& Dataset() {
   static const data::DemoDataset* dataset = [] {
     data::GenerateOptions options;
-    options.out = data::testing::FreshDir("tabletop_imaginer");
+    // One directory per process: CTest runs this file's tests as separate processes, in parallel.
+    options.out = data::testing::FreshDir("tabletop_imaginer_" + std::to_string(getpid()));
     options.suites = {"goal", "long"};
     options.demos_per_task = 2;
     options.image_size = kSize;

@@ -3,6 +3,8 @@
 // does not name its state.
 #include "services/simulator/tabletop_backend.h"
 
+#include <unistd.h>
+
 #include <cstring>
 
 #include "gtest/gtest.h"
@@ -16,7 +18,7 @@ constexpr int kSize = 32;
 
 TEST(TabletopBackendTest, ExecutesTheNamedDemonstrationStateAndKeepsSessions) {
   data::GenerateOptions options;
-  options.out = data::testing::FreshDir("tabletop_backend");
+  options.out = data::testing::FreshDir("tabletop_backend_" + std::to_string(getpid()));
   options.suites = {"goal"};
   options.demos_per_task = 1;
   options.image_size = kSize;
