@@ -11,6 +11,13 @@
 
 namespace vlarft::models {
 
+std::vector<uint64_t> SequenceSeeds(uint64_t group_seed, int64_t sequences) {
+  const core::SeedPath root(group_seed);
+  std::vector<uint64_t> seeds;
+  for (int64_t i = 0; i < sequences; ++i) seeds.push_back(root.Child(static_cast<uint64_t>(i)).seed());
+  return seeds;
+}
+
 int64_t GroupSession::Bytes() const {
   int64_t bytes = prefix_.Bytes();
   auto add = [&](const torch::Tensor& t) {

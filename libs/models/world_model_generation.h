@@ -97,6 +97,10 @@ struct EngineLimits {
   int64_t decode_batch = 64;    // frames per future-decoder call (bounds activation memory)
 };
 
+// The seeds of a new group's sequences derived from one request seed (sequence i: child i), as the
+// simulator service and the in-process imaginer both derive them, so the two imagine the same frames.
+std::vector<uint64_t> SequenceSeeds(uint64_t group_seed, int64_t sequences);
+
 class ImaginationEngine {
  public:
   // FAILED_PRECONDITION when the world model's token geometry does not match the tokenizer or the

@@ -22,6 +22,10 @@ struct ScoreInputs {
   ImaginationSession* session = nullptr;  // what imagined the frames (ground truth, if it has any)
 };
 
+// Reward type 2's reference: the real dataset frames that followed the prompt, one per scored
+// frame. FAILED_PRECONDITION when the prompt has fewer.
+absl::StatusOr<torch::Tensor> RealReferenceFrames(const ScoreInputs& inputs);
+
 class Scorer {
  public:
   virtual ~Scorer() = default;

@@ -5,25 +5,30 @@
 
 namespace vlarft::rollout {
 
+absl::StatusOr<torch::Tensor> RealReferenceFrames(const ScoreInputs& inputs) {
+  const int64_t steps = inputs.frames.size(1);
+  if (inputs.prompt == nullptr || !inputs.prompt->expert_frames.defined() ||
+      inputs.prompt->expert_frames.size(0) < steps) {
+    return absl::FailedPreconditionError(absl::StrCat("reward type 2 needs the prompt's ", steps, " real frames"));
+  }
+  return inputs.prompt->expert_frames.narrow(0, 0, steps);
+}
+
 absl::StatusOr<torch::Tensor> VerifierScorer::Score(const ScoreInputs& inputs) {
   rl::RewardRequest request;
   request.type = type_;
   const rl::RewardType type =
       type_ == rl::RewardType::kUnspecified ? static_cast<rl::RewardType>(scorer_->config().type) : type_;
-  const int64_t steps = inputs.frames.size(1);
   switch (type) {
     case rl::RewardType::kActionL1:
       request.actions = inputs.actions;
       request.reference_actions = inputs.reference_actions;
       break;
-    case rl::RewardType::kImaginedVsReal:
-      if (inputs.prompt == nullptr || !inputs.prompt->expert_frames.defined() ||
-          inputs.prompt->expert_frames.size(0) < steps) {
-        return absl::FailedPreconditionError(absl::StrCat("reward type 2 needs the prompt's ", steps, " real frames"));
-      }
+    case rl::RewardType::kImaginedVsReal: {
       request.frames = inputs.frames;
-      request.reference_frames = inputs.prompt->expert_frames.narrow(0, 0, steps);
+      VLARFT_ASSIGN_OR_RETURN(request.reference_frames, RealReferenceFrames(inputs));
       break;
+    }
     default:
       request.frames = inputs.frames;
       request.reference_frames = inputs.reference_frames;

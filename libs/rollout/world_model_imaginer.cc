@@ -25,9 +25,9 @@ class WorldModelSession : public ImaginationSession {
     job.sampling.top_p = settings_.top_p;
     if (state_ == nullptr) {
       job.context_frame = context_frame_;
-      // As the simulator service derives them from a request's seed (chunk 0's).
-      const core::SeedPath root = core::SeedPath(settings_.seed).Child(static_cast<uint64_t>(0));
-      for (int64_t i = 0; i < job.actions.size(0); ++i) job.seeds.push_back(root.Child(static_cast<uint64_t>(i)).seed());
+      // The request seed of chunk 0, as the gRPC imaginer sends it to the simulator service.
+      job.seeds = models::SequenceSeeds(core::SeedPath(settings_.seed).Child(static_cast<uint64_t>(0)).seed(),
+                                        job.actions.size(0));
       job.keep_session = settings_.horizon > 1;
     } else {
       job.session = state_.get();

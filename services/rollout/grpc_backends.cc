@@ -71,13 +71,10 @@ absl::StatusOr<torch::Tensor> GrpcScorer::Score(const rollout::ScoreInputs& inpu
   score.set_request_id(inputs.group_id);
   score.set_type(type_);
   VLARFT_RETURN_IF_ERROR(ToProto(inputs.frames, score.mutable_frames()));
-  const int64_t steps = inputs.frames.size(1);
-  if (type_ == v1::REWARD_TYPE_IMAGINED_VS_REAL && inputs.prompt->expert_frames.size(0) < steps) {
-    return absl::FailedPreconditionError(absl::StrCat("reward type 2 needs the prompt's ", steps, " real frames"));
+  torch::Tensor reference = inputs.reference_frames;
+  if (type_ == v1::REWARD_TYPE_IMAGINED_VS_REAL) {
+    VLARFT_ASSIGN_OR_RETURN(reference, rollout::RealReferenceFrames(inputs));
   }
-  const torch::Tensor reference = type_ == v1::REWARD_TYPE_IMAGINED_VS_REAL
-                                      ? inputs.prompt->expert_frames.narrow(0, 0, steps)
-                                      : inputs.reference_frames;
   VLARFT_RETURN_IF_ERROR(ToProto(reference, score.mutable_reference_frames()));
   VLARFT_RETURN_IF_ERROR(ToProto(inputs.actions, score.mutable_actions()));
   VLARFT_RETURN_IF_ERROR(ToProto(inputs.reference_actions, score.mutable_reference_actions()));

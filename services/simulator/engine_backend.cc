@@ -11,36 +11,18 @@
 namespace vlarft::services {
 
 EngineBackend::EngineBackend(models::ImaginationEngine engine, SimulatorFacts facts, absl::Duration session_timeout)
-    : engine_(std::move(engine)), facts_(std::move(facts)), session_timeout_(session_timeout) {}
+    : engine_(std::move(engine)), facts_(std::move(facts)), sessions_("s", session_timeout) {}
 
-bool EngineBackend::HasSession(const std::string& session_id) const {
-  absl::MutexLock lock(&mu_);
-  return sessions_.count(session_id) > 0;
-}
+bool EngineBackend::HasSession(const std::string& session_id) const { return sessions_.Has(session_id); }
 
-absl::Status EngineBackend::ReleaseSession(const std::string& session_id) {
-  absl::MutexLock lock(&mu_);
-  if (sessions_.erase(session_id) == 0) return absl::NotFoundError(absl::StrCat("session '", session_id, "' is unknown"));
-  return absl::OkStatus();
-}
+absl::Status EngineBackend::ReleaseSession(const std::string& session_id) { return sessions_.Release(session_id); }
 
 int64_t EngineBackend::KvCacheBytes() const {
-  absl::MutexLock lock(&mu_);
-  int64_t bytes = 0;
-  for (const auto& [id, s] : sessions_) bytes += s.state->Bytes();
-  return bytes;
-}
-
-void EngineBackend::ExpireSessions() {
-  absl::MutexLock lock(&mu_);
-  const absl::Time now = absl::Now();
-  for (auto it = sessions_.begin(); it != sessions_.end();) {
-    it = now - it->second.last_used > session_timeout_ ? sessions_.erase(it) : std::next(it);
-  }
+  return sessions_.Sum([](const models::GroupSession& s) { return s.Bytes(); });
 }
 
 absl::StatusOr<std::vector<ImagineResult>> EngineBackend::ImagineBatch(const std::vector<const ImagineJob*>& jobs) {
-  ExpireSessions();
+  sessions_.Expire();
   std::vector<models::GroupJob> groups;
   for (const ImagineJob* job : jobs) {
     models::GroupJob g;
@@ -48,15 +30,10 @@ absl::StatusOr<std::vector<ImagineResult>> EngineBackend::ImagineBatch(const std
     g.actions = job->reference_actions.defined() ? torch::cat({job->actions, job->reference_actions.unsqueeze(0)}, 0)
                                                  : job->actions;
     if (!job->session_id.empty()) {
-      absl::MutexLock lock(&mu_);
-      auto it = sessions_.find(job->session_id);
-      if (it == sessions_.end()) return absl::NotFoundError(absl::StrCat("session '", job->session_id, "' expired"));
-      it->second.last_used = absl::Now();
-      g.session = it->second.state.get();
+      VLARFT_ASSIGN_OR_RETURN(g.session, sessions_.Use(job->session_id));
     } else {
       g.context_frame = job->context_frame;
-      const core::SeedPath root(job->sampling.seed);
-      for (int64_t i = 0; i < g.actions.size(0); ++i) g.seeds.push_back(root.Child(static_cast<uint64_t>(i)).seed());
+      g.seeds = models::SequenceSeeds(job->sampling.seed, g.actions.size(0));
     }
     g.sampling.temperature = job->sampling.temperature;
     g.sampling.top_k = job->sampling.top_k;
@@ -79,9 +56,7 @@ absl::StatusOr<std::vector<ImagineResult>> EngineBackend::ImagineBatch(const std
     }
     result.generated_tokens = r.tokens.numel();
     if (r.session != nullptr) {
-      absl::MutexLock lock(&mu_);
-      result.session_id = absl::StrCat("s", next_session_++, "-", absl::ToUnixMicros(absl::Now()));
-      sessions_[result.session_id] = {std::move(r.session), absl::Now()};
+      result.session_id = sessions_.Add(std::move(r.session));
     } else if (!job.session_id.empty()) {
       result.session_id = job.session_id;  // continued: the session stays until released or idle
     }

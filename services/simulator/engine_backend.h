@@ -10,6 +10,7 @@
 #include <string>
 
 #include "libs/models/world_model_generation.h"
+#include "services/simulator/session_table.h"
 #include "services/simulator/world_model_backend.h"
 
 namespace vlarft::services {
@@ -25,18 +26,9 @@ class EngineBackend : public WorldModelBackend {
   int64_t KvCacheBytes() const override;
 
  private:
-  struct Session {
-    std::unique_ptr<models::GroupSession> state;
-    absl::Time last_used;
-  };
-  void ExpireSessions();
-
   models::ImaginationEngine engine_;
   SimulatorFacts facts_;
-  absl::Duration session_timeout_;
-  mutable absl::Mutex mu_;  // sessions are looked up by handler threads, used by the batch thread
-  std::map<std::string, Session> sessions_ ABSL_GUARDED_BY(mu_);
-  uint64_t next_session_ ABSL_GUARDED_BY(mu_) = 0;
+  SessionTable<std::unique_ptr<models::GroupSession>> sessions_;
 };
 
 // Loads the checkpoints named in the simulator config and derives the facts (fingerprint included).

@@ -10,28 +10,17 @@ TabletopBackend::TabletopBackend(std::unique_ptr<data::DemoDataset> dataset, Sim
     : dataset_(std::move(dataset)),
       imaginer_(dataset_.get(), data::DemoReplayOptions{}),
       facts_(std::move(facts)),
-      session_timeout_(session_timeout) {}
+      sessions_("t", session_timeout) {}
 
-bool TabletopBackend::HasSession(const std::string& session_id) const {
-  absl::MutexLock lock(&mu_);
-  return sessions_.count(session_id) > 0;
-}
+bool TabletopBackend::HasSession(const std::string& session_id) const { return sessions_.Has(session_id); }
 
-absl::Status TabletopBackend::ReleaseSession(const std::string& session_id) {
-  absl::MutexLock lock(&mu_);
-  if (sessions_.erase(session_id) == 0) return absl::NotFoundError(absl::StrCat("session '", session_id, "' is unknown"));
-  return absl::OkStatus();
-}
+absl::Status TabletopBackend::ReleaseSession(const std::string& session_id) { return sessions_.Release(session_id); }
 
 absl::StatusOr<ImagineResult> TabletopBackend::Run(const ImagineJob& job) {
   const int64_t g = job.actions.size(0), c = facts_.chunk_length, chunks = job.actions.size(1) / c;
   std::shared_ptr<rollout::ImaginationSession> session;
   if (!job.session_id.empty()) {
-    absl::MutexLock lock(&mu_);
-    auto it = sessions_.find(job.session_id);
-    if (it == sessions_.end()) return absl::NotFoundError(absl::StrCat("session '", job.session_id, "' expired"));
-    it->second.last_used = absl::Now();
-    session = it->second.state;
+    VLARFT_ASSIGN_OR_RETURN(session, sessions_.Share(job.session_id));
   } else {
     if (job.prompt_episode < 0) {
       return absl::InvalidArgumentError(
@@ -63,9 +52,7 @@ absl::StatusOr<ImagineResult> TabletopBackend::Run(const ImagineJob& job) {
   if (job.reference_actions.defined()) result.reference_frames = torch::cat(reference_frames, 0);
   if (job.return_tokens) return absl::InvalidArgumentError("field 'return_tokens': the tabletop backend has no tokens");
   if (job.session_id.empty() && job.keep_session) {
-    absl::MutexLock lock(&mu_);
-    result.session_id = absl::StrCat("t", next_session_++, "-", absl::ToUnixMicros(absl::Now()));
-    sessions_[result.session_id] = {session, absl::Now()};
+    result.session_id = sessions_.Add(session);
   } else if (!job.session_id.empty()) {
     result.session_id = job.session_id;
   }
@@ -73,13 +60,7 @@ absl::StatusOr<ImagineResult> TabletopBackend::Run(const ImagineJob& job) {
 }
 
 absl::StatusOr<std::vector<ImagineResult>> TabletopBackend::ImagineBatch(const std::vector<const ImagineJob*>& jobs) {
-  {
-    absl::MutexLock lock(&mu_);
-    const absl::Time now = absl::Now();
-    for (auto it = sessions_.begin(); it != sessions_.end();) {
-      it = now - it->second.last_used > session_timeout_ ? sessions_.erase(it) : std::next(it);
-    }
-  }
+  sessions_.Expire();
   std::vector<ImagineResult> out;
   for (size_t i = 0; i < jobs.size(); ++i) {
     absl::StatusOr<ImagineResult> result = Run(*jobs[i]);

@@ -10,9 +10,9 @@
 #include <memory>
 #include <string>
 
-#include "absl/synchronization/mutex.h"
 #include "libs/data/demo_dataset.h"
 #include "libs/rollout/tabletop_imaginer.h"
+#include "services/simulator/session_table.h"
 #include "services/simulator/world_model_backend.h"
 
 namespace vlarft::services {
@@ -31,18 +31,11 @@ class TabletopBackend : public WorldModelBackend {
 
  private:
   absl::StatusOr<ImagineResult> Run(const ImagineJob& job);
-  struct Session {
-    std::shared_ptr<rollout::ImaginationSession> state;
-    absl::Time last_used;
-  };
-
   std::unique_ptr<data::DemoDataset> dataset_;
   rollout::TabletopImaginer imaginer_;
   SimulatorFacts facts_;
-  absl::Duration session_timeout_;
-  mutable absl::Mutex mu_;
-  std::map<std::string, Session> sessions_ ABSL_GUARDED_BY(mu_);
-  uint64_t next_session_ ABSL_GUARDED_BY(mu_) = 0;
+  // Shared handles: a session released while its chunk runs stays alive until the chunk is done.
+  SessionTable<std::shared_ptr<rollout::ImaginationSession>> sessions_;
 };
 
 // Loads the demonstrations the rollout workers draw prompts from (same directory, suites and frame
