@@ -23,7 +23,15 @@ ShutdownSignal::ShutdownSignal() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-ShutdownSignal::~ShutdownSignal() { pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr); }
+ShutdownSignal::~ShutdownSignal() {
+  // A shutdown request that arrived after the process had already shut down on its own (a rollout
+  // worker stopping because the learner finished, just as the launcher sends SIGTERM) is satisfied:
+  // consume it rather than let the restored mask deliver it and kill the exiting process (status 143).
+  const timespec now{0, 0};
+  while (sigtimedwait(&signals_, nullptr, &now) > 0) {
+  }
+  pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr);
+}
 
 int ShutdownSignal::Wait() {
   while (true) {
