@@ -36,7 +36,9 @@ GrpoTerms GrpoLoss(const torch::Tensor& log_probs, const torch::Tensor& old_log_
   broadcast[0] = advantages.size(0);
   const torch::Tensor a = advantages.view(broadcast).to(log_probs.dtype());
 
-  const torch::Tensor log_ratio = log_probs - old_log_probs;
+  // Clamped: an absurd stored log-prob must not give exp() = inf and then inf * 0 = NaN. Beyond
+  // e^±20 every branch of the clipped objective is flat (or its gradient negligible) anyway.
+  const torch::Tensor log_ratio = (log_probs - old_log_probs).clamp(-20.0, 20.0);
   const torch::Tensor ratio = torch::exp(log_ratio);
   const double eps = config.clip_epsilon;
   const torch::Tensor unclipped = ratio * a;

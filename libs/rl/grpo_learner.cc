@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
@@ -39,7 +40,7 @@ torch::Tensor RowProprio(const RolloutGroupData& g, const models::VlaPolicyImpl&
 }  // namespace
 
 absl::Status LearnerOptimConfig::Validate() const {
-  if (head_lr < 0 || sigma_lr < 0 || encoder_lr < 0 || weight_decay < 0) {
+  if (head_lr < 0 || sigma_lr < 0 || encoder_lr < 0 || localiser_lr < 0 || weight_decay < 0) {
     return absl::InvalidArgumentError("learning rates and weight decay must be >= 0");
   }
   if (warmup_steps < 0 || micro_batch_groups < 1) {
@@ -66,6 +67,14 @@ absl::StatusOr<std::unique_ptr<GrpoLearner>> GrpoLearner::Create(models::VlaPoli
     return absl::InvalidArgumentError("kl_coef > 0 needs the SFT reference policy");
   }
   policy->FreezeForRft();
+  if (optim.localiser_lr > 0) {
+    if (!policy->config().subgoal_head || !policy->config().subgoal_conditioning) {
+      return absl::FailedPreconditionError(
+          "optim.localiser_lr > 0 needs a policy with policy.subgoal_head and policy.subgoal_conditioning: "
+          "otherwise the localiser does not change the actions and gets no gradient");
+    }
+    for (auto& p : policy->SubgoalParameters()) p.set_requires_grad(true);
+  }
   policy->eval();  // no dropout: recomputed log-probs must match the workers' eval-mode ones
   if (reference.has_value()) {
     (*reference)->eval();
@@ -81,11 +90,15 @@ absl::StatusOr<std::unique_ptr<GrpoLearner>> GrpoLearner::Create(models::VlaPoli
   std::unique_ptr<GrpoLearner> learner(
       new GrpoLearner(std::move(policy), std::move(grpo), optim, group, std::move(reference)));
 
-  std::vector<torch::Tensor> head, sigma, encoder;
+  std::vector<torch::Tensor> head, sigma, encoder, localiser;
+  std::set<const void*> subgoal_params;
+  for (const auto& p : learner->policy_->SubgoalParameters()) subgoal_params.insert(p.unsafeGetTensorImpl());
   for (const auto& item : learner->policy_->named_parameters()) {
     if (!item.value().requires_grad()) continue;
     const std::string& name = item.key();
-    if (StartsWith(name, "sigma_")) {
+    if (subgoal_params.count(item.value().unsafeGetTensorImpl()) > 0) {
+      localiser.push_back(item.value());
+    } else if (StartsWith(name, "sigma_")) {
       sigma.push_back(item.value());
     } else if (StartsWith(name, "encoder.")) {
       encoder.push_back(item.value());
@@ -104,6 +117,7 @@ absl::StatusOr<std::unique_ptr<GrpoLearner>> GrpoLearner::Create(models::VlaPoli
   add(std::move(head), learner->optim_.head_lr);
   add(std::move(sigma), learner->optim_.sigma_lr);
   add(std::move(encoder), learner->optim_.encoder_lr);
+  add(std::move(localiser), learner->optim_.localiser_lr);
   if (param_groups.empty()) return absl::FailedPreconditionError("the policy has no trainable parameters");
   learner->optimizer_ = std::make_unique<torch::optim::AdamW>(std::move(param_groups));
   return learner;
@@ -130,6 +144,9 @@ absl::StatusOr<LearnerStepMetrics> GrpoLearner::Step(const std::vector<RolloutGr
   const std::vector<torch::Tensor> encoder_params = policy_->encoder->parameters();
   const bool encoder_trains = std::any_of(encoder_params.begin(), encoder_params.end(),
                                           [](const torch::Tensor& p) { return p.requires_grad(); });
+  const std::vector<torch::Tensor> subgoal_params = policy_->SubgoalParameters();
+  const bool localiser_trains = std::any_of(subgoal_params.begin(), subgoal_params.end(),
+                                            [](const torch::Tensor& p) { return p.requires_grad(); });
   const StepAggregation aggregation = grpo_.aggregation();
   torch::Tensor active_dims;  // undefined: every action dimension is a token
   if (grpo_.skip_constant_action_dims) {
@@ -184,14 +201,18 @@ absl::StatusOr<LearnerStepMetrics> GrpoLearner::Step(const std::vector<RolloutGr
     }
     models::PolicyObservation observation{torch::cat(frames), instructions, torch::cat(proprio)};
     absl::StatusOr<models::PolicyContext> encoded = [&]() -> absl::StatusOr<models::PolicyContext> {
-      if (encoder_trains) return policy_->Encode(observation, /*allow_unknown_words=*/true);
+      if (encoder_trains || localiser_trains) return policy_->Encode(observation, /*allow_unknown_words=*/true);
       torch::NoGradGuard no_grad;
       return policy_->Encode(observation, /*allow_unknown_words=*/true);
     }();
     if (!encoded.ok()) return encoded.status();
 
     const torch::Tensor row_index = torch::cat(rows);
-    const models::PolicyContext context = encoded->Index(row_index);
+    // Encode detaches the subgoal the heads steer by; a trained localiser needs the path back.
+    // The sampler conditioned on the same (detached) estimate, so the ratio is still 1 at staleness 0.
+    models::PolicyContext pg_encoded = *encoded;
+    if (localiser_trains) pg_encoded.subgoal = policy_->Subgoal(*encoded);
+    const models::PolicyContext context = pg_encoded.Index(row_index);
     const torch::Tensor chain = torch::cat(chains).to(device);
     VLARFT_ASSIGN_OR_RETURN(ChainLogProbs current, core::CatchTorchErrors("recomputing log-probs", [&] {
                               return RecomputeChainLogProbs(*policy_, context, chain);
@@ -207,6 +228,8 @@ absl::StatusOr<LearnerStepMetrics> GrpoLearner::Step(const std::vector<RolloutGr
 
     std::optional<torch::Tensor> fm_loss;
     if (grpo_.flow_matching_coef > 0) {
+      // The anchor is behaviour cloning of the heads; it never moves the localiser (Encode's
+      // subgoal is detached), so whatever the localiser learns comes from the reward.
       const models::PolicyContext fm_context = encoded->Index(torch::cat(fm_rows));
       const torch::Tensor target = policy_->action_normalizer().Normalize(torch::cat(expert).to(device));
       const torch::Tensor noise = torch::randn(target.sizes(), generator_).to(device);
@@ -246,17 +269,18 @@ absl::StatusOr<LearnerStepMetrics> GrpoLearner::Step(const std::vector<RolloutGr
     torch::Tensor total = torch::zeros({}, torch::kFloat64);
     for (const torch::Tensor& g : grads) total += g.to(torch::kFloat64).pow(2).sum().cpu();
     grad_norm = std::sqrt(total.item<double>());
-    if (!std::isfinite(grad_norm)) {
-      optimizer_->zero_grad();
-      return absl::InternalError(absl::StrCat("non-finite gradient norm at step ", step_, "; update skipped"));
-    }
+    if (!std::isfinite(grad_norm)) optimizer_->zero_grad();
+  }
+  const bool skipped = !std::isfinite(grad_norm);
+  if (!skipped) {
+    torch::NoGradGuard no_grad;
     if (optim_.grad_clip > 0 && grad_norm > optim_.grad_clip) {
       for (const torch::Tensor& g : grads) g.mul_(optim_.grad_clip / (grad_norm + 1e-6));
     }
+    ApplyLearningRates();
+    optimizer_->step();
+    ++step_;
   }
-  ApplyLearningRates();
-  optimizer_->step();
-  ++step_;
 
   // 3. Metrics: token-weighted over micro-batches, then averaged over ranks.
   LearnerStepMetrics m;
@@ -299,6 +323,7 @@ absl::StatusOr<LearnerStepMetrics> GrpoLearner::Step(const std::vector<RolloutGr
     m.sigma_mean = v[13];
   }
   m.grad_norm = grad_norm;
+  m.skipped_nonfinite = skipped;
   const auto& groups = optimizer_->param_groups();
   m.head_lr = static_cast<const torch::optim::AdamWOptions&>(groups[0].options()).lr();
   m.sigma_lr = groups.size() > 1 ? static_cast<const torch::optim::AdamWOptions&>(groups[1].options()).lr() : 0;

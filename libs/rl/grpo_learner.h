@@ -24,6 +24,10 @@ struct LearnerOptimConfig {
   double head_lr = 1e-6;     // flow head and its conditioning projectors (paper)
   double sigma_lr = 1e-5;    // sigma net (paper)
   double encoder_lr = 1e-5;  // encoder LoRA adapters, if any
+  // The subgoal head (e.g. the heat-map localiser). 0 keeps it frozen, as SFT left it. > 0 trains it
+  // by the policy-gradient term alone: the heads are conditioned on its estimate, so the chain
+  // log-prob depends on its weights through that estimate (docs/architecture.md, "What RFT trains").
+  double localiser_lr = 0;
   double weight_decay = 0.01;
   int64_t warmup_steps = 10;
   double grad_clip = 1.0;
@@ -35,6 +39,9 @@ struct LearnerOptimConfig {
     v.Field("head_lr", head_lr, "AdamW learning rate of the flow head");
     v.Field("sigma_lr", sigma_lr, "AdamW learning rate of the sigma net");
     v.Field("encoder_lr", encoder_lr, "AdamW learning rate of encoder LoRA adapters");
+    v.Field("localiser_lr", localiser_lr,
+            "AdamW learning rate of the subgoal head / heat-map localiser (0 = frozen; > 0 needs "
+            "policy.subgoal_conditioning, and only the policy-gradient term reaches it)");
     v.Field("weight_decay", weight_decay, "AdamW weight decay");
     v.Field("warmup_steps", warmup_steps, "linear learning-rate warm-up steps");
     v.Field("grad_clip", grad_clip, "global gradient-norm clip (<= 0 disables)");
@@ -53,6 +60,8 @@ struct LearnerStepMetrics {
   double loss = 0, policy_loss = 0, entropy = 0, flow_matching = 0, kl = 0;
   double clip_fraction = 0, dual_clip_fraction = 0, approx_kl = 0, ratio_mean = 0;
   double sigma_mean = 0, grad_norm = 0, head_lr = 0, sigma_lr = 0;
+  // The gradient was not finite: no update was made and `step` did not advance (never fatal).
+  bool skipped_nonfinite = false;
 };
 
 class GrpoLearner {
@@ -64,6 +73,8 @@ class GrpoLearner {
 
   // One optimiser step on this rank's share of the groups (every rank must call it, even with an
   // empty share, because gradients are averaged collectively). Metrics are averaged over ranks.
+  // A non-finite gradient skips the update on every rank (the norm is computed after the all-reduce)
+  // and says so in the metrics; it is not an error.
   absl::StatusOr<LearnerStepMetrics> Step(const std::vector<RolloutGroupData>& local_groups);
 
   int64_t step() const { return step_; }

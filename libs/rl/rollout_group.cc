@@ -1,5 +1,7 @@
 #include "libs/rl/rollout_group.h"
 
+#include <tuple>
+
 #include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
 #include "libs/core/tensor_codec.h"
@@ -32,6 +34,23 @@ absl::Status ValidateRolloutGroup(const RolloutGroupData& group, const models::P
   if (group.observations.size(0) != 1 && group.observations.size(0) != g) {
     return absl::InvalidArgumentError(absl::StrCat("field 'observations': first dimension must be 1 or G = ", g,
                                                    ", got ", group.observations.size(0)));
+  }
+  // Bounded at admission, so no single group can make a step non-finite: a chain token's log-density
+  // under a Gaussian with sigma >= policy.sigma_min is a few nats, and |-1e3| is a 45-sigma draw.
+  constexpr double kMaxAbsLogProb = 1e3, kMaxAbsChain = 1e3;
+  for (const auto& [field, t, bound] :
+       {std::tuple<const char*, torch::Tensor, double>{"chains", group.chains, kMaxAbsChain},
+        std::tuple<const char*, torch::Tensor, double>{"old_log_probs", group.old_log_probs, kMaxAbsLogProb},
+        std::tuple<const char*, torch::Tensor, double>{"rewards", group.rewards, 0},
+        std::tuple<const char*, torch::Tensor, double>{"proprio", group.proprio, 0},
+        std::tuple<const char*, torch::Tensor, double>{"expert_actions", group.expert_actions, 0}}) {
+    if (!torch::isfinite(t).all().item<bool>()) {
+      return absl::InvalidArgumentError(absl::StrCat("field '", field, "' contains non-finite values"));
+    }
+    if (bound > 0 && t.abs().max().item<double>() > bound) {
+      return absl::InvalidArgumentError(absl::StrCat("field '", field, "' has values beyond +-", bound,
+                                                     ", which the policy's sampler cannot produce"));
+    }
   }
   if (group.instruction.empty()) return absl::InvalidArgumentError("field 'instruction' is required");
   if (group.group_id.empty()) return absl::InvalidArgumentError("field 'group_id' is required");

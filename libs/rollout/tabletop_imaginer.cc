@@ -21,8 +21,9 @@ std::vector<tabletop::Action> ToActions(const torch::Tensor& chunk) {  // [C, 7]
 
 class TabletopSession : public ImaginationSession {
  public:
-  TabletopSession(const data::DemoState& state, int64_t group_size, int64_t horizon, int size)
-      : samples_(group_size, state), reference_(state), horizon_(horizon), size_(size) {}
+  TabletopSession(const data::DemoState& state, int64_t group_size, int64_t horizon, int size,
+                  tabletop::Policy* finisher)
+      : samples_(group_size, state), reference_(state), horizon_(horizon), size_(size), finisher_(finisher) {}
 
   absl::StatusOr<ImaginedChunk> Next(const torch::Tensor& actions, const torch::Tensor& reference_actions) override {
     const int64_t g = static_cast<int64_t>(samples_.size());
@@ -49,12 +50,25 @@ class TabletopSession : public ImaginationSession {
       }
     }
     ++chunks_;
+    chunk_length_ = static_cast<int>(c);
     return out;
   }
 
   absl::StatusOr<GroundTruth> Outcome() override {
     const int64_t g = static_cast<int64_t>(samples_.size());
     GroundTruth truth{torch::zeros({g}, torch::kBool), torch::zeros({g}, torch::kFloat32)};
+    if (finisher_ != nullptr) {
+      std::vector<tabletop::TabletopEnv> envs;
+      for (const data::DemoState& s : samples_) envs.push_back(s.env);  // the session stays reusable
+      std::vector<tabletop::TabletopEnv*> running;
+      for (tabletop::TabletopEnv& e : envs) running.push_back(&e);
+      VLARFT_RETURN_IF_ERROR(tabletop::RunEpisodes(*finisher_, running, size_, chunk_length_, /*threads=*/1));
+      for (int64_t i = 0; i < g; ++i) {
+        truth.success[i] = envs[i].success();
+        truth.progress[i] = ChunkProgress(envs[i].success(), envs[i].steps(), envs[i].task().max_steps);
+      }
+      return truth;
+    }
     for (int64_t i = 0; i < g; ++i) {
       const tabletop::ChunkOutcome o = tabletop::ExecuteChunkThenExpert(samples_[i].env, samples_[i].expert, {});
       truth.success[i] = o.success;
@@ -69,6 +83,8 @@ class TabletopSession : public ImaginationSession {
   int64_t horizon_;
   int size_;
   int64_t chunks_ = 0;
+  int chunk_length_ = 8;  // the policy's: the finisher decides as often as the sampled chunks did
+  tabletop::Policy* finisher_;
 };
 
 }  // namespace
@@ -91,7 +107,7 @@ absl::StatusOr<std::unique_ptr<ImaginationSession>> TabletopImaginer::Start(cons
     return absl::FailedPreconditionError(absl::StrCat("prompt (episode ", prompt.episode, ", step ", prompt.step,
                                                       "): its frame is not the replayed state's rendering"));
   }
-  return std::unique_ptr<ImaginationSession>(new TabletopSession(state, settings.group_size, settings.horizon, size));
+  return std::unique_ptr<ImaginationSession>(new TabletopSession(state, settings.group_size, settings.horizon, size, finisher_));
 }
 
 }  // namespace vlarft::rollout

@@ -9,6 +9,12 @@
 //   cheap, deterministic given the state, and good at finishing from anywhere, so the value
 //   measures what the chunk itself did (a chunk toward the wrong cube costs the steps to come back).
 //
+//   With a finisher (set_finisher): the given policy finishes every sample's episode instead, in
+//   lockstep over the group (tabletop::RunEpisodes). Then the value is the *policy's* return after
+//   the chunk — what RFT optimises in the benchmark (SimpleVLA-RL style) — and failures the policy
+//   makes later (a wrong subgoal at a later decision) count, where the expert would have recovered.
+//   Costlier: ~10 decisions per sample.
+//
 // Same-state rule: samples and the reference all start from copies of one state, so within a group
 // the only difference is the chunks (common random numbers).
 #pragma once
@@ -17,6 +23,7 @@
 
 #include "libs/data/demo_replay.h"
 #include "libs/rollout/imaginer.h"
+#include "libs/tabletop/evaluation.h"
 
 namespace vlarft::rollout {
 
@@ -27,9 +34,14 @@ class TabletopImaginer : public Imaginer {
   std::string name() const override { return "tabletop simulator"; }
   absl::StatusOr<std::unique_ptr<ImaginationSession>> Start(const Prompt& prompt,
                                                             const ImagineSettings& settings) override;
+  // Who finishes the episodes in Outcome(): null = the scripted expert (default). Borrowed; must be
+  // safe to call from the threads that call Outcome() (tabletop::Policy is single-threaded, so a
+  // shared one needs a lock around it).
+  void set_finisher(tabletop::Policy* finisher) { finisher_ = finisher; }
 
  private:
   data::DemoReplayer replayer_;
+  tabletop::Policy* finisher_ = nullptr;
 };
 
 // The chunk value above, from an outcome of the benchmark.

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "libs/core/status.h"
 #include "libs/tabletop/random.h"
 #include "libs/tabletop/subgoal.h"
 
@@ -73,6 +74,48 @@ class WorkerPool {
 
 }  // namespace
 
+absl::Status RunEpisodes(Policy& policy, const std::vector<TabletopEnv*>& envs, int image_size, int chunk_length,
+                         int threads) {
+  WorkerPool pool(std::max(1, threads));
+  std::vector<int> active;
+  std::vector<Observation> observations;
+  while (true) {
+    active.clear();
+    for (size_t i = 0; i < envs.size(); ++i) {
+      if (!envs[i]->done()) active.push_back(static_cast<int>(i));
+    }
+    if (active.empty()) return absl::OkStatus();
+    observations.resize(active.size());
+    pool.ParallelFor(static_cast<int>(active.size()), [&](int i) {
+      const TabletopEnv& env = *envs[active[i]];
+      Observation& o = observations[i];
+      o.frame.resize(static_cast<size_t>(image_size) * image_size * 3);
+      env.RenderInto(image_size, o.frame.data());
+      o.size = image_size;
+      o.instruction = env.task().instruction;
+      o.proprio = env.proprio().Flat();
+      o.task_index = env.task().index;
+      o.episode = active[i];
+      o.step = env.steps();
+      o.privileged_subgoal = NextSubgoalXy(env);
+    });
+    absl::StatusOr<std::vector<ActionChunk>> chunks = policy.ActBatch(observations);
+    if (!chunks.ok()) return absl::Status(chunks.status().code(), absl::StrCat(policy.name(), ": ", chunks.status().message()));
+    if (chunks->size() != active.size()) {
+      return absl::InternalError(absl::StrCat(policy.name(), " returned ", chunks->size(), " chunks for ", active.size(),
+                                              " observations"));
+    }
+    pool.ParallelFor(static_cast<int>(active.size()), [&](int i) {
+      TabletopEnv& env = *envs[active[i]];
+      const ActionChunk& chunk = (*chunks)[i];
+      for (size_t k = 0; k < chunk.size() && k < static_cast<size_t>(chunk_length) && !env.done(); ++k) {
+        env.Step(chunk[k]);
+      }
+      if (chunk.empty()) env.Step(Action{});  // a policy that says nothing still spends time
+    });
+  }
+}
+
 absl::StatusOr<EvalReport> Evaluate(Policy& policy, const EvalOptions& options,
                                     std::vector<const TabletopEnv*>* envs_out) {
   if (options.episodes_per_task < 1 || options.image_size < 8 || options.chunk_length < 1 || options.threads < 1) {
@@ -95,44 +138,9 @@ absl::StatusOr<EvalReport> Evaluate(Policy& policy, const EvalOptions& options,
     envs_out->clear();
     for (const auto& env : envs) envs_out->push_back(env.get());
   }
-  WorkerPool pool(options.threads);
-  std::vector<int> active;
-  std::vector<Observation> observations;
-  while (true) {
-    active.clear();
-    for (size_t i = 0; i < envs.size(); ++i) {
-      if (!envs[i]->done()) active.push_back(static_cast<int>(i));
-    }
-    if (active.empty()) break;
-    observations.resize(active.size());
-    pool.ParallelFor(static_cast<int>(active.size()), [&](int i) {
-      const TabletopEnv& env = *envs[active[i]];
-      Observation& o = observations[i];
-      o.frame.resize(static_cast<size_t>(options.image_size) * options.image_size * 3);
-      env.RenderInto(options.image_size, o.frame.data());
-      o.size = options.image_size;
-      o.instruction = env.task().instruction;
-      o.proprio = env.proprio().Flat();
-      o.task_index = env.task().index;
-      o.episode = active[i];
-      o.step = env.steps();
-      o.privileged_subgoal = NextSubgoalXy(env);
-    });
-    absl::StatusOr<std::vector<ActionChunk>> chunks = policy.ActBatch(observations);
-    if (!chunks.ok()) return absl::Status(chunks.status().code(), absl::StrCat(policy.name(), ": ", chunks.status().message()));
-    if (chunks->size() != active.size()) {
-      return absl::InternalError(absl::StrCat(policy.name(), " returned ", chunks->size(), " chunks for ", active.size(),
-                                              " observations"));
-    }
-    pool.ParallelFor(static_cast<int>(active.size()), [&](int i) {
-      TabletopEnv& env = *envs[active[i]];
-      const ActionChunk& chunk = (*chunks)[i];
-      for (size_t k = 0; k < chunk.size() && k < static_cast<size_t>(options.chunk_length) && !env.done(); ++k) {
-        env.Step(chunk[k]);
-      }
-      if (chunk.empty()) env.Step(Action{});  // a policy that says nothing still spends time
-    });
-  }
+  std::vector<TabletopEnv*> running;
+  for (const auto& env : envs) running.push_back(env.get());
+  VLARFT_RETURN_IF_ERROR(RunEpisodes(policy, running, options.image_size, options.chunk_length, options.threads));
 
   EvalReport report;
   report.policy = policy.name();

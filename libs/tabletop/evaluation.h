@@ -54,6 +54,13 @@ struct EvalOptions {
   int chunk_length = 8;  // actions executed per decision
 };
 
+// Drives every environment in `envs` with `policy` until each is done (solved or out of steps), in
+// lockstep: one ActBatch per decision over the episodes still running (Observation::episode is the
+// index into `envs`), rendering and stepping on `threads` threads. Evaluate's loop; the rollout
+// library uses it to let a policy finish episodes from given states.
+absl::Status RunEpisodes(Policy& policy, const std::vector<TabletopEnv*>& envs, int image_size, int chunk_length,
+                         int threads);
+
 // `envs_out` (optional) receives every episode's environment, by episode index, before the first
 // decision (the scripted expert reads true state through it).
 absl::StatusOr<EvalReport> Evaluate(Policy& policy, const EvalOptions& options,

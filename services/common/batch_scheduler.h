@@ -6,8 +6,11 @@
 //   * the queue is bounded: a request that does not fit is refused at once with RESOURCE_EXHAUSTED
 //     (the caller backs off), and a request whose deadline passed while queued gets DEADLINE_EXCEEDED
 //     without being computed;
-//   * the batch function sees only valid requests (validate before Submit), and an error it returns
-//     fails exactly the requests of that batch.
+//   * one request never fails another (a poisoned batch): the batch function returns a status per
+//     request, and a batch-level error of the kind validation raises (INVALID_ARGUMENT,
+//     FAILED_PRECONDITION, OUT_OF_RANGE) makes the scheduler compute that batch's requests again one
+//     by one, so only the request at fault fails. Any other batch-level error (the device failed,
+//     say) fails exactly the requests of that batch.
 #pragma once
 
 #include <algorithm>
@@ -59,8 +62,10 @@ struct BatchStats {
 template <typename Request, typename Response>
 class BatchScheduler {
  public:
-  // Computes responses for a batch (same order as requests). Runs on the scheduler's thread.
-  using BatchFn = std::function<absl::StatusOr<std::vector<Response>>(const std::vector<const Request*>&)>;
+  // Computes a response or an error for each request of a batch (same order). Runs on the scheduler's
+  // thread. A batch-level error is for failures that are nobody's request in particular.
+  using BatchFn =
+      std::function<absl::StatusOr<std::vector<absl::StatusOr<Response>>>(const std::vector<const Request*>&)>;
   using StatsFn = std::function<void(const BatchStats&, int64_t queued_units)>;
 
   BatchScheduler(BatchSchedulerOptions options, BatchFn batch_fn, StatsFn stats_fn = nullptr)
@@ -133,6 +138,30 @@ class BatchScheduler {
     return a->sequence < b->sequence;
   }
 
+  static bool IsRequestError(const absl::Status& status) {
+    return status.code() == absl::StatusCode::kInvalidArgument ||
+           status.code() == absl::StatusCode::kFailedPrecondition || status.code() == absl::StatusCode::kOutOfRange;
+  }
+
+  // One response per request; see the file comment for how a batch-level error is isolated.
+  std::vector<absl::StatusOr<Response>> Compute(const std::vector<const Request*>& requests) {
+    auto call = [&](const std::vector<const Request*>& part) -> std::vector<absl::StatusOr<Response>> {
+      absl::StatusOr<std::vector<absl::StatusOr<Response>>> out = batch_fn_(part);
+      if (out.ok() && out->size() == part.size()) return std::move(*out);
+      const absl::Status error =
+          out.ok() ? absl::InternalError("batch function returned the wrong number of responses") : out.status();
+      return std::vector<absl::StatusOr<Response>>(part.size(), error);
+    };
+    std::vector<absl::StatusOr<Response>> responses = call(requests);
+    if (requests.size() < 2) return responses;
+    const bool poisoned = std::all_of(responses.begin(), responses.end(), [&](const absl::StatusOr<Response>& r) {
+      return !r.ok() && IsRequestError(r.status()) && r.status() == responses.front().status();
+    });
+    if (!poisoned) return responses;
+    for (size_t i = 0; i < requests.size(); ++i) responses[i] = std::move(call({requests[i]}).front());
+    return responses;
+  }
+
   void Finish(const SlotPtr& slot, absl::StatusOr<Response> result) {
     slot->result = std::move(result);
   }
@@ -190,20 +219,12 @@ class BatchScheduler {
       std::vector<const Request*> requests;
       for (const SlotPtr& slot : batch) requests.push_back(slot->request);
       const absl::Time start = absl::Now();
-      absl::StatusOr<std::vector<Response>> responses = batch_fn_(requests);
+      std::vector<absl::StatusOr<Response>> responses = Compute(requests);
       BatchStats stats{static_cast<int64_t>(batch.size()), units, start - oldest, absl::Now() - start};
       if (stats_fn_) stats_fn_(stats, still_queued);
 
       lock.lock();
-      for (size_t i = 0; i < batch.size(); ++i) {
-        if (!responses.ok()) {
-          Finish(batch[i], responses.status());
-        } else if (responses->size() != batch.size()) {
-          Finish(batch[i], absl::InternalError("batch function returned the wrong number of responses"));
-        } else {
-          Finish(batch[i], std::move((*responses)[i]));
-        }
-      }
+      for (size_t i = 0; i < batch.size(); ++i) Finish(batch[i], std::move(responses[i]));
       done_.notify_all();
     }
   }

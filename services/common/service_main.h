@@ -3,6 +3,7 @@
 // and set up glog. Keeping it here means the four services cannot drift apart.
 #pragma once
 
+#include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -78,6 +79,12 @@ int ServiceMain(int argc, char** argv, const std::string& section, const std::st
   absl::Status status = absl::OkStatus();
   if (invocation->server.parent_pid > 0) status = TerminateWithParent(invocation->server.parent_pid);
   if (status.ok()) status = run(*invocation, signals);
+  // The service has shut down and the process is exiting: a shutdown request that arrives now (a
+  // rollout worker that stopped because the learner finished, just as the launcher sends SIGTERM)
+  // is already satisfied. Ignored, it cannot kill the exit in progress (status 143) once
+  // ~ShutdownSignal restores the signal mask. A hung exit is still stopped by SIGKILL.
+  std::signal(SIGTERM, SIG_IGN);
+  std::signal(SIGINT, SIG_IGN);
   if (!status.ok()) {
     LOG(ERROR) << "event=fatal " << status;
     std::cerr << binary << ": " << status.message() << "\n";

@@ -42,6 +42,8 @@ LearnerMetrics::LearnerMetrics(prometheus::Registry& r)
                                          "SubmitGroups calls refused because the intake was full")),
       groups_trained_(Counter(r, "vlarft_learner_groups_trained_total", "groups used in optimiser steps")),
       steps_(Counter(r, "vlarft_learner_steps_total", "optimiser steps")),
+      steps_skipped_(Counter(r, "vlarft_learner_steps_skipped_nonfinite_total",
+                             "batches whose gradient was not finite: no update made")),
       step_seconds_(prometheus::BuildHistogram()
                         .Name("vlarft_learner_step_seconds")
                         .Help("wall time of one optimiser step")
@@ -55,6 +57,10 @@ LearnerMetrics::LearnerMetrics(prometheus::Registry& r)
 
 void LearnerMetrics::RecordStep(const rl::LearnerStepMetrics& m, double seconds, int64_t version,
                                 double groups_per_second) {
+  if (m.skipped_nonfinite) {
+    steps_skipped_.Increment();
+    return;
+  }
   step_.Set(static_cast<double>(m.step));
   version_.Set(static_cast<double>(version));
   reward_mean_.Set(m.reward_mean);

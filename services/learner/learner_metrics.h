@@ -27,7 +27,7 @@ class LearnerMetrics {
   prometheus::Gauge &loss_, &policy_loss_, &entropy_, &flow_matching_, &kl_, &clip_fraction_, &dual_clip_fraction_;
   prometheus::Gauge &approx_kl_, &sigma_mean_, &grad_norm_, &head_lr_, &groups_per_second_, &queue_depth_;
   prometheus::Counter &groups_accepted_, &groups_duplicate_, &groups_stale_, &submissions_rejected_full_;
-  prometheus::Counter &groups_trained_, &steps_;
+  prometheus::Counter &groups_trained_, &steps_, &steps_skipped_;
   prometheus::Histogram &step_seconds_, &staleness_;
 };
 

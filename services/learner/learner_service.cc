@@ -38,9 +38,24 @@ grpc::Status LearnerServiceImpl::SubmitGroups(grpc::ServerContext* context, cons
   if (progress_.finished.load()) {
     return Finish(scope, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "training finished"));
   }
+  if (request->groups_size() > config_.intake_capacity) {
+    return Finish(scope, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                      absl::StrCat("field 'groups': ", request->groups_size(),
+                                                   " groups can never fit the learner's intake of ",
+                                                   config_.intake_capacity, "; submit fewer per request")));
+  }
+  const int64_t version = weights_.version();
   // Validate everything before admitting anything: one bad group rejects the request.
   for (int i = 0; i < request->groups_size(); ++i) {
     const v1::RolloutGroup& proto = request->groups(i);
+    if (proto.policy_version() > version) {
+      // Sampled with weights this learner never published: a forged label, or a worker that still
+      // holds weights from before a learner restart rolled back to an older checkpoint.
+      return Finish(scope, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                        absl::StrCat("groups[", i, "] ('", proto.group_id(), "'): policy_version ",
+                                                     proto.policy_version(), " is newer than the learner's version ",
+                                                     version, "; fetch the current weights and sample again")));
+    }
     absl::StatusOr<rl::RolloutGroupData> group = RolloutGroupFromProto(proto);
     absl::Status status = group.ok() ? rl::ValidateRolloutGroup(*group, policy_config_) : group.status();
     if (!status.ok()) {
@@ -48,7 +63,6 @@ grpc::Status LearnerServiceImpl::SubmitGroups(grpc::ServerContext* context, cons
                                         absl::StrCat("groups[", i, "] ('", proto.group_id(), "'): ", status.message())));
     }
   }
-  const int64_t version = weights_.version();
   std::vector<v1::RolloutGroup> groups(request->groups().begin(), request->groups().end());
   const RolloutIntake::AddResult added = intake_.Add(std::move(groups), version);
   if (learner_metrics_) {

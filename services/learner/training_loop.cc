@@ -70,6 +70,15 @@ absl::Status TrainingLoop::TrainOn(const std::string& serialized_batch) {
   VLARFT_ASSIGN_OR_RETURN(rl::LearnerStepMetrics m, learner_.Step(shard));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   m.groups = batch.groups_size();
+  if (m.skipped_nonfinite) {
+    // One bad batch must not end the run: nothing was updated, the next batch is trained instead.
+    if (metrics_) metrics_->RecordStep(m, seconds, m.step, 0);
+    if (group_.rank() == 0) {
+      LOG(WARNING) << "event=step_skipped reason=nonfinite_gradient step=" << m.step << " groups=" << m.groups
+                   << " grad_norm=" << m.grad_norm;
+    }
+    return absl::OkStatus();
+  }
   if (progress_ != nullptr) {
     progress_->step = m.step;
     progress_->groups_trained += batch.groups_size();

@@ -42,11 +42,16 @@ struct ScoreResult {
   torch::Tensor per_frame;   // float [G, T]
 };
 
+// One result or error per job of a batch, in the jobs' order.
+using ScoreResults = std::vector<absl::StatusOr<ScoreResult>>;
+
 class RewardBackend {
  public:
   virtual ~RewardBackend() = default;
   virtual const VerifierFacts& Facts() const = 0;
-  virtual absl::StatusOr<std::vector<ScoreResult>> ScoreBatch(const std::vector<const ScoreJob*>& jobs) = 0;
+  // Scores every job. A batch-level error the scorer raises for one bad job (INVALID_ARGUMENT) is
+  // isolated by the BatchScheduler, which scores that batch's jobs again one by one.
+  virtual absl::StatusOr<ScoreResults> ScoreBatch(const std::vector<const ScoreJob*>& jobs) = 0;
 };
 
 }  // namespace vlarft::services

@@ -45,6 +45,18 @@ absl::StatusOr<ScoreJob> ValidateScoreRequest(const v1::ScoreRequest& request, c
     VLARFT_ASSIGN_OR_RETURN(job.actions, DecodeField(request.actions(), "actions", actions));
     actions.shape = {job.actions.size(1), facts.action_dim};
     VLARFT_ASSIGN_OR_RETURN(job.reference_actions, DecodeField(request.reference_actions(), "reference_actions", actions));
+    if (job.actions.size(1) < 1) {
+      return absl::InvalidArgumentError("field 'actions': a trajectory needs at least one action step");
+    }
+    // Beyond any action space; keeps the L1 distance (and so the reward) finite in float32.
+    constexpr double kMaxAbsAction = 1e4;
+    for (const auto& [name, t] : {std::pair<const char*, torch::Tensor>{"actions", job.actions},
+                                  std::pair<const char*, torch::Tensor>{"reference_actions", job.reference_actions}}) {
+      if (t.abs().max().item<double>() > kMaxAbsAction) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("field '", name, "': values beyond +-", kMaxAbsAction, " are not actions"));
+      }
+    }
   } else {
     core::TensorExpectation frames;
     frames.dtype = core::DType::kUInt8;
@@ -60,7 +72,8 @@ absl::StatusOr<ScoreJob> ValidateScoreRequest(const v1::ScoreRequest& request, c
   }
   const int64_t g = job.group_size();
   if (g < 1 || g > facts.max_group_size) {
-    return absl::InvalidArgumentError(absl::StrCat("group size ", g, " is outside [1, ", facts.max_group_size, "]"));
+    return absl::InvalidArgumentError(absl::StrCat("field '", job.frames.defined() ? "frames" : "actions",
+                                                   "': group size ", g, " is outside [1, ", facts.max_group_size, "]"));
   }
   return job;
 }

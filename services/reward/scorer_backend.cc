@@ -5,7 +5,7 @@
 
 namespace vlarft::services {
 
-absl::StatusOr<std::vector<ScoreResult>> ScorerBackend::ScoreBatch(const std::vector<const ScoreJob*>& jobs) {
+absl::StatusOr<ScoreResults> ScorerBackend::ScoreBatch(const std::vector<const ScoreJob*>& jobs) {
   std::vector<rl::RewardRequest> requests;
   for (const ScoreJob* job : jobs) {
     rl::RewardRequest r;
@@ -17,8 +17,8 @@ absl::StatusOr<std::vector<ScoreResult>> ScorerBackend::ScoreBatch(const std::ve
     requests.push_back(std::move(r));
   }
   VLARFT_ASSIGN_OR_RETURN(std::vector<rl::RewardBreakdown> scored, scorer_->ScoreBatch(requests));
-  std::vector<ScoreResult> out;
-  for (rl::RewardBreakdown& b : scored) out.push_back({b.rewards, b.l1, b.perceptual, b.per_frame});
+  ScoreResults out;
+  for (rl::RewardBreakdown& b : scored) out.push_back(ScoreResult{b.rewards, b.l1, b.perceptual, b.per_frame});
   return out;
 }
 

@@ -21,7 +21,7 @@ class ScorerBackend : public RewardBackend {
   ScorerBackend(std::unique_ptr<rl::RewardScorer> scorer, VerifierFacts facts)
       : scorer_(std::move(scorer)), facts_(std::move(facts)) {}
   const VerifierFacts& Facts() const override { return facts_; }
-  absl::StatusOr<std::vector<ScoreResult>> ScoreBatch(const std::vector<const ScoreJob*>& jobs) override;
+  absl::StatusOr<ScoreResults> ScoreBatch(const std::vector<const ScoreJob*>& jobs) override;
 
  private:
   std::unique_ptr<rl::RewardScorer> scorer_;

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -21,31 +22,55 @@ int64_t EngineBackend::KvCacheBytes() const {
   return sessions_.Sum([](const models::GroupSession& s) { return s.Bytes(); });
 }
 
-absl::StatusOr<std::vector<ImagineResult>> EngineBackend::ImagineBatch(const std::vector<const ImagineJob*>& jobs) {
+absl::StatusOr<ImagineResults> EngineBackend::ImagineBatch(const std::vector<const ImagineJob*>& jobs) {
   sessions_.Expire();
+  ImagineResults out(jobs.size(), absl::InternalError("not imagined"));
   std::vector<models::GroupJob> groups;
-  for (const ImagineJob* job : jobs) {
-    models::GroupJob g;
-    // The expert reference is one more row of the same group: it shares the prefilled context.
-    g.actions = job->reference_actions.defined() ? torch::cat({job->actions, job->reference_actions.unsqueeze(0)}, 0)
-                                                 : job->actions;
-    if (!job->session_id.empty()) {
-      VLARFT_ASSIGN_OR_RETURN(g.session, sessions_.Use(job->session_id));
-    } else {
-      g.context_frame = job->context_frame;
-      g.seeds = models::SequenceSeeds(job->sampling.seed, g.actions.size(0));
-    }
-    g.sampling.temperature = job->sampling.temperature;
-    g.sampling.top_k = job->sampling.top_k;
-    g.sampling.top_p = job->sampling.top_p;
-    g.keep_session = job->keep_session && job->session_id.empty();
-    groups.push_back(std::move(g));
-  }
-  VLARFT_ASSIGN_OR_RETURN(std::vector<models::GroupResult> results, engine_.ImagineBatch(groups));
-  std::vector<ImagineResult> out;
+  std::vector<size_t> job_of_group;
+  // Owned for the whole batch: a ReleaseSession arriving meanwhile cannot free what the decode uses.
+  std::vector<std::shared_ptr<models::GroupSession>> held;
+  std::set<std::string> continued;
   for (size_t i = 0; i < jobs.size(); ++i) {
     const ImagineJob& job = *jobs[i];
-    models::GroupResult& r = results[i];
+    models::GroupJob g;
+    // The expert reference is one more row of the same group: it shares the prefilled context.
+    g.actions = job.reference_actions.defined() ? torch::cat({job.actions, job.reference_actions.unsqueeze(0)}, 0)
+                                                : job.actions;
+    if (!job.session_id.empty()) {
+      absl::StatusOr<std::shared_ptr<models::GroupSession>> session = sessions_.Share(job.session_id);
+      if (!session.ok()) {
+        out[i] = session.status();
+        continue;
+      }
+      held.push_back(*session);
+      g.session = session->get();
+    } else {
+      g.context_frame = job.context_frame;
+      g.seeds = models::SequenceSeeds(job.sampling.seed, g.actions.size(0));
+    }
+    g.sampling.temperature = job.sampling.temperature;
+    g.sampling.top_k = job.sampling.top_k;
+    g.sampling.top_p = job.sampling.top_p;
+    g.keep_session = job.keep_session && job.session_id.empty();
+    // The engine refuses a whole batch for one bad job; checked alone here, a bad job fails by itself.
+    if (absl::Status valid = engine_.Validate({g}); !valid.ok()) {
+      out[i] = std::move(valid);
+      continue;
+    }
+    if (!job.session_id.empty() && !continued.insert(job.session_id).second) {
+      out[i] = absl::FailedPreconditionError(absl::StrCat("session '", job.session_id,
+                                                          "' is already being continued by another request; continue "
+                                                          "a session from one caller at a time"));
+      continue;
+    }
+    groups.push_back(std::move(g));
+    job_of_group.push_back(i);
+  }
+  if (groups.empty()) return out;
+  VLARFT_ASSIGN_OR_RETURN(std::vector<models::GroupResult> results, engine_.ImagineBatch(groups));
+  for (size_t k = 0; k < groups.size(); ++k) {
+    const ImagineJob& job = *jobs[job_of_group[k]];
+    models::GroupResult& r = results[k];
     const int64_t g = job.actions.size(0);
     ImagineResult result;
     result.frames = r.frames.narrow(0, 0, g);
@@ -56,11 +81,11 @@ absl::StatusOr<std::vector<ImagineResult>> EngineBackend::ImagineBatch(const std
     }
     result.generated_tokens = r.tokens.numel();
     if (r.session != nullptr) {
-      result.session_id = sessions_.Add(std::move(r.session));
+      result.session_id = sessions_.Add(std::shared_ptr<models::GroupSession>(std::move(r.session)));
     } else if (!job.session_id.empty()) {
       result.session_id = job.session_id;  // continued: the session stays until released or idle
     }
-    out.push_back(std::move(result));
+    out[job_of_group[k]] = std::move(result);
   }
   return out;
 }

@@ -1,7 +1,9 @@
 // The production WorldModelBackend: the tokenizer + transformer ImaginationEngine of libs/models.
 // Adds what the engine leaves to its owner: the expert reference as one extra row of the group,
 // per-sequence seeds derived from the request seed, and the table of kept closed-loop sessions
-// (expired after an idle timeout).
+// (expired after an idle timeout). Sessions are shared: a batch holds each session it continues, so
+// a release or an expiry while the batch decodes only drops the table's reference. Each job is
+// checked on its own before the batch runs; a job that fails a check gets its own error.
 #pragma once
 
 #include <chrono>
@@ -20,7 +22,7 @@ class EngineBackend : public WorldModelBackend {
   EngineBackend(models::ImaginationEngine engine, SimulatorFacts facts, absl::Duration session_timeout);
 
   const SimulatorFacts& Facts() const override { return facts_; }
-  absl::StatusOr<std::vector<ImagineResult>> ImagineBatch(const std::vector<const ImagineJob*>& jobs) override;
+  absl::StatusOr<ImagineResults> ImagineBatch(const std::vector<const ImagineJob*>& jobs) override;
   absl::Status ReleaseSession(const std::string& session_id) override;
   bool HasSession(const std::string& session_id) const override;
   int64_t KvCacheBytes() const override;
@@ -28,7 +30,7 @@ class EngineBackend : public WorldModelBackend {
  private:
   models::ImaginationEngine engine_;
   SimulatorFacts facts_;
-  SessionTable<std::unique_ptr<models::GroupSession>> sessions_;
+  SessionTable<std::shared_ptr<models::GroupSession>> sessions_;
 };
 
 // Loads the checkpoints named in the simulator config and derives the facts (fingerprint included).

@@ -15,7 +15,7 @@
 
 namespace vlarft::services {
 
-// `Handle` owns or shares a session's state (std::unique_ptr or std::shared_ptr).
+// `Handle` shares a session's state (std::shared_ptr).
 template <typename Handle>
 class SessionTable {
  public:
@@ -29,15 +29,8 @@ class SessionTable {
     sessions_[id] = {std::move(state), absl::Now()};
     return id;
   }
-  // The session's state, marked used now; NOT_FOUND once it was released or expired.
-  absl::StatusOr<typename Handle::element_type*> Use(const std::string& id) {
-    absl::MutexLock lock(&mu_);
-    auto it = sessions_.find(id);
-    if (it == sessions_.end()) return absl::NotFoundError(absl::StrCat("session '", id, "' expired"));
-    it->second.last_used = absl::Now();
-    return it->second.state.get();
-  }
-  // The Handle itself, for callers that share ownership (shared_ptr handles only).
+  // The session's handle (shared: the caller keeps it alive while it uses it, whatever a release or
+  // an expiry does meanwhile), marked used now; NOT_FOUND once it was released or expired.
   absl::StatusOr<Handle> Share(const std::string& id) {
     absl::MutexLock lock(&mu_);
     auto it = sessions_.find(id);

@@ -59,14 +59,10 @@ absl::StatusOr<ImagineResult> TabletopBackend::Run(const ImagineJob& job) {
   return result;
 }
 
-absl::StatusOr<std::vector<ImagineResult>> TabletopBackend::ImagineBatch(const std::vector<const ImagineJob*>& jobs) {
+absl::StatusOr<ImagineResults> TabletopBackend::ImagineBatch(const std::vector<const ImagineJob*>& jobs) {
   sessions_.Expire();
-  std::vector<ImagineResult> out;
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    absl::StatusOr<ImagineResult> result = Run(*jobs[i]);
-    if (!result.ok()) return core::Annotate(result.status(), absl::StrCat("job ", i));
-    out.push_back(std::move(*result));
-  }
+  ImagineResults out;
+  for (const ImagineJob* job : jobs) out.push_back(Run(*job));
   return out;
 }
 

@@ -23,8 +23,8 @@ class TabletopBackend : public WorldModelBackend {
 
   const SimulatorFacts& Facts() const override { return facts_; }
   // Jobs run one after another; a job that cannot run (no prompt, a state that is not the frame's)
-  // fails the call with a message naming it.
-  absl::StatusOr<std::vector<ImagineResult>> ImagineBatch(const std::vector<const ImagineJob*>& jobs) override;
+  // gets its own error naming the problem.
+  absl::StatusOr<ImagineResults> ImagineBatch(const std::vector<const ImagineJob*>& jobs) override;
   absl::Status ReleaseSession(const std::string& session_id) override;
   bool HasSession(const std::string& session_id) const override;
   int64_t KvCacheBytes() const override { return 0; }

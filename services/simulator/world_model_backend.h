@@ -55,12 +55,17 @@ struct ImagineResult {
   int64_t generated_tokens = 0;    // for tokens/s metrics
 };
 
+// One result or error per job of a batch, in the jobs' order.
+using ImagineResults = std::vector<absl::StatusOr<ImagineResult>>;
+
 class WorldModelBackend {
  public:
   virtual ~WorldModelBackend() = default;
   virtual const SimulatorFacts& Facts() const = 0;
-  // Imagines every job; one failing job may fail the batch (the service then fails those callers).
-  virtual absl::StatusOr<std::vector<ImagineResult>> ImagineBatch(const std::vector<const ImagineJob*>& jobs) = 0;
+  // Imagines every job. A job that cannot run (an expired session, a continuation past the model's
+  // frame limit) gets its own error and the others still run; a batch-level error is for failures
+  // that are no job's fault (BatchScheduler isolates a batch-level validation error, see there).
+  virtual absl::StatusOr<ImagineResults> ImagineBatch(const std::vector<const ImagineJob*>& jobs) = 0;
   // NOT_FOUND for an unknown or expired session.
   virtual absl::Status ReleaseSession(const std::string& session_id) = 0;
   virtual bool HasSession(const std::string& session_id) const = 0;

@@ -4,7 +4,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -131,6 +133,109 @@ TEST(GrpoLearnerTest, ConstantActionDimsCanBeLeftOutOfTheTokenTerms) {
             1e-4);  // the two expectations differ, so the check can fail
 }
 
+models::VlaPolicy LocaliserPolicy(uint64_t seed) {
+  models::PolicyConfig config = models::testing::TinyPolicyConfig();
+  config.subgoal_head = true;
+  config.subgoal_conditioning = true;
+  config.subgoal_heatmap = 8;
+  torch::manual_seed(seed);
+  models::VlaPolicy policy = MakeTinyPolicy(config);
+  Randomize(*policy, 0.2);
+  return policy;
+}
+
+std::vector<torch::Tensor> LocaliserWeights(models::VlaPolicy& policy) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : policy->SubgoalParameters()) out.push_back(p.detach().clone());
+  return out;
+}
+
+bool SameWeights(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!torch::equal(a[i], b[i])) return false;
+  }
+  return true;
+}
+
+TEST(GrpoLearnerTest, LocaliserLearnsOnlyFromTheRewardThroughTheSubgoal) {
+  // Only the localiser trains (head and sigma lr 0), so any change of the chains' likelihood comes
+  // through the subgoal the heads are conditioned on.
+  LearnerOptimConfig only_localiser = FastOptim();
+  only_localiser.head_lr = 0;
+  only_localiser.sigma_lr = 0;
+  only_localiser.localiser_lr = 3e-2;
+  GrpoConfig grpo;
+  grpo.flow_matching_coef = 0;
+  models::VlaPolicy policy = LocaliserPolicy(7);
+  const std::vector<torch::Tensor> start = LocaliserWeights(policy);
+  auto learner = GrpoLearner::Create(policy, grpo, only_localiser, nullptr, std::nullopt);
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  std::vector<RolloutGroupData> groups = {SampleGroup(policy, 8, 30, 0.5, "a"), SampleGroup(policy, 8, 31, 0.5, "b")};
+  auto likelihood = [&](const RolloutGroupData& g) {
+    torch::NoGradGuard no_grad;
+    auto context = policy->Encode({g.observations.view({1, 16, 16, 3}), {g.instruction}, g.proprio.unsqueeze(0)});
+    return RecomputeChainLogProbs(*policy, context->Repeat(g.group_size()), g.chains.squeeze(1)).log_probs.sum({1, 2, 3});
+  };
+  const torch::Tensor before = likelihood(groups[0]);
+  const torch::Tensor subgoal_before = policy->Subgoal(*policy->Encode(models::PolicyObservation{
+      groups[0].observations.view({1, 16, 16, 3}), {groups[0].instruction}, groups[0].proprio.unsqueeze(0)})).detach();
+  for (int i = 0; i < 3; ++i) {
+    auto metrics = (*learner)->Step(groups);
+    ASSERT_TRUE(metrics.ok()) << metrics.status();
+    // The sampler conditioned on the same estimate: on-policy before the first update.
+    if (i == 0) {
+      EXPECT_NEAR(metrics->ratio_mean, 1.0, 1e-5);
+    }
+  }
+  EXPECT_FALSE(SameWeights(start, LocaliserWeights(policy))) << "the localiser did not move";
+  const torch::Tensor subgoal_after = policy->Subgoal(*policy->Encode(models::PolicyObservation{
+      groups[0].observations.view({1, 16, 16, 3}), {groups[0].instruction}, groups[0].proprio.unsqueeze(0)})).detach();
+  EXPECT_GT((subgoal_after - subgoal_before).abs().max().item<double>(), 1e-4) << "the estimate did not move";
+  const torch::Tensor gain = likelihood(groups[0]) - before;
+  const int64_t best = groups[0].rewards.argmax().item<int64_t>();
+  const int64_t worst = groups[0].rewards.argmin().item<int64_t>();
+  EXPECT_GT(gain[best].item<double>(), gain[worst].item<double>())
+      << "moving the subgoal should make the best sample likelier relative to the worst";
+
+  // Equal rewards (no advantage) with the flow-matching anchor on: the anchor trains the heads but
+  // never the localiser. (Entropy bonus and weight decay off: both are allowed to reach it.)
+  grpo.flow_matching_coef = 1.0;
+  grpo.entropy_coef = 0;
+  LearnerOptimConfig all = FastOptim();
+  all.localiser_lr = 3e-2;
+  all.weight_decay = 0;
+  models::VlaPolicy anchored = LocaliserPolicy(8);
+  const std::vector<torch::Tensor> anchored_start = LocaliserWeights(anchored);
+  auto anchored_learner = GrpoLearner::Create(anchored, grpo, all, nullptr, std::nullopt);
+  ASSERT_TRUE(anchored_learner.ok()) << anchored_learner.status();
+  RolloutGroupData flat = SampleGroup(anchored, 8, 32, 0.5, "flat");
+  flat.rewards = torch::ones({8});
+  auto metrics = (*anchored_learner)->Step({flat});
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_GT(metrics->flow_matching, 0);
+  EXPECT_TRUE(SameWeights(anchored_start, LocaliserWeights(anchored)));
+
+  // localiser_lr 0 (the default) keeps it frozen, as before.
+  models::VlaPolicy frozen = LocaliserPolicy(9);
+  const std::vector<torch::Tensor> frozen_start = LocaliserWeights(frozen);
+  auto frozen_learner = GrpoLearner::Create(frozen, GrpoConfig{}, FastOptim(), nullptr, std::nullopt);
+  ASSERT_TRUE(frozen_learner.ok());
+  ASSERT_TRUE((*frozen_learner)->Step({SampleGroup(frozen, 8, 33, 0.5, "f")}).ok());
+  EXPECT_TRUE(SameWeights(frozen_start, LocaliserWeights(frozen)));
+  for (const auto& p : frozen->SubgoalParameters()) EXPECT_FALSE(p.requires_grad());
+}
+
+TEST(GrpoLearnerTest, LocaliserLrNeedsASubgoalConditionedPolicy) {
+  LearnerOptimConfig optim = FastOptim();
+  optim.localiser_lr = 1e-3;
+  auto learner = GrpoLearner::Create(TrainablePolicy(3), GrpoConfig{}, optim, nullptr, std::nullopt);
+  ASSERT_FALSE(learner.ok());
+  EXPECT_EQ(learner.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(learner.status().message().find("localiser_lr"), std::string::npos) << learner.status();
+  optim.localiser_lr = -1;
+  EXPECT_FALSE(GrpoLearner::Create(LocaliserPolicy(3), GrpoConfig{}, optim, nullptr, std::nullopt).ok());
+}
+
 TEST(GrpoLearnerTest, InvalidGroupsAreRejectedNamingTheField) {
   models::VlaPolicy policy = TrainablePolicy(2);
   auto learner = GrpoLearner::Create(policy, GrpoConfig{}, FastOptim(), nullptr, std::nullopt);
@@ -151,6 +256,63 @@ TEST(GrpoLearnerTest, InvalidGroupsAreRejectedNamingTheField) {
   GrpoConfig kl;
   kl.kl_coef = 0.1;
   EXPECT_FALSE(GrpoLearner::Create(policy, kl, FastOptim(), nullptr, std::nullopt).ok());
+}
+
+TEST(GrpoLearnerTest, ANonFiniteGradientSkipsTheUpdateInsteadOfFailing) {
+  models::VlaPolicy policy = TrainablePolicy(12);
+  auto learner = GrpoLearner::Create(policy, GrpoConfig{}, FastOptim(), nullptr, std::nullopt);
+  ASSERT_TRUE(learner.ok());
+  const RolloutGroupData group = SampleGroup(policy, 4, 40, 0.1, "g");
+  // Absurd but admissible stored log-probs: the clamped ratio keeps the step finite.
+  RolloutGroupData far = group;
+  far.old_log_probs = torch::full_like(group.old_log_probs, -900.0);
+  auto finite = (*learner)->Step({far});
+  ASSERT_TRUE(finite.ok()) << finite.status();
+  EXPECT_FALSE(finite->skipped_nonfinite);
+  EXPECT_TRUE(std::isfinite(finite->loss) && std::isfinite(finite->grad_norm));
+  EXPECT_EQ((*learner)->step(), 1);
+  // A weight that became NaN makes every gradient NaN: the update is skipped, not fatal.
+  torch::Tensor weight = policy->flow_head->named_parameters()["final_proj.weight"];
+  const torch::Tensor before = policy->sigma_net->parameters().front().detach().clone();
+  {
+    torch::NoGradGuard no_grad;
+    weight[0][0] = std::nanf("");
+  }
+  auto skipped = (*learner)->Step({group});
+  ASSERT_TRUE(skipped.ok()) << skipped.status();
+  EXPECT_TRUE(skipped->skipped_nonfinite);
+  EXPECT_EQ(skipped->step, 1);
+  EXPECT_EQ((*learner)->step(), 1) << "a skipped update is not a step";
+  EXPECT_TRUE(torch::equal(before, policy->sigma_net->parameters().front()));
+}
+
+TEST(GrpoLearnerTest, GroupsBeyondWhatASamplerCanProduceAreRejected) {
+  const models::PolicyConfig config = models::testing::TinyPolicyConfig();
+  models::VlaPolicy policy = TrainablePolicy(13);
+  const RolloutGroupData good = SampleGroup(policy, 4, 41, 0.1, "g");
+  ASSERT_TRUE(ValidateRolloutGroup(good, config).ok());
+  struct Case {
+    const char* field;
+    std::function<void(RolloutGroupData&)> edit;
+  };
+  const std::vector<Case> cases = {
+      {"old_log_probs", [](RolloutGroupData& g) { g.old_log_probs.fill_(-1e4); }},
+      {"old_log_probs", [](RolloutGroupData& g) { g.old_log_probs[0][0][0][0][0] = INFINITY; }},
+      {"chains", [](RolloutGroupData& g) { g.chains[1][0][2][0][0] = 3e38f; }},
+      {"expert_actions", [](RolloutGroupData& g) { g.expert_actions[0][0] = NAN; }},
+      {"proprio", [](RolloutGroupData& g) { g.proprio[0] = -INFINITY; }},
+  };
+  for (const Case& c : cases) {
+    RolloutGroupData bad = good;
+    bad.old_log_probs = good.old_log_probs.clone();
+    bad.chains = good.chains.clone();
+    bad.expert_actions = good.expert_actions.clone();
+    bad.proprio = good.proprio.clone();
+    c.edit(bad);
+    const absl::Status status = ValidateRolloutGroup(bad, config);
+    ASSERT_FALSE(status.ok()) << c.field;
+    EXPECT_NE(std::string(status.message()).find(c.field), std::string::npos) << status;
+  }
 }
 
 TEST(GrpoLearnerTest, CheckpointResumeEqualsUninterruptedTraining) {

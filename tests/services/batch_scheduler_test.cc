@@ -11,6 +11,7 @@ namespace {
 struct Work {
   int value = 0;
 };
+using Results = std::vector<absl::StatusOr<int>>;
 
 TEST(BatchSchedulerTest, ConcurrentCallersShareBatchesAndGetTheirOwnAnswers) {
   BatchSchedulerOptions options;
@@ -20,9 +21,9 @@ TEST(BatchSchedulerTest, ConcurrentCallersShareBatchesAndGetTheirOwnAnswers) {
   std::atomic<int64_t> largest{0};
   BatchScheduler<Work, int> scheduler(
       options,
-      [&](const std::vector<const Work*>& requests) -> absl::StatusOr<std::vector<int>> {
+      [&](const std::vector<const Work*>& requests) -> absl::StatusOr<Results> {
         ++batches;
-        std::vector<int> out;
+        Results out;
         for (const Work* w : requests) out.push_back(w->value * 10);
         return out;
       },
@@ -52,9 +53,9 @@ TEST(BatchSchedulerTest, FullQueueIsResourceExhaustedAndOversizeIsInvalid) {
   options.max_queued_units = 4;
   options.max_queue_delay_ms = 0;
   std::atomic<bool> release{false};
-  BatchScheduler<Work, int> scheduler(options, [&](const std::vector<const Work*>& r) -> absl::StatusOr<std::vector<int>> {
+  BatchScheduler<Work, int> scheduler(options, [&](const std::vector<const Work*>& r) -> absl::StatusOr<Results> {
     while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    return std::vector<int>(r.size(), 1);
+    return Results(r.size(), 1);
   });
   Work work;
   EXPECT_EQ(scheduler.Submit(work, 5, absl::InfiniteFuture()).status().code(), absl::StatusCode::kInvalidArgument);
@@ -75,10 +76,10 @@ TEST(BatchSchedulerTest, ExpiredDeadlinesAndBatchErrorsFailOnlyTheirRequests) {
   BatchSchedulerOptions options;
   options.max_batch_units = 1;
   options.max_queue_delay_ms = 0;
-  BatchScheduler<Work, int> scheduler(options, [](const std::vector<const Work*>& r) -> absl::StatusOr<std::vector<int>> {
+  BatchScheduler<Work, int> scheduler(options, [](const std::vector<const Work*>& r) -> absl::StatusOr<Results> {
     if (r[0]->value < 0) return absl::InternalError("model exploded");
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
-    return std::vector<int>{r[0]->value};
+    return Results{r[0]->value};
   });
   Work slow{1}, bad{-1}, late{3};
   std::thread t([&] { EXPECT_EQ(*scheduler.Submit(slow, 1, absl::InfiniteFuture()), 1); });
@@ -93,6 +94,54 @@ TEST(BatchSchedulerTest, ExpiredDeadlinesAndBatchErrorsFailOnlyTheirRequests) {
   EXPECT_EQ(scheduler.Submit(fine, 1, absl::InfiniteFuture()).status().code(), absl::StatusCode::kUnavailable);
 }
 
+// A batch function like the world-model engine's: it validates every request first and refuses the
+// whole batch when one is bad, and it can also fail a single request on its own.
+TEST(BatchSchedulerTest, ABadRequestNeverFailsTheGoodOnesBatchedWithIt) {
+  BatchSchedulerOptions options;
+  options.max_batch_units = 8;
+  options.max_queue_delay_ms = 30;
+  std::atomic<int> batch_calls{0}, largest{0};
+  BatchScheduler<Work, int> scheduler(options, [&](const std::vector<const Work*>& r) -> absl::StatusOr<Results> {
+    ++batch_calls;
+    largest = std::max<int>(largest, static_cast<int>(r.size()));
+    for (const Work* w : r) {
+      if (w->value < 0) return absl::InvalidArgumentError("job: field 'actions' has the wrong shape");
+    }
+    Results out;
+    for (const Work* w : r) {
+      if (w->value == 13) {
+        out.push_back(absl::NotFoundError("session expired"));
+      } else {
+        out.push_back(w->value * 10);
+      }
+    }
+    return out;
+  });
+  std::vector<std::thread> callers;
+  std::vector<absl::StatusCode> codes(16);
+  std::vector<int> values(16, -1);
+  for (int i = 0; i < 16; ++i) {
+    callers.emplace_back([&, i] {
+      Work work{i % 2 == 0 ? -1 : (i == 13 ? 13 : i)};
+      auto r = scheduler.Submit(work, 1, absl::InfiniteFuture());
+      codes[i] = r.status().code();
+      if (r.ok()) values[i] = *r;
+    });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_GT(largest.load(), 1) << "the test needs mixed batches";
+  for (int i = 0; i < 16; ++i) {
+    if (i % 2 == 0) {
+      EXPECT_EQ(codes[i], absl::StatusCode::kInvalidArgument) << i;
+    } else if (i == 13) {
+      EXPECT_EQ(codes[i], absl::StatusCode::kNotFound);
+    } else {
+      EXPECT_EQ(codes[i], absl::StatusCode::kOk) << i;
+      EXPECT_EQ(values[i], i * 10);
+    }
+  }
+}
+
 TEST(BatchSchedulerTest, EarliestDeadlineIsServedFirst) {
   BatchSchedulerOptions options;
   options.max_batch_units = 1;
@@ -100,11 +149,11 @@ TEST(BatchSchedulerTest, EarliestDeadlineIsServedFirst) {
   std::vector<int> order;
   std::mutex order_mu;
   std::atomic<bool> release{false};
-  BatchScheduler<Work, int> scheduler(options, [&](const std::vector<const Work*>& r) -> absl::StatusOr<std::vector<int>> {
+  BatchScheduler<Work, int> scheduler(options, [&](const std::vector<const Work*>& r) -> absl::StatusOr<Results> {
     while (!release.load() && r[0]->value == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     std::lock_guard<std::mutex> lock(order_mu);
     order.push_back(r[0]->value);
-    return std::vector<int>{0};
+    return Results{0};
   });
   Work blocker{0}, relaxed{1}, urgent{2};
   std::thread t0([&] { (void)scheduler.Submit(blocker, 1, absl::InfiniteFuture()); });

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <limits>
 
 #include "gtest/gtest.h"
 #include "libs/core/rng.h"
@@ -70,7 +72,8 @@ class LearnerProcessTest : public ::testing::Test {
     return learner;
   }
 
-  v1::RolloutGroup Group(const std::string& id, uint64_t seed, int64_t version = 0) {
+  v1::RolloutGroup Group(const std::string& id, uint64_t seed, int64_t version = 0,
+                         const std::function<void(rl::RolloutGroupData&)>& edit = nullptr) {
     models::PolicyObservation obs = models::testing::TinyObservation(1);
     auto context = policy_->Encode(obs);
     at::Generator generator = core::MakeCpuGenerator(seed);
@@ -86,6 +89,7 @@ class LearnerProcessTest : public ::testing::Test {
     g.chains = sample.chain.unsqueeze(1);
     g.old_log_probs = sample.log_probs.unsqueeze(1);
     g.rewards = -(sample.chain.select(1, -1)).abs().mean({1, 2});
+    if (edit) edit(g);
     v1::RolloutGroup proto;
     EXPECT_TRUE(RolloutGroupToProto(g, &proto).ok());
     return proto;
@@ -133,10 +137,12 @@ TEST_F(LearnerProcessTest, ValidatesDeduplicatesAppliesBackpressureTrainsAndStre
   EXPECT_NE(status.error_message().find("'bad'"), std::string::npos) << status.error_message();
   EXPECT_NE(status.error_message().find("chains"), std::string::npos) << status.error_message();
 
-  // Backpressure: capacity 4; 5 fresh groups in one request are refused whole.
+  // Capacity 4: 5 groups in one request can never fit (not "retry later").
   std::vector<v1::RolloutGroup> five;
   for (int i = 0; i < 5; ++i) five.push_back(Group("big" + std::to_string(i), 10 + i));
-  EXPECT_EQ(Submit(learner, five, &response).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  status = Submit(learner, five, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("never fit"), std::string::npos) << status.error_message();
 
   // Two groups make a step; resubmitting them is counted as duplicates, not trained twice.
   ASSERT_TRUE(Submit(learner, {Group("g1", 21), Group("g2", 22)}, &response).ok());
@@ -182,6 +188,39 @@ TEST_F(LearnerProcessTest, ValidatesDeduplicatesAppliesBackpressureTrainsAndStre
   EXPECT_EQ(metrics::FindSample(*samples, "vlarft_learner_groups_dropped_stale_total"), 1.0);
   EXPECT_TRUE(metrics::FindSample(*samples, "vlarft_learner_reward_mean").has_value());
 
+  learner.process.Signal(SIGTERM);
+  auto code = learner.process.WaitFor(absl::Seconds(30));
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0) << learner.process.ReadLog();
+}
+
+// Attacks from the hostile-client review: each is refused or trained through, and the learner
+// process keeps training afterwards.
+TEST_F(LearnerProcessTest, NoSingleGroupStopsTheLearner) {
+  Learner learner = Start("hostile");
+  ASSERT_GT(learner.port, 0);
+  v1::SubmitGroupsResponse response;
+  // Finite but absurd old log-probs (the attack that used to end the process within 4 s).
+  grpc::Status status = Submit(learner, {Group("huge", 1, 0, [](rl::RolloutGroupData& g) {
+                                  g.old_log_probs.fill_(-1e4);
+                                })}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("old_log_probs"), std::string::npos) << status.error_message();
+  // Versions from the future are refused, never counted as fresh.
+  for (const int64_t version : {int64_t{1000000000000}, std::numeric_limits<int64_t>::max()}) {
+    status = Submit(learner, {Group("future" + std::to_string(version), 2, version)}, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << version;
+    EXPECT_NE(status.error_message().find("newer"), std::string::npos) << status.error_message();
+  }
+  // Within the bound but far from the policy: the ratio is clamped, the step is finite.
+  ASSERT_TRUE(Submit(learner, {Group("far1", 3, 0, [](rl::RolloutGroupData& g) { g.old_log_probs.fill_(-900); }),
+                               Group("far2", 4, 0, [](rl::RolloutGroupData& g) { g.old_log_probs.fill_(900); })},
+                     &response)
+                  .ok());
+  ASSERT_TRUE(WaitForStep(learner, 1)) << learner.process.ReadLog();
+  ASSERT_TRUE(Submit(learner, {Group("n1", 5, 1), Group("n2", 6, 1)}, &response).ok());
+  ASSERT_TRUE(WaitForStep(learner, 2)) << learner.process.ReadLog();
+  EXPECT_TRUE(learner.process.running());
   learner.process.Signal(SIGTERM);
   auto code = learner.process.WaitFor(absl::Seconds(30));
   ASSERT_TRUE(code.has_value());

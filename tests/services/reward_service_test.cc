@@ -3,6 +3,7 @@
 #include "services/reward/reward_service.h"
 
 #include <atomic>
+#include <cmath>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -107,6 +108,44 @@ TEST_F(RewardServiceTest, EightConcurrentClientsWithMixedValidAndInvalidRequests
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_EQ(ok.load(), 20);
   EXPECT_EQ(rejected.load(), 20);
+}
+
+// Type-1 (action L1) requests from the hostile-client review: zero-length trajectories and actions
+// whose L1 overflows float32 are refused at admission, and good requests batched with them succeed.
+TEST_F(RewardServiceTest, HostileActionRequestsFailAloneAndNeverPoisonABatch) {
+  auto action_request = [](int64_t group, int64_t steps, float value) {
+    v1::ScoreRequest request;
+    request.set_type(v1::REWARD_TYPE_ACTION_L1);
+    EXPECT_TRUE(ToProto(torch::full({group, steps, 7}, value), request.mutable_actions()).ok());
+    EXPECT_TRUE(ToProto(torch::zeros({steps, 7}), request.mutable_reference_actions()).ok());
+    return request;
+  };
+  std::atomic<int> ok{0}, rejected{0}, wrong{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 8; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; i < 10; ++i) {
+        const int kind = (c + i) % 4;  // 0, 2: good; 1: zero-length; 3: overflowing values
+        v1::ScoreRequest request = kind == 1   ? action_request(1, 0, 0.f)
+                                   : kind == 3 ? action_request(2, 8, 3e38f)
+                                               : action_request(3, 8, 0.25f);
+        v1::ScoreResponse response;
+        const grpc::Status status = Call(request, &response);
+        if (kind % 2 == 1) {
+          const bool named = status.error_message().find("'actions'") != std::string::npos;
+          (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT && named ? rejected : wrong)++;
+        } else {
+          const bool good = status.ok() && response.rewards_size() == 3 && std::isfinite(response.rewards(0)) &&
+                            std::abs(response.rewards(0) + 0.25f) < 1e-5;
+          (good ? ok : wrong)++;
+        }
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(ok.load(), 40);
+  EXPECT_EQ(rejected.load(), 40);
 }
 
 }  // namespace

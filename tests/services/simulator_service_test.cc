@@ -26,9 +26,9 @@ class RollingWorldModel : public WorldModelBackend {
     facts_.fingerprint = "rolling-v1";
   }
   const SimulatorFacts& Facts() const override { return facts_; }
-  absl::StatusOr<std::vector<ImagineResult>> ImagineBatch(const std::vector<const ImagineJob*>& jobs) override {
+  absl::StatusOr<ImagineResults> ImagineBatch(const std::vector<const ImagineJob*>& jobs) override {
     largest_batch_ = std::max<int64_t>(largest_batch_, jobs.size());
-    std::vector<ImagineResult> results;
+    ImagineResults results;
     for (const ImagineJob* job : jobs) {
       ImagineResult r;
       torch::Tensor context = job->context_frame.defined() ? job->context_frame : sessions_.at(job->session_id);

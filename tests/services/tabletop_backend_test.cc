@@ -40,14 +40,17 @@ TEST(TabletopBackendTest, ExecutesTheNamedDemonstrationStateAndKeepsSessions) {
   job.keep_session = true;
   // Without the state's name the backend cannot run the request, and says so.
   auto unnamed = (*backend)->ImagineBatch({&job});
-  ASSERT_FALSE(unnamed.ok());
-  EXPECT_NE(std::string(unnamed.status().message()).find("field 'prompt'"), std::string::npos) << unnamed.status();
+  ASSERT_TRUE(unnamed.ok()) << unnamed.status();
+  ASSERT_FALSE((*unnamed)[0].ok());
+  EXPECT_NE(std::string((*unnamed)[0].status().message()).find("field 'prompt'"), std::string::npos)
+      << (*unnamed)[0].status();
 
   job.prompt_episode = 3;
   job.prompt_step = step;
   auto first = (*backend)->ImagineBatch({&job});
   ASSERT_TRUE(first.ok()) << first.status();
-  const ImagineResult& r = (*first)[0];
+  ASSERT_TRUE((*first)[0].ok()) << (*first)[0].status();
+  const ImagineResult& r = *(*first)[0];
   ASSERT_EQ(r.frames.sizes().vec(), (std::vector<int64_t>{2, 8, kSize, kSize, 3}));
   for (int64_t t = 0; t < 8; ++t) {  // the expert's chunk replays the demonstration
     EXPECT_EQ(std::memcmp(r.frames[0][t].contiguous().data_ptr<uint8_t>(), e.frame(step + 1 + t), kSize * kSize * 3), 0);
@@ -63,18 +66,22 @@ TEST(TabletopBackendTest, ExecutesTheNamedDemonstrationStateAndKeepsSessions) {
   next.reference_actions = expert.narrow(0, 8, 8);
   auto second = (*backend)->ImagineBatch({&next});
   ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_TRUE((*second)[0].ok()) << (*second)[0].status();
   for (int64_t t = 0; t < 8; ++t) {
-    EXPECT_EQ(std::memcmp((*second)[0].frames[0][t].contiguous().data_ptr<uint8_t>(), e.frame(step + 9 + t),
+    EXPECT_EQ(std::memcmp((*second)[0]->frames[0][t].contiguous().data_ptr<uint8_t>(), e.frame(step + 9 + t),
                           kSize * kSize * 3), 0);
   }
   EXPECT_TRUE((*backend)->ReleaseSession(r.session_id).ok());
   EXPECT_FALSE((*backend)->HasSession(r.session_id));
 
-  // A state that is not the frame's is refused, naming the job.
-  job.prompt_step = step + 5;
-  auto mismatched = (*backend)->ImagineBatch({&job});
-  ASSERT_FALSE(mismatched.ok());
-  EXPECT_EQ(mismatched.status().code(), absl::StatusCode::kFailedPrecondition) << mismatched.status();
+  // A state that is not the frame's is refused, and fails only its own job.
+  ImagineJob wrong = job;
+  wrong.prompt_step = step + 5;
+  job.keep_session = false;
+  auto mixed = (*backend)->ImagineBatch({&wrong, &job});
+  ASSERT_TRUE(mixed.ok()) << mixed.status();
+  EXPECT_EQ((*mixed)[0].status().code(), absl::StatusCode::kFailedPrecondition) << (*mixed)[0].status();
+  EXPECT_TRUE((*mixed)[1].ok()) << (*mixed)[1].status();
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -17,6 +18,7 @@
 #include "libs/rollout/scorers.h"
 #include "libs/rollout/tabletop_imaginer.h"
 #include "libs/rollout/world_model_imaginer.h"
+#include "tools/vlarft/policy_adapter.h"
 
 namespace vlarft::cli {
 namespace {
@@ -62,6 +64,25 @@ absl::StatusOr<StudyControl> ParseStudyControl(const std::string& name) {
   return absl::InvalidArgumentError(absl::StrCat("--control must be none, shuffled or zero, got '", name, "'"));
 }
 
+namespace {
+// tabletop::Policy is called from one thread at a time; the step's groups finish their episodes
+// from parallel threads, so they take turns on one finisher.
+class SerializedPolicy : public tabletop::Policy {
+ public:
+  explicit SerializedPolicy(std::unique_ptr<tabletop::Policy> inner) : inner_(std::move(inner)) {}
+  std::string name() const override { return inner_->name(); }
+  absl::StatusOr<std::vector<tabletop::ActionChunk>> ActBatch(
+      const std::vector<tabletop::Observation>& observations) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return inner_->ActBatch(observations);
+  }
+
+ private:
+  std::mutex mu_;
+  std::unique_ptr<tabletop::Policy> inner_;
+};
+}  // namespace
+
 absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
                                            const std::function<void(const std::string&)>& say) {
   if (options.steps < 1 || options.prompts_per_step < 1) {
@@ -76,20 +97,29 @@ absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
     VLARFT_ASSIGN_OR_RETURN(models::VlaPolicy ref, models::LoadPolicy(options.policy));
     reference = ref;
   }
+  // On-policy: the sampler shares the learner's module, so every group is drawn with the weights of
+  // the current step. The replica (which freezes as RFT does and sets eval mode) comes first: the
+  // learner then sets the final trainable set (with optim.localiser_lr > 0 it unfreezes the localiser).
+  rollout::PolicyReplica replica(policy);
+  replica.MarkVersion(0);
   rl::LearnerOptimConfig optim = options.optim;
   optim.seed = core::SeedPath(options.seed).Child("learner").seed();
   VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<rl::GrpoLearner> learner,
                           rl::GrpoLearner::Create(policy, options.grpo, optim, nullptr, reference));
-  // On-policy: the sampler shares the learner's module (PolicyReplica freezes and sets eval mode,
-  // as the learner does), so every group is drawn with the weights of the current step.
-  rollout::PolicyReplica replica(learner->policy());
-  replica.MarkVersion(0);
   VLARFT_ASSIGN_OR_RETURN(
       std::unique_ptr<rollout::DemoPromptSource> prompts,
       rollout::DemoPromptSource::Load(options.dataset, options.suites, static_cast<int>(pc.encoder.image_size),
                                       options.split_seed, options.validation_fraction,
                                       pc.chunk_length * options.producer.horizon));
 
+  if (options.oracle_finisher != "expert" && options.oracle_finisher != "policy") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("oracle finisher must be expert or policy, got '", options.oracle_finisher, "'"));
+  }
+  if (options.oracle_finisher == "policy" && options.reward != StudyReward::kOracle) {
+    return absl::InvalidArgumentError("--oracle_finish policy goes with --reward oracle");
+  }
+  std::unique_ptr<tabletop::Policy> finisher;  // outlives the imaginer that borrows it (declared first)
   std::unique_ptr<rollout::Imaginer> imaginer;
   std::unique_ptr<rollout::Scorer> scorer;
   if (options.reward == StudyReward::kWorldModel) {
@@ -102,7 +132,16 @@ absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
     VLARFT_ASSIGN_OR_RETURN(scorer, MakeVerifier(options, &wm->engine()));
     imaginer = std::move(wm);
   } else {
-    imaginer = std::make_unique<rollout::TabletopImaginer>(&prompts->dataset(), data::DemoReplayOptions{});
+    auto tabletop = std::make_unique<rollout::TabletopImaginer>(&prompts->dataset(), data::DemoReplayOptions{});
+    if (options.oracle_finisher == "policy") {
+      PolicyAdapterOptions adapter;
+      adapter.bf16 = options.finisher_bf16;
+      VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<tabletop::Policy> policy,
+                              MakeVlaPolicyAdapter(learner->policy(), "finisher", adapter));
+      finisher = std::make_unique<SerializedPolicy>(std::move(policy));
+      tabletop->set_finisher(finisher.get());
+    }
+    imaginer = std::move(tabletop);
     if (options.reward == StudyReward::kOracle) {
       scorer = std::make_unique<rollout::GroundTruthScorer>();
     } else {

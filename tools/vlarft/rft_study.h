@@ -46,6 +46,12 @@ struct RftStudyOptions {
   rl::GrpoConfig grpo;
   rl::LearnerOptimConfig optim;
   rl::RewardConfig scoring;
+  // With reward oracle: who finishes each sample's episode after its chunk. "expert" (the scripted
+  // expert: the chunk's value under an expert continuation) or "policy" (the policy being trained,
+  // deterministic ODE sampling as in evaluation: the chunk's value under the policy's own
+  // continuation, i.e. its success). tabletop_imaginer.h says more.
+  std::string oracle_finisher = "expert";
+  bool finisher_bf16 = false;  // bf16 autocast for the finishing policy (as the evaluation runs)
 };
 
 struct RftStudyStep {

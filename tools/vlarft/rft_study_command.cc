@@ -35,6 +35,7 @@ struct StudyFlags {
   int eval_episodes_per_task = -1;  // -1: rft.eval_episodes_per_task
   int64_t eval_seed = -1;           // -1: rft.eval_seed
   std::string eval_mixed_precision;  // empty: rft.eval_mixed_precision
+  std::string oracle_finish = "expert";
   int torch_threads = 0;
 
   template <typename V>
@@ -50,6 +51,9 @@ struct StudyFlags {
     v.Field("eval_episodes_per_task", eval_episodes_per_task, "episodes per task (default rft.eval_episodes_per_task)");
     v.Field("eval_seed", eval_seed, "evaluation seed (default rft.eval_seed)");
     v.Field("eval_mixed_precision", eval_mixed_precision, "none | bf16 (default rft.eval_mixed_precision)");
+    v.Field("oracle_finish", oracle_finish,
+            "expert | policy: who finishes each sample's episode for the oracle reward (policy = the policy "
+            "being trained, deterministic, in the evaluation's precision)");
     v.Field("torch_threads", torch_threads, "intra-op threads (0 = LibTorch default)");
   }
 };
@@ -159,6 +163,8 @@ absl::Status RunRftStudyCommand(const std::vector<std::string>& args) {
     return absl::InvalidArgumentError("eval_mixed_precision must be none or bf16, got '" + precision + "'");
   }
   eval.bf16 = precision == "bf16";
+  options.oracle_finisher = flags.oracle_finish;
+  options.finisher_bf16 = eval.bf16;
   if (flags.torch_threads > 0) torch::set_num_threads(flags.torch_threads);
 
   auto say = [](const std::string& line) { std::cout << "[study rft] " << line << std::endl; };
@@ -191,6 +197,7 @@ absl::Status RunRftStudyCommand(const std::vector<std::string>& args) {
                      {"prompts_per_step", options.prompts_per_step},
                      {"group_size", options.producer.group_size},
                      {"eval_seed", eval.seed},       {"eval_mixed_precision", precision},
+                     {"oracle_finish", flags.oracle_finish},
                      {"policy", options.policy}};
   record["seconds"] = {{"total", run.seconds},
                        {"sampling", run.stage_seconds.policy},

@@ -1,0 +1,111 @@
+// The world-model backend under hostile use: a session released while a batch decodes it, and
+// batches mixing good jobs with every kind of job the engine refuses (each fails by itself).
+#include "services/simulator/engine_backend.h"
+
+#include <atomic>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "tests/models/world_model_test_util.h"
+
+namespace vlarft::services {
+namespace {
+
+std::unique_ptr<EngineBackend> MakeBackend() {
+  torch::manual_seed(5);
+  models::VideoTokenizer tokenizer(models::testing::SmallTokenizerConfig());
+  models::WorldModel model(models::testing::SmallWorldModelConfig(), models::testing::UnitActions());
+  return std::make_unique<EngineBackend>(models::ImaginationEngine::Create(tokenizer, model).value(), SimulatorFacts{},
+                                         absl::Minutes(5));
+}
+
+ImagineJob NewJob(int64_t group, int64_t frames, uint64_t seed, bool keep) {
+  ImagineJob job;
+  job.context_frame = models::testing::SyntheticFrames(1, 16, static_cast<int64_t>(seed))[0].contiguous();
+  job.actions = torch::rand({group, frames, 7}) * 0.2;
+  job.reference_actions = torch::zeros({frames, 7});
+  job.sampling.seed = seed;
+  job.keep_session = keep;
+  return job;
+}
+
+ImagineJob Continue(const std::string& session, int64_t group, int64_t frames) {
+  ImagineJob job;
+  job.session_id = session;
+  job.actions = torch::rand({group, frames, 7}) * 0.2;
+  job.reference_actions = torch::zeros({frames, 7});
+  return job;
+}
+
+std::string KeptSession(EngineBackend& backend, int64_t group) {
+  ImagineJob job = NewJob(group, 1, 99, /*keep=*/true);
+  auto out = backend.ImagineBatch({&job});
+  EXPECT_TRUE(out.ok() && (*out)[0].ok());
+  return (out.ok() && (*out)[0].ok()) ? (*out)[0]->session_id : "";
+}
+
+TEST(EngineBackendTest, ReleasingASessionWhileABatchDecodesItIsSafe) {
+  std::unique_ptr<EngineBackend> backend = MakeBackend();
+  for (int round = 0; round < 20; ++round) {
+    const std::string id = KeptSession(*backend, 4);
+    ASSERT_FALSE(id.empty());
+    ImagineJob next = Continue(id, 4, 7);  // the rest of the model's 8 frames: the longest decode
+    std::atomic<bool> started{false};
+    absl::StatusOr<ImagineResults> result;
+    std::thread batch([&] {
+      started = true;
+      result = backend->ImagineBatch({&next});
+    });
+    while (!started) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::microseconds(200 * round));
+    (void)backend->ReleaseSession(id);  // NOT_FOUND is fine if the batch already ran to the end
+    batch.join();
+    ASSERT_TRUE(result.ok()) << result.status();
+    // Either the batch held the session (and finished it) or the release came first (NOT_FOUND).
+    const absl::StatusOr<ImagineResult>& r = (*result)[0];
+    if (r.ok()) {
+      EXPECT_EQ(r->frames.size(1), 7);
+    } else {
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound) << r.status();
+    }
+    EXPECT_FALSE(backend->HasSession(id));
+  }
+}
+
+TEST(EngineBackendTest, BadJobsFailAloneAndGoodJobsInTheSameBatchGetTheirOwnFrames) {
+  std::unique_ptr<EngineBackend> backend = MakeBackend();
+  const std::string session = KeptSession(*backend, 2);
+  const std::string released = KeptSession(*backend, 2);
+  ASSERT_TRUE(backend->ReleaseSession(released).ok());
+
+  ImagineJob good_a = NewJob(3, 4, 11, false), good_b = NewJob(2, 2, 12, false);
+  ImagineJob wrong_group = Continue(session, 3, 2);       // the session holds 2 samples (+ reference)
+  ImagineJob past_limit = Continue(session, 2, 8);        // 1 + 8 frames > the model's 8
+  ImagineJob first = Continue(session, 2, 2), twice = Continue(session, 2, 2);  // one session, twice at once
+  ImagineJob expired = Continue(released, 2, 2);
+
+  auto alone_a = backend->ImagineBatch({&good_a});
+  auto alone_b = backend->ImagineBatch({&good_b});
+  ASSERT_TRUE(alone_a.ok() && (*alone_a)[0].ok() && alone_b.ok() && (*alone_b)[0].ok());
+
+  auto mixed = backend->ImagineBatch({&wrong_group, &good_a, &past_limit, &first, &twice, &expired, &good_b});
+  ASSERT_TRUE(mixed.ok()) << mixed.status();
+  const ImagineResults& r = *mixed;
+  ASSERT_EQ(r.size(), 7u);
+  EXPECT_EQ(r[0].status().code(), absl::StatusCode::kInvalidArgument) << r[0].status();
+  EXPECT_NE(std::string(r[0].status().message()).find("sequences"), std::string::npos) << r[0].status();
+  EXPECT_EQ(r[2].status().code(), absl::StatusCode::kInvalidArgument) << r[2].status();
+  EXPECT_NE(std::string(r[2].status().message()).find("horizon"), std::string::npos) << r[2].status();
+  EXPECT_TRUE(r[3].ok()) << r[3].status();
+  EXPECT_EQ(r[4].status().code(), absl::StatusCode::kFailedPrecondition) << r[4].status();
+  EXPECT_EQ(r[5].status().code(), absl::StatusCode::kNotFound) << r[5].status();
+  ASSERT_TRUE(r[1].ok()) << r[1].status();
+  ASSERT_TRUE(r[6].ok()) << r[6].status();
+  // Seeded per request: batched with anything, a good job imagines what it imagines alone.
+  EXPECT_TRUE(torch::equal(r[1]->frames, (*alone_a)[0]->frames));
+  EXPECT_TRUE(torch::equal(r[6]->frames, (*alone_b)[0]->frames));
+  EXPECT_TRUE(torch::equal(r[6]->reference_frames, (*alone_b)[0]->reference_frames));
+}
+
+}  // namespace
+}  // namespace vlarft::services
