@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "libs/core/mixed_precision.h"
 #include "libs/core/status.h"
 #include "libs/core/torch_compat.h"
 #include "libs/models/checkpoint.h"
@@ -20,9 +21,7 @@ absl::Status PolicyTrainConfig::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat("tau_sampling must be uniform or beta, got '", tau_sampling, "'"));
   }
   if (augment_shift < 0 || augment_brightness < 0) return absl::InvalidArgumentError("augmentations must be >= 0");
-  if (mixed_precision != "none" && mixed_precision != "bf16") {
-    return absl::InvalidArgumentError(absl::StrCat("mixed_precision must be none or bf16, got '", mixed_precision, "'"));
-  }
+  VLARFT_RETURN_IF_ERROR(core::ValidateMixedPrecision(mixed_precision, "policy_training.mixed_precision"));
   if (subgoal_weight < 0) return absl::InvalidArgumentError("subgoal_weight must be >= 0");
   if (!(subgoal_noise_m >= 0)) return absl::InvalidArgumentError("subgoal_noise_m must be >= 0");
   if (!(subgoal_far_m >= 0)) return absl::InvalidArgumentError("subgoal_far_m must be >= 0");
@@ -99,7 +98,7 @@ absl::StatusOr<SubgoalErrors> MeasureSubgoal(VlaPolicyImpl& policy, PolicyDataSo
                                              c10::DeviceType device_type, const PolicyTrainConfig& config) {
   VLARFT_ASSIGN_OR_RETURN(PolicyBatch batch, data.SampleBatch(kSubgoalValidationFrames, /*validation=*/true, generator));
   if (!batch.subgoals.defined()) return absl::FailedPreconditionError("the data source gives no subgoals");
-  core::AutocastScope autocast(device_type, config.mixed_precision == "bf16");
+  core::AutocastScope autocast(device_type, *core::UseBf16(config.mixed_precision, device_type));
   VLARFT_ASSIGN_OR_RETURN(PolicyContext context, policy.Encode({batch.frames, batch.instructions, batch.proprio}));
   torch::Tensor as_proprio = context.proprio.to(torch::kFloat32).clone();
   as_proprio.narrow(1, 0, 2).copy_(policy.Subgoal(context).to(torch::kFloat32));
@@ -172,7 +171,7 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
     const torch::Tensor target = policy->action_normalizer().Normalize(batch.actions.to(torch::kFloat32));
     const torch::Tensor noise = torch::randn(target.sizes(), generator);
     const torch::Tensor tau = SampleFlowTimes(target.size(0), config.tau_sampling, generator);
-    core::AutocastScope autocast(device_type, config.mixed_precision == "bf16");
+    core::AutocastScope autocast(device_type, *core::UseBf16(config.mixed_precision, device_type));
     VLARFT_ASSIGN_OR_RETURN(PolicyContext context, policy->Encode(obs));
     torch::Tensor subgoal;  // the demonstration's, in the proprio normaliser's x/y units
     if (config.subgoal_weight > 0) {

@@ -52,7 +52,7 @@ struct PolicyTrainConfig {
   uint64_t seed = 0;
   int64_t torch_threads = 0;
   int64_t stop_after_steps = 0;  // > 0: checkpoint and return after this many steps in this run
-  std::string mixed_precision = "none";  // "bf16": autocast the forward pass (float32 master weights)
+  std::string mixed_precision = "auto";  // none | bf16 | auto (libs/core/mixed_precision.h)
   double subgoal_weight = 0;             // weight of the subgoal MSE (needs policy.subgoal_head)
   double subgoal_noise_m = 0.02;         // with policy.subgoal_conditioning: N(0, this²) metres on the fed subgoal
   double subgoal_far_m = 0;              // > 0: weight subgoal errors by min(1, gripper-to-subgoal distance / this)
@@ -77,8 +77,8 @@ struct PolicyTrainConfig {
     v.Field("torch_threads", torch_threads, "intra-op threads (0 = default)");
     v.Field("stop_after_steps", stop_after_steps, "time-box: checkpoint and stop after this many steps of this run");
     v.Field("mixed_precision", mixed_precision,
-            "none | bf16: bfloat16 autocast of the forward pass (float32 weights and loss); on CPUs with "
-            "AVX512-BF16 the matmuls then run on oneDNN instead of Debian's reference BLAS");
+            "none | bf16 | auto: bfloat16 autocast of the forward pass (float32 weights and loss); auto = bf16 "
+            "where the device runs it natively (CUDA, CPUs with AVX512-BF16 or AMX), float32 elsewhere");
     v.Field("subgoal_weight", subgoal_weight,
             "weight of the auxiliary loss on the gripper's next open/close position (needs policy.subgoal_head; "
             "0 = off)");

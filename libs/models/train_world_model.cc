@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "libs/core/config.h"
+#include "libs/core/mixed_precision.h"
 #include "libs/core/status.h"
 #include "libs/models/checkpoint.h"
 #include "libs/models/checkpoint_util.h"
@@ -16,9 +17,7 @@ absl::Status WorldModelTrainConfig::Validate() const {
     return absl::InvalidArgumentError(
         "need steps, batch_size, frames, log_every, validation_batches >= 1, lr > 0, warmup_steps >= 0");
   }
-  if (mixed_precision != "none" && mixed_precision != "bf16") {
-    return absl::InvalidArgumentError(absl::StrCat("mixed_precision must be none or bf16, got '", mixed_precision, "'"));
-  }
+  VLARFT_RETURN_IF_ERROR(core::ValidateMixedPrecision(mixed_precision, "world_model.training.mixed_precision"));
   return ParseStorageDtype(storage_dtype).status();
 }
 
@@ -97,8 +96,8 @@ absl::StatusOr<WorldModelTrainResult> TrainWorldModel(const WorldModelConfig& mo
   }
 
   TrainingLoopHooks hooks;
-  const bool bf16 = config.mixed_precision == "bf16";
   const c10::DeviceType device_type = model->device().type();
+  const bool bf16 = *core::UseBf16(config.mixed_precision, device_type);
   hooks.loss = [&](int64_t) -> absl::StatusOr<torch::Tensor> {
     VLARFT_ASSIGN_OR_RETURN(VideoClips clips, data.SampleClips(config.batch_size, config.frames, false, generator));
     const torch::Tensor sequence = TokenizeClips(tokenizer, model, clips);  // float32: outside autocast

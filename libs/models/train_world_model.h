@@ -39,7 +39,7 @@ struct WorldModelTrainConfig {
   int64_t torch_threads = 2;
   int64_t stop_after_steps = 0;
   std::string storage_dtype = "float32";
-  std::string mixed_precision = "none";  // "bf16": autocast the transformer's matmuls
+  std::string mixed_precision = "auto";  // none | bf16 | auto (libs/core/mixed_precision.h)
 
   template <typename V>
   void VisitFields(V& v) {
@@ -59,8 +59,9 @@ struct WorldModelTrainConfig {
     v.Field("stop_after_steps", stop_after_steps, "time-box: checkpoint and stop after this many steps of this run");
     v.Field("storage_dtype", storage_dtype, "precision of the final checkpoint: float32 | float16 | bfloat16");
     v.Field("mixed_precision", mixed_precision,
-            "none | bf16: bfloat16 autocast of the transformer (float32 weights); on CPUs with AVX512-BF16 "
-            "this runs the matmuls on oneDNN ~30x faster than Debian's reference BLAS");
+            "none | bf16 | auto: bfloat16 autocast of the transformer (float32 weights); auto = bf16 where the "
+            "device runs it natively (CUDA, CPUs with AVX512-BF16 or AMX: oneDNN, ~30x faster than Debian's "
+            "reference BLAS there), float32 elsewhere (emulated bf16 is far slower)");
   }
   absl::Status Validate() const;
 };

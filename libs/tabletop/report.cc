@@ -71,6 +71,7 @@ std::string ReportJson(const EvalReport& report) {
   j["episodes_per_task"] = report.episodes_per_task;
   j["seed"] = report.seed;
   j["image_size"] = report.image_size;
+  if (!report.precision.empty()) j["precision"] = report.precision;
   j["seconds"] = report.seconds;
   j["tasks"] = nlohmann::json::array();
   for (const TaskOutcome& t : report.tasks) {
@@ -122,6 +123,7 @@ absl::StatusOr<EvalReport> ReportFromJson(const nlohmann::json& j, const std::st
   if (status.ok()) status = ReadField(j, "seed", where, &report.seed);
   if (status.ok()) status = ReadField(j, "image_size", where, &report.image_size);
   if (status.ok()) status = ReadField(j, "seconds", where, &report.seconds);
+  if (status.ok() && j.contains("precision")) status = ReadField(j, "precision", where, &report.precision);
   if (!status.ok()) return status;
   const auto tasks = j.find("tasks");
   if (tasks == j.end() || !tasks->is_array()) return absl::InvalidArgumentError(absl::StrCat(where, ".tasks is not an array"));

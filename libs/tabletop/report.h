@@ -44,6 +44,9 @@ struct EvalReport {
   // The paper's average: the mean of the suite rates; its interval pools all episodes.
   Interval average;
   double seconds = 0;
+  // The policy's arithmetic ("none" float32, "bf16" autocast; empty: unknown or not a network). It
+  // flips ~14% of a policy's episodes (docs/results.md), so only equal precisions pair.
+  std::string precision;
 };
 
 // Fills suites and average from tasks.

@@ -78,9 +78,9 @@ absl::StatusOr<std::unique_ptr<RolloutWorker>> RolloutWorker::Create(const Rollo
   return worker;
 }
 
-absl::StatusOr<bool> RolloutWorker::RefreshWeights(absl::Duration wait) {
+absl::StatusOr<bool> RolloutWorker::RefreshWeights(absl::Duration wait, std::optional<int64_t> min_version) {
   v1::GetPolicyWeightsRequest request;
-  request.set_min_version(policy_->version() + 1);
+  request.set_min_version(min_version.value_or(policy_->version() + 1));
   request.set_wait_ms(static_cast<int32_t>(absl::ToInt64Milliseconds(wait)));
   std::unique_ptr<grpc::ClientContext> context = learner_contexts_.New(wait + absl::Seconds(60));
   const CallCanceller::Registration registration = in_flight_.Register(context.get());
@@ -180,7 +180,16 @@ absl::Status RolloutWorker::Submit(const v1::RolloutGroup& group, const std::ato
       }
       return absl::OkStatus();
     }
-    if (status.code() == absl::StatusCode::kFailedPrecondition) {  // training finished
+    if (status.code() == absl::StatusCode::kFailedPrecondition) {
+      // Either training finished or the group's policy version is newer than the learner's (it
+      // restarted from an older checkpoint; the follower thread resyncs). Ask which.
+      v1::LearnerStatus learner;
+      std::unique_ptr<grpc::ClientContext> context = learner_contexts_.New(absl::Seconds(5));
+      if (learner_->GetStatus(context.get(), {}, &learner).ok() && !learner.finished()) {
+        if (metrics_) metrics_->CountError("submit_refused");
+        LOG(WARNING) << "event=group_refused worker=" << config_.worker_id << " " << status;
+        return absl::OkStatus();  // dropped: sampled with weights the learner no longer has
+      }
       learner_finished_ = true;
       return absl::OkStatus();
     }
@@ -212,7 +221,17 @@ absl::Status RolloutWorker::Run(const std::atomic<bool>& stop) {
       }
       v1::LearnerStatus status;
       std::unique_ptr<grpc::ClientContext> context = learner_contexts_.New(absl::Seconds(5));
-      if (learner_->GetStatus(context.get(), {}, &status).ok() && status.finished()) learner_finished_ = true;
+      if (!learner_->GetStatus(context.get(), {}, &status).ok()) continue;
+      if (status.finished()) learner_finished_ = true;
+      if (status.policy_version() < policy_->version()) {
+        // The learner restarted from an older checkpoint: the weights held here are from a future it
+        // no longer has, and it refuses groups labelled with them. Take its current version.
+        LOG(WARNING) << "event=learner_rolled_back worker=" << config_.worker_id << " held=" << policy_->version()
+                     << " learner=" << status.policy_version();
+        absl::StatusOr<bool> resynced =
+            RefreshWeights(absl::Milliseconds(config_.weight_poll_ms), status.policy_version());
+        if (!resynced.ok() && metrics_) metrics_->CountError("weights");
+      }
     }
   });
   std::vector<std::thread> producers;

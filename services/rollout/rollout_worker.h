@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -37,9 +38,9 @@ class RolloutWorker {
   static absl::StatusOr<std::unique_ptr<RolloutWorker>> Create(const RolloutConfig& config, PolicyReplica* policy,
                                                                PromptSource* prompts, RolloutMetrics* metrics);
 
-  // Fetches a policy version newer than the replica's (waiting up to `wait`) and applies it.
-  // Returns true if a new version was applied.
-  absl::StatusOr<bool> RefreshWeights(absl::Duration wait);
+  // Fetches a policy version >= min_version (default: newer than the replica's), waiting up to
+  // `wait`, and applies it. Returns true if a version was applied.
+  absl::StatusOr<bool> RefreshWeights(absl::Duration wait, std::optional<int64_t> min_version = std::nullopt);
   // Produces (but does not submit) the group for prompt number `index`.
   absl::StatusOr<v1::RolloutGroup> ProduceGroup(uint64_t index);
   // Submits with retries; RESOURCE_EXHAUSTED (learner busy) waits and retries until `stop`.

@@ -224,6 +224,28 @@ TEST_F(RftPipelineTest, KilledRolloutWorkerIsRestartedAndTheRunCompletes) {
   }
 }
 
+// The hostile-client review's rollback: a learner killed before its first checkpoint restarts from
+// step 0, while the workers hold newer weights. The learner refuses their groups (versions from its
+// future), so without a resync the run would starve; the workers take the learner's version again.
+TEST_F(RftPipelineTest, WorkersResyncWhenARestartedLearnerRollsBack) {
+  constexpr int64_t kSteps = 6;
+  std::unique_ptr<RftRun> run = Launch("learner_rollback", kSteps, {"learner.checkpoint_every=100"});
+  ASSERT_NE(run, nullptr);
+  ASSERT_TRUE(run->WaitForLearnerStep(3, absl::Seconds(180)).ok()) << run->Diagnostics();
+  absl::StatusOr<std::map<std::string, ServiceState>> before = run->Processes();
+  ASSERT_TRUE(before.ok()) << before.status();
+  const int victim = before->at("learner-rank0").pid;
+  ASSERT_EQ(kill(victim, SIGKILL), 0);
+  const nlohmann::json results = ExpectCompleted(*run, kSteps);
+  EXPECT_GE(Restarts(results, "learner-rank0"), 1) << results.dump();
+  for (const char* name : {"simulator", "reward", "rollout-0", "rollout-1"}) {
+    EXPECT_EQ(Restarts(results, name), 0) << name << "\n" << run->Diagnostics();
+  }
+  const std::string worker_logs =
+      ReadText(run->out_dir() + "/logs/rollout-0.log") + ReadText(run->out_dir() + "/logs/rollout-1.log");
+  EXPECT_NE(worker_logs.find("event=learner_rolled_back"), std::string::npos) << run->Diagnostics();
+}
+
 TEST_F(RftPipelineTest, KilledSimulatorIsRestartedAndWorkersReconnect) {
   constexpr int64_t kSteps = 6;
   std::unique_ptr<RftRun> run = Launch("kill_simulator", kSteps);

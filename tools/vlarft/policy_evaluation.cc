@@ -24,7 +24,9 @@ absl::StatusOr<tabletop::EvalReport> EvaluateVlaPolicy(const models::VlaPolicy& 
   eval.perturbation = perturbation;
   eval.image_size = static_cast<int>(policy->config().encoder.image_size);
   eval.threads = settings.threads;
-  return tabletop::Evaluate(*adapter, eval);
+  VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport report, tabletop::Evaluate(*adapter, eval));
+  report.precision = settings.bf16 ? "bf16" : "none";
+  return report;
 }
 
 PairedResults MakePairedResults(const tabletop::EvalReport& base, const tabletop::EvalReport& tuned) {

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "libs/core/mixed_precision.h"
 #include "libs/core/command_line.h"
 #include "libs/core/config.h"
 #include "libs/core/status.h"
@@ -39,7 +40,7 @@ struct RftConfig {
   std::vector<std::string> eval_suites;
   uint64_t eval_seed = 1000;
   int eval_threads = 2;
-  std::string eval_mixed_precision = "none";  // none | bf16
+  std::string eval_mixed_precision = "auto";  // none | bf16 | auto (libs/core/mixed_precision.h)
   int probe_episodes_per_task = 0;         // success probe of each learner checkpoint during RFT
   int perturbation_episodes_per_task = 0;  // perturbation table for base and RFT after the run
   std::string results_markdown;  // e.g. docs/results.md section file; empty = only under out_dir
@@ -55,8 +56,8 @@ struct RftConfig {
     v.Field("eval_seed", eval_seed, "evaluation seed (same for base and RFT)");
     v.Field("eval_threads", eval_threads, "environment threads during evaluation");
     v.Field("eval_mixed_precision", eval_mixed_precision,
-            "none | bf16: bfloat16 autocast for every evaluation and probe (as vlarft eval --mixed_precision; "
-            "the regime the SFT policies trained in, ~4.5x faster on the CPU)");
+            "none | bf16 | auto: bfloat16 autocast for every evaluation and probe (as vlarft eval "
+            "--mixed_precision); auto = bf16 only where the CPU runs it natively (AVX512-BF16 or AMX), else float32");
     v.Field("probe_episodes_per_task", probe_episodes_per_task,
             "while RFT runs, estimate the success of every learner checkpoint on this many episodes per task "
             "(the progress line's success~; 0 = off)");
@@ -73,7 +74,8 @@ PolicyEvalSettings EvalSettings(const RftConfig& config, int episodes_per_task, 
   settings.episodes_per_task = episodes_per_task;
   settings.seed = config.eval_seed;
   settings.threads = threads;
-  settings.bf16 = config.eval_mixed_precision == "bf16";
+  // Validated before any work (RunRft); the local pipeline evaluates on the CPU.
+  settings.bf16 = core::UseBf16(config.eval_mixed_precision, c10::DeviceType::CPU).value_or(false);
   return settings;
 }
 
@@ -139,10 +141,7 @@ absl::Status RunRft(const std::vector<std::string>& args) {
     return absl::InvalidArgumentError("vlarft rft takes only --config and --set");
   }
   VLARFT_ASSIGN_OR_RETURN(RftConfig config, core::LoadConfig<RftConfig>(parsed.config_file, parsed.config_overrides, "rft"));
-  if (config.eval_mixed_precision != "none" && config.eval_mixed_precision != "bf16") {
-    return absl::InvalidArgumentError("rft.eval_mixed_precision must be none or bf16, got '" +
-                                      config.eval_mixed_precision + "'");
-  }
+  VLARFT_RETURN_IF_ERROR(core::ValidateMixedPrecision(config.eval_mixed_precision, "rft.eval_mixed_precision"));
   auto say = [](const std::string& line) { std::cout << "[rft] " << line << std::endl; };
   const fs::path out = config.launch.out_dir;
   fs::create_directories(out);

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "libs/core/mixed_precision.h"
 #include "libs/core/command_line.h"
 #include "libs/core/config.h"
 #include "libs/core/status.h"
@@ -50,7 +51,7 @@ struct StudyFlags {
             "else evaluated and written there");
     v.Field("eval_episodes_per_task", eval_episodes_per_task, "episodes per task (default rft.eval_episodes_per_task)");
     v.Field("eval_seed", eval_seed, "evaluation seed (default rft.eval_seed)");
-    v.Field("eval_mixed_precision", eval_mixed_precision, "none | bf16 (default rft.eval_mixed_precision)");
+    v.Field("eval_mixed_precision", eval_mixed_precision, "none | bf16 | auto (default rft.eval_mixed_precision)");
     v.Field("oracle_finish", oracle_finish,
             "expert | policy: who finishes each sample's episode for the oracle reward (policy = the policy "
             "being trained, deterministic, in the evaluation's precision)");
@@ -114,12 +115,15 @@ absl::StatusOr<tabletop::EvalReport> BaseEvaluation(const std::string& policy_st
     std::stringstream text;
     text << in.rdbuf();
     VLARFT_ASSIGN_OR_RETURN(std::vector<tabletop::EvalReport> reports, tabletop::ParseReportsJson(text.str()));
+    const std::string want_precision = core::PrecisionName(settings.bf16);
     if (reports.size() != 1 || reports[0].seed != settings.seed ||
-        reports[0].episodes_per_task != settings.episodes_per_task) {
+        reports[0].episodes_per_task != settings.episodes_per_task ||
+        (!reports[0].precision.empty() && reports[0].precision != want_precision)) {
       return absl::FailedPreconditionError(absl::StrCat(
           "--base_eval ", cache, " holds another evaluation (seed ", reports.empty() ? 0 : reports[0].seed,
-          ", episodes per task ", reports.empty() ? 0 : reports[0].episodes_per_task, "); want seed ", settings.seed,
-          " and ", settings.episodes_per_task, " (delete it or name another file)"));
+          ", episodes per task ", reports.empty() ? 0 : reports[0].episodes_per_task, ", precision ",
+          reports.empty() || reports[0].precision.empty() ? "?" : reports[0].precision, "); want seed ", settings.seed,
+          ", ", settings.episodes_per_task, " and ", want_precision, " (delete it or name another file)"));
     }
     say("start policy's evaluation read from " + cache);
     return reports[0];
@@ -155,14 +159,12 @@ absl::Status RunRftStudyCommand(const std::vector<std::string>& args) {
   VLARFT_ASSIGN_OR_RETURN(eval.episodes_per_task, Scalar<int>(root, "rft.eval_episodes_per_task", 50));
   VLARFT_ASSIGN_OR_RETURN(eval.seed, Scalar<uint64_t>(root, "rft.eval_seed", 1000));
   VLARFT_ASSIGN_OR_RETURN(eval.threads, Scalar<int>(root, "rft.eval_threads", 2));
-  VLARFT_ASSIGN_OR_RETURN(std::string precision, Scalar<std::string>(root, "rft.eval_mixed_precision", "none"));
+  VLARFT_ASSIGN_OR_RETURN(std::string precision, Scalar<std::string>(root, "rft.eval_mixed_precision", "auto"));
   if (flags.eval_episodes_per_task > 0) eval.episodes_per_task = flags.eval_episodes_per_task;
   if (flags.eval_seed >= 0) eval.seed = static_cast<uint64_t>(flags.eval_seed);
   if (!flags.eval_mixed_precision.empty()) precision = flags.eval_mixed_precision;
-  if (precision != "none" && precision != "bf16") {
-    return absl::InvalidArgumentError("eval_mixed_precision must be none or bf16, got '" + precision + "'");
-  }
-  eval.bf16 = precision == "bf16";
+  VLARFT_ASSIGN_OR_RETURN(eval.bf16, core::UseBf16(precision, c10::DeviceType::CPU, "eval_mixed_precision"));
+  precision = core::PrecisionName(eval.bf16);  // what ran, in results.json
   options.oracle_finisher = flags.oracle_finish;
   options.finisher_bf16 = eval.bf16;
   if (flags.torch_threads > 0) torch::set_num_threads(flags.torch_threads);
