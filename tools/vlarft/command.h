@@ -30,6 +30,7 @@ void AddStudyCommands(std::vector<Command>& commands);             // study rewa
 void AddLocalisationStudyCommands(std::vector<Command>& commands); // study localisation
 void AddRftStudyCommands(std::vector<Command>& commands);          // study rft
 void AddSdeRewardStudyCommands(std::vector<Command>& commands);    // study sde-rewards
+void AddLadderPlotCommands(std::vector<Command>& commands);         // study ladder-plot
 // Only in builds with services (VLARFT_WITH_RFT).
 void AddRftCommands(std::vector<Command>& commands);
 

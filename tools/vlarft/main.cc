@@ -24,6 +24,7 @@ std::vector<Command> AllCommands() {
   AddLocalisationStudyCommands(commands);
   AddRftStudyCommands(commands);
   AddSdeRewardStudyCommands(commands);
+  AddLadderPlotCommands(commands);
 #if defined(VLARFT_WITH_RFT)
   AddRftCommands(commands);
 #endif
