@@ -95,10 +95,10 @@ struct SubgoalErrors {
 
 // The subgoal head on kSubgoalValidationFrames held-out frames. Call in eval mode without gradients.
 absl::StatusOr<SubgoalErrors> MeasureSubgoal(VlaPolicyImpl& policy, PolicyDataSource& data, at::Generator& generator,
-                                             c10::DeviceType device_type, const PolicyTrainConfig& config) {
+                                             c10::DeviceType device_type, bool bf16, const PolicyTrainConfig& config) {
   VLARFT_ASSIGN_OR_RETURN(PolicyBatch batch, data.SampleBatch(kSubgoalValidationFrames, /*validation=*/true, generator));
   if (!batch.subgoals.defined()) return absl::FailedPreconditionError("the data source gives no subgoals");
-  core::AutocastScope autocast(device_type, *core::UseBf16(config.mixed_precision, device_type));
+  core::AutocastScope autocast(device_type, bf16);
   VLARFT_ASSIGN_OR_RETURN(PolicyContext context, policy.Encode({batch.frames, batch.instructions, batch.proprio}));
   torch::Tensor as_proprio = context.proprio.to(torch::kFloat32).clone();
   as_proprio.narrow(1, 0, 2).copy_(policy.Subgoal(context).to(torch::kFloat32));
@@ -164,6 +164,7 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
   }
 
   const c10::DeviceType device_type = policy->encoder->parameters().front().device().type();
+  const bool bf16 = *core::UseBf16(config.mixed_precision, device_type);  // validated by config.Validate()
   auto loss_on = [&](const PolicyBatch& batch, bool augment) -> absl::StatusOr<torch::Tensor> {
     PolicyObservation obs{augment ? AugmentFrames(batch.frames, config.augment_shift, config.augment_brightness, generator)
                                   : batch.frames,
@@ -171,7 +172,7 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
     const torch::Tensor target = policy->action_normalizer().Normalize(batch.actions.to(torch::kFloat32));
     const torch::Tensor noise = torch::randn(target.sizes(), generator);
     const torch::Tensor tau = SampleFlowTimes(target.size(0), config.tau_sampling, generator);
-    core::AutocastScope autocast(device_type, *core::UseBf16(config.mixed_precision, device_type));
+    core::AutocastScope autocast(device_type, bf16);
     VLARFT_ASSIGN_OR_RETURN(PolicyContext context, policy->Encode(obs));
     torch::Tensor subgoal;  // the demonstration's, in the proprio normaliser's x/y units
     if (config.subgoal_weight > 0) {
@@ -213,7 +214,7 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
     VLARFT_ASSIGN_OR_RETURN(PolicyBatch val, data.SampleBatch(config.batch_size, /*validation=*/true, generator));
     absl::StatusOr<torch::Tensor> val_loss = loss_on(val, /*augment=*/false);
     absl::StatusOr<SubgoalErrors> subgoal_errors = SubgoalErrors{};
-    if (config.subgoal_weight > 0) subgoal_errors = MeasureSubgoal(*policy, data, generator, device_type, config);
+    if (config.subgoal_weight > 0) subgoal_errors = MeasureSubgoal(*policy, data, generator, device_type, bf16, config);
     policy->train();
     VLARFT_RETURN_IF_ERROR(val_loss.status());
     VLARFT_RETURN_IF_ERROR(subgoal_errors.status());

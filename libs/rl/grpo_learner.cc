@@ -37,6 +37,10 @@ torch::Tensor RowProprio(const RolloutGroupData& g, const models::VlaPolicyImpl&
   return torch::stack(per_chunk, 1).reshape({distinct * horizon, -1});
 }
 
+bool AnyTrainable(const std::vector<torch::Tensor>& params) {
+  return std::any_of(params.begin(), params.end(), [](const torch::Tensor& p) { return p.requires_grad(); });
+}
+
 }  // namespace
 
 absl::Status LearnerOptimConfig::Validate() const {
@@ -141,12 +145,8 @@ absl::StatusOr<LearnerStepMetrics> GrpoLearner::Step(const std::vector<RolloutGr
     VLARFT_RETURN_IF_ERROR(core::Annotate(ValidateRolloutGroup(g, config), absl::StrCat("group ", g.group_id)));
   }
   const torch::Device device = policy_->parameters().front().device();
-  const std::vector<torch::Tensor> encoder_params = policy_->encoder->parameters();
-  const bool encoder_trains = std::any_of(encoder_params.begin(), encoder_params.end(),
-                                          [](const torch::Tensor& p) { return p.requires_grad(); });
-  const std::vector<torch::Tensor> subgoal_params = policy_->SubgoalParameters();
-  const bool localiser_trains = std::any_of(subgoal_params.begin(), subgoal_params.end(),
-                                            [](const torch::Tensor& p) { return p.requires_grad(); });
+  const bool encoder_trains = AnyTrainable(policy_->encoder->parameters());
+  const bool localiser_trains = AnyTrainable(policy_->SubgoalParameters());
   const StepAggregation aggregation = grpo_.aggregation();
   torch::Tensor active_dims;  // undefined: every action dimension is a token
   if (grpo_.skip_constant_action_dims) {
@@ -269,10 +269,11 @@ absl::StatusOr<LearnerStepMetrics> GrpoLearner::Step(const std::vector<RolloutGr
     torch::Tensor total = torch::zeros({}, torch::kFloat64);
     for (const torch::Tensor& g : grads) total += g.to(torch::kFloat64).pow(2).sum().cpu();
     grad_norm = std::sqrt(total.item<double>());
-    if (!std::isfinite(grad_norm)) optimizer_->zero_grad();
   }
   const bool skipped = !std::isfinite(grad_norm);
-  if (!skipped) {
+  if (skipped) {
+    optimizer_->zero_grad();
+  } else {
     torch::NoGradGuard no_grad;
     if (optim_.grad_clip > 0 && grad_norm > optim_.grad_clip) {
       for (const torch::Tensor& g : grads) g.mul_(optim_.grad_clip / (grad_norm + 1e-6));

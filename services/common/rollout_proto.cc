@@ -34,10 +34,8 @@ absl::StatusOr<rl::RolloutGroupData> RolloutGroupFromProto(const v1::RolloutGrou
   VLARFT_ASSIGN_OR_RETURN(group.expert_actions, DecodeField(proto.expert_actions(), "RolloutGroup.expert_actions", any));
   VLARFT_ASSIGN_OR_RETURN(group.chains, DecodeField(proto.chains(), "RolloutGroup.chains", any));
   VLARFT_ASSIGN_OR_RETURN(group.old_log_probs, DecodeField(proto.old_log_probs(), "RolloutGroup.old_log_probs", any));
+  // Finiteness and bounds of every field are rl::ValidateRolloutGroup's (the learner's admission).
   group.rewards = torch::tensor(std::vector<float>(proto.rewards().begin(), proto.rewards().end()), torch::kFloat32);
-  if (!torch::isfinite(group.rewards).all().item<bool>()) {
-    return absl::InvalidArgumentError("field 'RolloutGroup.rewards' contains non-finite values");
-  }
   return group;
 }
 

@@ -107,6 +107,14 @@ absl::StatusOr<bool> RolloutWorker::RefreshWeights(absl::Duration wait, std::opt
   return true;
 }
 
+absl::StatusOr<v1::LearnerStatus> RolloutWorker::LearnerStatus() {
+  v1::LearnerStatus status;
+  std::unique_ptr<grpc::ClientContext> context = learner_contexts_.New(absl::Seconds(5));
+  const grpc::Status call = learner_->GetStatus(context.get(), {}, &status);
+  if (!call.ok()) return FromGrpcStatus(call);
+  return status;
+}
+
 absl::Status RolloutWorker::Imagine(const v1::ImagineRequest& request, v1::ImagineResponse* response) {
   RetryPolicy retry;
   retry.per_attempt_timeout = absl::Seconds(config_.rpc_timeout_s);
@@ -183,9 +191,8 @@ absl::Status RolloutWorker::Submit(const v1::RolloutGroup& group, const std::ato
     if (status.code() == absl::StatusCode::kFailedPrecondition) {
       // Either training finished or the group's policy version is newer than the learner's (it
       // restarted from an older checkpoint; the follower thread resyncs). Ask which.
-      v1::LearnerStatus learner;
-      std::unique_ptr<grpc::ClientContext> context = learner_contexts_.New(absl::Seconds(5));
-      if (learner_->GetStatus(context.get(), {}, &learner).ok() && !learner.finished()) {
+      const absl::StatusOr<v1::LearnerStatus> learner = LearnerStatus();
+      if (learner.ok() && !learner->finished()) {
         if (metrics_) metrics_->CountError("submit_refused");
         LOG(WARNING) << "event=group_refused worker=" << config_.worker_id << " " << status;
         return absl::OkStatus();  // dropped: sampled with weights the learner no longer has
@@ -219,17 +226,16 @@ absl::Status RolloutWorker::Run(const std::atomic<bool>& stop) {
         if (metrics_) metrics_->CountError("weights");
         absl::SleepFor(absl::Milliseconds(500));
       }
-      v1::LearnerStatus status;
-      std::unique_ptr<grpc::ClientContext> context = learner_contexts_.New(absl::Seconds(5));
-      if (!learner_->GetStatus(context.get(), {}, &status).ok()) continue;
-      if (status.finished()) learner_finished_ = true;
-      if (status.policy_version() < policy_->version()) {
+      const absl::StatusOr<v1::LearnerStatus> learner = LearnerStatus();
+      if (!learner.ok()) continue;
+      if (learner->finished()) learner_finished_ = true;
+      if (learner->policy_version() < policy_->version()) {
         // The learner restarted from an older checkpoint: the weights held here are from a future it
         // no longer has, and it refuses groups labelled with them. Take its current version.
         LOG(WARNING) << "event=learner_rolled_back worker=" << config_.worker_id << " held=" << policy_->version()
-                     << " learner=" << status.policy_version();
+                     << " learner=" << learner->policy_version();
         absl::StatusOr<bool> resynced =
-            RefreshWeights(absl::Milliseconds(config_.weight_poll_ms), status.policy_version());
+            RefreshWeights(absl::Milliseconds(config_.weight_poll_ms), learner->policy_version());
         if (!resynced.ok() && metrics_) metrics_->CountError("weights");
       }
     }

@@ -41,6 +41,8 @@ class RolloutWorker {
   // Fetches a policy version >= min_version (default: newer than the replica's), waiting up to
   // `wait`, and applies it. Returns true if a version was applied.
   absl::StatusOr<bool> RefreshWeights(absl::Duration wait, std::optional<int64_t> min_version = std::nullopt);
+  // The learner's GetStatus (step, published version, finished), one call with a 5 s deadline.
+  absl::StatusOr<v1::LearnerStatus> LearnerStatus();
   // Produces (but does not submit) the group for prompt number `index`.
   absl::StatusOr<v1::RolloutGroup> ProduceGroup(uint64_t index);
   // Submits with retries; RESOURCE_EXHAUSTED (learner busy) waits and retries until `stop`.

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "libs/core/mixed_precision.h"
 #include "libs/core/status.h"
 #include "libs/tabletop/report.h"
 #include "tools/vlarft/policy_adapter.h"
@@ -25,7 +26,7 @@ absl::StatusOr<tabletop::EvalReport> EvaluateVlaPolicy(const models::VlaPolicy& 
   eval.image_size = static_cast<int>(policy->config().encoder.image_size);
   eval.threads = settings.threads;
   VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport report, tabletop::Evaluate(*adapter, eval));
-  report.precision = settings.bf16 ? "bf16" : "none";
+  report.precision = core::PrecisionName(settings.bf16);
   return report;
 }
 

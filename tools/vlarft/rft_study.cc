@@ -48,23 +48,6 @@ absl::StatusOr<std::unique_ptr<rollout::Scorer>> MakeVerifier(const RftStudyOpti
   return std::unique_ptr<rollout::Scorer>(new rollout::VerifierScorer(std::move(scorer)));
 }
 
-}  // namespace
-
-absl::StatusOr<StudyReward> ParseStudyReward(const std::string& name) {
-  if (name == "oracle") return StudyReward::kOracle;
-  if (name == "real_frames") return StudyReward::kRealFrames;
-  if (name == "world_model") return StudyReward::kWorldModel;
-  return absl::InvalidArgumentError(absl::StrCat("--reward must be oracle, real_frames or world_model, got '", name, "'"));
-}
-
-absl::StatusOr<StudyControl> ParseStudyControl(const std::string& name) {
-  if (name == "none") return StudyControl::kNone;
-  if (name == "shuffled") return StudyControl::kShuffled;
-  if (name == "zero") return StudyControl::kZero;
-  return absl::InvalidArgumentError(absl::StrCat("--control must be none, shuffled or zero, got '", name, "'"));
-}
-
-namespace {
 // tabletop::Policy is called from one thread at a time; the step's groups finish their episodes
 // from parallel threads, so they take turns on one finisher.
 class SerializedPolicy : public tabletop::Policy {
@@ -81,7 +64,22 @@ class SerializedPolicy : public tabletop::Policy {
   std::mutex mu_;
   std::unique_ptr<tabletop::Policy> inner_;
 };
+
 }  // namespace
+
+absl::StatusOr<StudyReward> ParseStudyReward(const std::string& name) {
+  if (name == "oracle") return StudyReward::kOracle;
+  if (name == "real_frames") return StudyReward::kRealFrames;
+  if (name == "world_model") return StudyReward::kWorldModel;
+  return absl::InvalidArgumentError(absl::StrCat("--reward must be oracle, real_frames or world_model, got '", name, "'"));
+}
+
+absl::StatusOr<StudyControl> ParseStudyControl(const std::string& name) {
+  if (name == "none") return StudyControl::kNone;
+  if (name == "shuffled") return StudyControl::kShuffled;
+  if (name == "zero") return StudyControl::kZero;
+  return absl::InvalidArgumentError(absl::StrCat("--control must be none, shuffled or zero, got '", name, "'"));
+}
 
 absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
                                            const std::function<void(const std::string&)>& say) {
@@ -89,6 +87,13 @@ absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
     return absl::InvalidArgumentError("need steps >= 1 and prompts_per_step >= 1");
   }
   VLARFT_RETURN_IF_ERROR(options.producer.Validate());
+  if (options.oracle_finisher != "expert" && options.oracle_finisher != "policy") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("oracle finisher must be expert or policy, got '", options.oracle_finisher, "'"));
+  }
+  if (options.oracle_finisher == "policy" && options.reward != StudyReward::kOracle) {
+    return absl::InvalidArgumentError("--oracle_finish policy goes with --reward oracle");
+  }
   const auto start = std::chrono::steady_clock::now();
   VLARFT_ASSIGN_OR_RETURN(models::VlaPolicy policy, models::LoadPolicy(options.policy));
   const models::PolicyConfig& pc = policy->config();
@@ -112,13 +117,6 @@ absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
                                       options.split_seed, options.validation_fraction,
                                       pc.chunk_length * options.producer.horizon));
 
-  if (options.oracle_finisher != "expert" && options.oracle_finisher != "policy") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("oracle finisher must be expert or policy, got '", options.oracle_finisher, "'"));
-  }
-  if (options.oracle_finisher == "policy" && options.reward != StudyReward::kOracle) {
-    return absl::InvalidArgumentError("--oracle_finish policy goes with --reward oracle");
-  }
   std::unique_ptr<tabletop::Policy> finisher;  // outlives the imaginer that borrows it (declared first)
   std::unique_ptr<rollout::Imaginer> imaginer;
   std::unique_ptr<rollout::Scorer> scorer;
