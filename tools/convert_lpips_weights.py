@@ -26,7 +26,8 @@ Example:
       --lpips ~/PerceptualSimilarity/lpips/weights/v0.1/vgg.pth \\
       --backbone ~/.cache/torch/hub/checkpoints/vgg16-397923af.pth \\
       --out checkpoints/lpips_vgg.safetensors
-then set `reward.perceptual: lpips-vgg` and `reward.lpips_weights: checkpoints/lpips_vgg.safetensors`.
+then set `reward.scoring.perceptual: lpips-vgg` and `reward.scoring.lpips_weights: checkpoints/lpips_vgg.safetensors`
+(with `vlarft study reward`: `--distances [lpips-vgg] --lpips_weights ...`).
 """
 
 import argparse

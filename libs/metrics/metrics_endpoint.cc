@@ -20,7 +20,11 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(const st
   std::unique_ptr<prometheus::Exposer> exposer;
   try {
     // civetweb throws when it cannot bind; report it instead of terminating.
-    exposer = std::make_unique<prometheus::Exposer>(address, /*num_threads=*/2);
+    // civetweb serves one connection per thread and waits request_timeout_ms (30 s by default) for
+    // a request on it, so two idle connections used to starve the scraper for 30 s. Enough
+    // threads for a few stray connections, and a short wait for the request.
+    exposer = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+        "listening_ports", address, "num_threads", "8", "request_timeout_ms", "2000"});
   } catch (const std::exception& e) {
     // A known cause besides a busy port: with OpenBLAS loaded into the process (e.g. as the
     // libblas.so.3 alternative LibTorch links), civetweb's start-up fails; see docs/results.md.

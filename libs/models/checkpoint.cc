@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/config.h"
 #include "libs/core/safetensors.h"
@@ -64,7 +65,25 @@ absl::Status SaveModel(const std::string& stem, const torch::nn::Module& module,
   return WriteTextAtomically(stem + ".yaml", Emit(root));
 }
 
+namespace {
+
+// A checkpoint is a stem naming two files (STEM.safetensors, STEM.yaml); a path to one of them is
+// the commonest slip, and "STEM.safetensors.yaml not found" does not say what to do.
+absl::Status CheckStem(const std::string& stem) {
+  for (const absl::string_view suffix : {".safetensors", ".yaml"}) {
+    if (absl::EndsWith(stem, suffix)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "'", stem, "' names a checkpoint file; give the checkpoint stem '", stem.substr(0, stem.size() - suffix.size()),
+          "' (both ", stem.substr(0, stem.size() - suffix.size()), ".safetensors and .yaml are read)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<ModelSidecar> ReadModelSidecar(const std::string& stem, const std::string& expected_kind) {
+  VLARFT_RETURN_IF_ERROR(CheckStem(stem));
   VLARFT_ASSIGN_OR_RETURN(YAML::Node root, core::LoadYamlFile(stem + ".yaml"));
   ModelSidecar sidecar;
   try {
@@ -84,6 +103,7 @@ absl::StatusOr<ModelSidecar> ReadModelSidecar(const std::string& stem, const std
 }
 
 absl::Status LoadModelWeights(const std::string& stem, torch::nn::Module& module) {
+  VLARFT_RETURN_IF_ERROR(CheckStem(stem));
   VLARFT_ASSIGN_OR_RETURN(core::SafetensorsFile file, core::SafetensorsFile::Open(stem + ".safetensors"));
   return core::Annotate(core::LoadModuleState(file, module), stem);
 }

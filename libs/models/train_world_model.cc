@@ -18,6 +18,9 @@ absl::Status WorldModelTrainConfig::Validate() const {
         "need steps, batch_size, frames, log_every, validation_batches >= 1, lr > 0, warmup_steps >= 0");
   }
   VLARFT_RETURN_IF_ERROR(core::ValidateMixedPrecision(mixed_precision, "world_model.training.mixed_precision"));
+  if (!(motion_weight >= 0) || !(motion_threshold >= 0)) {
+    return absl::InvalidArgumentError("need motion_weight >= 0 and motion_threshold >= 0");
+  }
   return ParseStorageDtype(storage_dtype).status();
 }
 
@@ -30,6 +33,17 @@ torch::Tensor TokenizeClips(VideoTokenizer& tokenizer, WorldModel& model, const 
   const torch::Tensor all = FramesToModel(clips.frames.flatten(0, 1), device);
   const torch::Tensor dyn = tokenizer->EncodeFuture(all, ctx).second.view({batch, length, -1});
   return model->BuildSequence(ctx.indices, dyn, model->ActionTokens(clips.actions.to(device)));
+}
+
+torch::Tensor MotionWeights(const VideoClips& clips, int64_t grid, double motion_weight, double threshold,
+                            torch::Device device) {
+  torch::NoGradGuard no_grad;
+  const int64_t steps = clips.frames.size(1) - 1;
+  const torch::Tensor frames = clips.frames.to(device).to(torch::kFloat32).div(255.0);  // [B, T+1, H, W, 3]
+  const torch::Tensor change = (frames.narrow(1, 1, steps) - frames.narrow(1, 0, 1)).abs().mean(-1);  // [B, T, H, W]
+  const torch::Tensor cells = torch::adaptive_avg_pool2d(change, {grid, grid});                       // [B, T, g, g]
+  const torch::Tensor moving = cells.gt(threshold).to(torch::kFloat32);
+  return (1.0 + motion_weight * moving).reshape({clips.frames.size(0), steps * grid * grid});
 }
 
 absl::StatusOr<WorldModelTrainResult> TrainWorldModel(const WorldModelConfig& model_config,
@@ -83,7 +97,14 @@ absl::StatusOr<WorldModelTrainResult> TrainWorldModel(const WorldModelConfig& mo
     s.extra["tokenizer"]["checkpoint"] = tokenizer_stem;
     return s;
   };
-  if (!checkpoint_dir.empty() && checkpoints.Latest().has_value()) {
+  const bool resuming = !checkpoint_dir.empty() && checkpoints.Latest().has_value();
+  if (!config.init_from.empty() && !resuming) {  // a resumed run already holds what it started from
+    VLARFT_ASSIGN_OR_RETURN(ModelSidecar stored, ReadModelSidecar(config.init_from, "world_model"));
+    VLARFT_RETURN_IF_ERROR(CheckSidecarConfig(stored, core::ConfigToYaml(geometry), config.init_from));
+    VLARFT_RETURN_IF_ERROR(LoadModelWeightsConverting(config.init_from, *model));  // in place, as float32
+    progress(absl::StrCat("starting from the weights of ", config.init_from, " (step ", stored.step, ")"));
+  }
+  if (resuming) {
     VLARFT_ASSIGN_OR_RETURN(ModelSidecar stored, ReadModelSidecar(*checkpoints.Latest() + "/model", "world_model"));
     VLARFT_RETURN_IF_ERROR(CheckSidecarConfig(stored, core::ConfigToYaml(geometry), *checkpoints.Latest()));
     VLARFT_ASSIGN_OR_RETURN(TrainerState state, checkpoints.Restore(*model, "world_model", optimizer, trainable));
@@ -101,8 +122,13 @@ absl::StatusOr<WorldModelTrainResult> TrainWorldModel(const WorldModelConfig& mo
   hooks.loss = [&](int64_t) -> absl::StatusOr<torch::Tensor> {
     VLARFT_ASSIGN_OR_RETURN(VideoClips clips, data.SampleClips(config.batch_size, config.frames, false, generator));
     const torch::Tensor sequence = TokenizeClips(tokenizer, model, clips);  // float32: outside autocast
+    torch::Tensor weights;
+    if (config.motion_weight > 0) {
+      weights = MotionWeights(clips, tokenizer->config().future_grid(), config.motion_weight, config.motion_threshold,
+                              model->device());
+    }
     core::AutocastScope autocast(device_type, bf16);
-    return model->FutureTokenLoss(sequence, config.frames);
+    return model->FutureTokenLoss(sequence, config.frames, weights);
   };
   hooks.validate = [&](int64_t done) -> absl::Status {
     torch::NoGradGuard no_grad;

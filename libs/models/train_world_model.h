@@ -40,6 +40,15 @@ struct WorldModelTrainConfig {
   int64_t stop_after_steps = 0;
   std::string storage_dtype = "float32";
   std::string mixed_precision = "auto";  // none | bf16 | auto (libs/core/mixed_precision.h)
+  // Start from a trained world model's weights (same geometry) with a fresh optimiser and schedule:
+  // training longer without its training checkpoints, or fine-tuning with another loss.
+  std::string init_from;
+  // Motion-weighted loss: a future token whose 1/grid-th of the frame changed since the context
+  // frame (mean |Δpixel| > motion_threshold, pixels in [0, 1]) weighs 1 + motion_weight. Most of a
+  // 64x64 tabletop frame is static table, so the plain loss is dominated by tokens the model can
+  // copy; the reward needs the few that show the gripper and objects moving (docs/world_model.md).
+  double motion_weight = 0.0;
+  double motion_threshold = 0.01;
 
   template <typename V>
   void VisitFields(V& v) {
@@ -62,6 +71,10 @@ struct WorldModelTrainConfig {
             "none | bf16 | auto: bfloat16 autocast of the transformer (float32 weights); auto = bf16 where the "
             "device runs it natively (CUDA, CPUs with AVX512-BF16 or AMX: oneDNN, ~30x faster than Debian's "
             "reference BLAS there), float32 elsewhere (emulated bf16 is far slower)");
+    v.Field("init_from", init_from,
+            "stem of a trained world model to start from (same geometry; fresh optimiser and schedule)");
+    v.Field("motion_weight", motion_weight, "extra loss weight of future tokens whose cell moved (0 = plain loss)");
+    v.Field("motion_threshold", motion_threshold, "mean |pixel change| (0..1) that marks a cell as moving");
   }
   absl::Status Validate() const;
 };
@@ -69,6 +82,12 @@ struct WorldModelTrainConfig {
 // The token sequences of clips (BuildSequence layout) under a frozen tokenizer: o_t's context
 // grid and the future grids of o_t … o_t+T, all encoded against o_t.
 torch::Tensor TokenizeClips(VideoTokenizer& tokenizer, WorldModel& model, const VideoClips& clips);
+
+// Per-target weights of FutureTokenLoss for `clips` ([B, T * grid * grid], float, on `device`):
+// 1 + motion_weight where the cell of future frame k (row-major grid x grid cells) differs from the
+// context frame by more than `threshold` (mean absolute pixel change in [0, 1]), else 1.
+torch::Tensor MotionWeights(const VideoClips& clips, int64_t grid, double motion_weight, double threshold,
+                            torch::Device device);
 
 struct WorldModelTrainResult {
   std::vector<std::pair<int64_t, double>> train_loss;

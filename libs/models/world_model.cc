@@ -177,7 +177,7 @@ std::pair<torch::Tensor, torch::Tensor> WorldModelImpl::LossPositions(int64_t fr
   return {positions, positions + 1};
 }
 
-torch::Tensor WorldModelImpl::FutureTokenLoss(const torch::Tensor& sequence, int64_t frames) {
+torch::Tensor WorldModelImpl::FutureTokenLoss(const torch::Tensor& sequence, int64_t frames, const torch::Tensor& weights) {
   auto [inputs, targets] = LossPositions(frames);
   inputs = inputs.to(sequence.device());
   targets = targets.to(sequence.device());
@@ -186,7 +186,16 @@ torch::Tensor WorldModelImpl::FutureTokenLoss(const torch::Tensor& sequence, int
   const torch::Tensor hidden = Hidden(sequence).index_select(1, inputs);
   const torch::Tensor logits = FutureLogits(hidden).to(torch::kFloat32);
   const torch::Tensor labels = sequence.index_select(1, targets) - config_.future_offset();
-  return torch::nn::functional::cross_entropy(logits.reshape({-1, config_.codebook_size}), labels.reshape({-1}));
+  if (!weights.defined()) {
+    return torch::nn::functional::cross_entropy(logits.reshape({-1, config_.codebook_size}), labels.reshape({-1}));
+  }
+  TORCH_CHECK(weights.sizes() == labels.sizes(), "FutureTokenLoss: weights must be ", labels.sizes(), ", got ",
+              weights.sizes());
+  const torch::Tensor per_token = torch::nn::functional::cross_entropy(
+      logits.reshape({-1, config_.codebook_size}), labels.reshape({-1}),
+      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+  const torch::Tensor w = weights.reshape({-1}).to(per_token.options());
+  return (per_token * w).sum() / w.sum();
 }
 
 ModelSidecar WorldModelSidecar(const WorldModel& model, int64_t step) {

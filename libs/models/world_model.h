@@ -128,7 +128,9 @@ class WorldModelImpl : public torch::nn::Module {
   // inputs of the loss, and the matching targets (codes in [0, C)): int64 [T·F] each.
   std::pair<torch::Tensor, torch::Tensor> LossPositions(int64_t frames) const;
   // Mean cross-entropy of predicting every future-frame token of `sequence` [B, SequenceLength(T)].
-  torch::Tensor FutureTokenLoss(const torch::Tensor& sequence, int64_t frames);
+  // Cross-entropy of the future tokens of `frames` frames; with `weights` ([B, frames *
+  // future_tokens]) a weighted mean, sum(w * ce) / sum(w).
+  torch::Tensor FutureTokenLoss(const torch::Tensor& sequence, int64_t frames, const torch::Tensor& weights = {});
 
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};

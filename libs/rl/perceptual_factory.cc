@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
+#include "libs/core/device.h"
 #include "libs/rl/image_metrics.h"
 #include "libs/rl/lpips.h"
 
@@ -12,7 +13,7 @@ namespace vlarft::rl {
 absl::StatusOr<std::unique_ptr<PerceptualDistance>> MakePerceptualDistance(
     const RewardConfig& config, std::shared_ptr<MultiScaleFeatureExtractor> tokenizer_features) {
   VLARFT_RETURN_IF_ERROR(config.Validate());
-  VLARFT_ASSIGN_OR_RETURN(const torch::Device device, ParseDevice(config.device));
+  VLARFT_ASSIGN_OR_RETURN(const torch::Device device, core::ParseDevice(config.device, "scoring.device"));
   if (device.is_cuda() && !core::CudaAvailable()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "device '", config.device, "' requested, but this LibTorch build has no usable CUDA device"));

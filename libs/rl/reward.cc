@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
+#include "libs/core/device.h"
 #include "libs/rl/perceptual_factory.h"
 #include "libs/rl/reward_inputs.h"
 
@@ -113,7 +114,7 @@ absl::StatusOr<std::unique_ptr<RewardScorer>> RewardScorer::CreateWithDistance(
   if (distance != nullptr) checked.perceptual = "none";
   absl::Status valid = checked.Validate();
   if (!valid.ok()) return core::Annotate(valid, "reward config");
-  VLARFT_ASSIGN_OR_RETURN(const torch::Device device, ParseDevice(config.device));
+  VLARFT_ASSIGN_OR_RETURN(const torch::Device device, core::ParseDevice(config.device, "scoring.device"));
   return std::unique_ptr<RewardScorer>(new RewardScorer(config, device, std::move(distance)));
 }
 

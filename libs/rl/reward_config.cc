@@ -1,5 +1,7 @@
 #include "libs/rl/reward_config.h"
 
+#include "libs/core/device.h"
+
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -34,21 +36,6 @@ const char* PerceptualKindName(PerceptualKind kind) {
     case PerceptualKind::kSsim: return "ssim";
   }
   return "unknown";
-}
-
-absl::StatusOr<torch::Device> ParseDevice(const std::string& name) {
-  // torch::Device's string constructor throws on garbage; keep that inside the boundary.
-  absl::StatusOr<torch::Device> device =
-      core::CatchTorchErrors("device", [&]() { return torch::Device(name); });
-  if (!device.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("device must be cpu, cuda or cuda:N, got '", name, "'"));
-  }
-  if (!device->is_cpu() && !device->is_cuda()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("device must be cpu, cuda or cuda:N, got '", name, "'"));
-  }
-  return *device;
 }
 
 FrameAggregation RewardConfig::frame_aggregation() const {
@@ -91,7 +78,7 @@ absl::Status RewardConfig::Validate() const {
         "' needs lpips_weights: set it to a safetensors file made by tools/convert_lpips_weights.py "
         "from the official LPIPS weights, or choose perceptual: tokenizer (or ssim)"));
   }
-  return ParseDevice(device).status();
+  return core::ParseDevice(device, "device").status();
 }
 
 }  // namespace vlarft::rl

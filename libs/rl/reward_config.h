@@ -80,7 +80,5 @@ struct RewardConfig {
 absl::StatusOr<FrameAggregation> ParseFrameAggregation(const std::string& name);
 absl::StatusOr<PerceptualKind> ParsePerceptualKind(const std::string& name);
 const char* PerceptualKindName(PerceptualKind kind);  // "lpips-vgg", ... (the config spelling)
-// Parses "cpu", "cuda", "cuda:1"; INVALID_ARGUMENT for anything else.
-absl::StatusOr<torch::Device> ParseDevice(const std::string& name);
 
 }  // namespace vlarft::rl

@@ -84,11 +84,16 @@ void LearnerMetrics::RecordStep(const rl::LearnerStepMetrics& m, double seconds,
   step_seconds_.Observe(seconds);
 }
 
-void LearnerMetrics::RecordIntake(int accepted, int duplicates, int stale, bool rejected_full) {
+void LearnerMetrics::RecordIntake(int accepted, int duplicates, bool rejected_full) {
   groups_accepted_.Increment(accepted);
   groups_duplicate_.Increment(duplicates);
-  groups_stale_.Increment(stale);
   if (rejected_full) submissions_rejected_full_.Increment();
+}
+
+void LearnerMetrics::SyncDroppedStale(int64_t total) {
+  std::lock_guard<std::mutex> lock(stale_mu_);
+  const double behind = static_cast<double>(total) - groups_stale_.Value();
+  if (behind > 0) groups_stale_.Increment(behind);
 }
 
 }  // namespace vlarft::services

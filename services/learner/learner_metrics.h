@@ -2,6 +2,9 @@
 // staleness, group throughput). Names are what deploy/prometheus and the Grafana dashboard query.
 #pragma once
 
+#include <cstdint>
+#include <mutex>
+
 #include "libs/rl/grpo_learner.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
@@ -16,7 +19,10 @@ class LearnerMetrics {
 
   void RecordStep(const rl::LearnerStepMetrics& m, double seconds, int64_t version, double groups_per_second);
   void RecordStaleness(int64_t lag) { staleness_.Observe(static_cast<double>(lag)); }
-  void RecordIntake(int accepted, int duplicates, int stale, bool rejected_full);
+  void RecordIntake(int accepted, int duplicates, bool rejected_full);
+  // The intake drops stale groups on arrival and again while they wait (the policy moved on), so
+  // the counter follows the intake's own total, the figure GetStatus reports.
+  void SyncDroppedStale(int64_t total);
   void SetQueueDepth(int64_t depth) { queue_depth_.Set(static_cast<double>(depth)); }
   void SetVersion(int64_t version) { version_.Set(static_cast<double>(version)); }
 
@@ -29,6 +35,7 @@ class LearnerMetrics {
   prometheus::Counter &groups_accepted_, &groups_duplicate_, &groups_stale_, &submissions_rejected_full_;
   prometheus::Counter &groups_trained_, &steps_, &steps_skipped_;
   prometheus::Histogram &step_seconds_, &staleness_;
+  std::mutex stale_mu_;  // SyncDroppedStale runs on RPC threads and the training thread
 };
 
 }  // namespace vlarft::services

@@ -66,7 +66,8 @@ grpc::Status LearnerServiceImpl::SubmitGroups(grpc::ServerContext* context, cons
   std::vector<v1::RolloutGroup> groups(request->groups().begin(), request->groups().end());
   const RolloutIntake::AddResult added = intake_.Add(std::move(groups), version);
   if (learner_metrics_) {
-    learner_metrics_->RecordIntake(added.accepted, added.duplicates, added.stale, added.full);
+    learner_metrics_->RecordIntake(added.accepted, added.duplicates, added.full);
+    learner_metrics_->SyncDroppedStale(intake_.dropped_stale());
     learner_metrics_->SetQueueDepth(intake_.size());
   }
   response->set_policy_version(version);
@@ -89,13 +90,10 @@ grpc::Status LearnerServiceImpl::GetPolicyWeights(grpc::ServerContext* context,
   if (rpc_metrics_) scope.emplace(*rpc_metrics_, "GetPolicyWeights");
   if (absl::Status s = auth_.Check(*context); !s.ok()) return Finish(scope, ToGrpcStatus(s));
   const absl::Duration wait = absl::Milliseconds(std::clamp(request->wait_ms(), 0, 60000));
-  std::shared_ptr<const WeightStore::Version> version = weights_.WaitFor(request->min_version(), wait);
-  if (version == nullptr) {
-    return Finish(scope, grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                      absl::StrCat("no policy version >= ", request->min_version(), " yet (newest ",
-                                                   weights_.version(), ")")));
-  }
-  for (const v1::WeightChunk& chunk : version->chunks) {
+  absl::StatusOr<std::shared_ptr<const WeightStore::Version>> version =
+      weights_.WaitFor(request->min_version(), wait, [context] { return context->IsCancelled(); });
+  if (!version.ok()) return Finish(scope, ToGrpcStatus(version.status()));
+  for (const v1::WeightChunk& chunk : (*version)->chunks) {
     if (context->IsCancelled()) return Finish(scope, grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
     if (!writer->Write(chunk)) return Finish(scope, grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream broken"));
   }

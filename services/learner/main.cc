@@ -10,7 +10,7 @@
 #include "services/common/service_main.h"
 #include "services/common/service_server.h"
 #include "services/common/shutdown_signal.h"
-#include "libs/rl/reward_config.h"  // rl::ParseDevice
+#include "libs/core/device.h"
 #include "services/learner/learner_config.h"
 #include "services/learner/learner_service.h"
 #include "services/learner/training_loop.h"
@@ -20,7 +20,7 @@ namespace vlarft::services {
 absl::Status RunLearner(const ServiceInvocation<LearnerConfig>& invocation, ShutdownSignal& signals) {
   const LearnerConfig& config = invocation.config;
   if (config.torch_threads > 0) torch::set_num_threads(static_cast<int>(config.torch_threads));
-  VLARFT_ASSIGN_OR_RETURN(torch::Device device, rl::ParseDevice(config.device));
+  VLARFT_ASSIGN_OR_RETURN(torch::Device device, core::ParseDevice(config.device, "learner.device"));
   VLARFT_ASSIGN_OR_RETURN(models::VlaPolicy policy, models::LoadPolicy(config.policy_checkpoint));
   policy->to(device);
   std::optional<models::VlaPolicy> reference;
@@ -79,6 +79,7 @@ absl::Status RunLearner(const ServiceInvocation<LearnerConfig>& invocation, Shut
     }
   }
   intake.Close();
+  weights.Close();  // ends weight long-polls now instead of at the end of the shutdown grace
   server->Shutdown();
   return loop_status;
 }

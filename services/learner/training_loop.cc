@@ -116,6 +116,7 @@ absl::Status TrainingLoop::Run(const std::atomic<bool>& stop) {
     if (metrics_) metrics_->SetQueueDepth(intake_->size());
     std::optional<std::vector<v1::RolloutGroup>> groups =
         intake_->Take(config_.prompts_per_step, learner_.step(), absl::Milliseconds(200));
+    if (metrics_) metrics_->SyncDroppedStale(intake_->dropped_stale());
     if (!groups.has_value()) continue;
     v1::SubmitGroupsRequest batch;
     for (v1::RolloutGroup& g : *groups) *batch.add_groups() = std::move(g);

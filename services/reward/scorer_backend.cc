@@ -1,6 +1,7 @@
 #include "services/reward/scorer_backend.h"
 
 #include "absl/strings/str_cat.h"
+#include "libs/core/device.h"
 #include "libs/core/status.h"
 
 namespace vlarft::services {
@@ -31,7 +32,8 @@ absl::StatusOr<std::unique_ptr<ScorerBackend>> LoadScorerBackend(const rl::Rewar
       return absl::InvalidArgumentError(
           "reward.perceptual is 'tokenizer' but reward.tokenizer_checkpoint is empty; set it or choose lpips/ssim");
     }
-    VLARFT_ASSIGN_OR_RETURN(models::VideoTokenizer tokenizer, models::LoadTokenizer(tokenizer_stem, torch::Device(config.device)));
+    VLARFT_ASSIGN_OR_RETURN(const torch::Device device, core::ParseDevice(config.device, "reward.scoring.device"));
+    VLARFT_ASSIGN_OR_RETURN(models::VideoTokenizer tokenizer, models::LoadTokenizer(tokenizer_stem, device));
     frame_size = tokenizer->config().image_size;
     features = std::make_shared<TokenizerFeatureExtractor>(tokenizer);
   }

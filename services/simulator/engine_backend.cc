@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "libs/core/rng.h"
+#include "libs/core/device.h"
 #include "libs/core/status.h"
 
 namespace vlarft::services {
@@ -94,7 +95,7 @@ absl::StatusOr<std::unique_ptr<EngineBackend>> LoadEngineBackend(const std::stri
                                                                  const std::string& world_model_stem,
                                                                  const std::string& device, int64_t max_group_size,
                                                                  int64_t max_horizon, absl::Duration session_timeout) {
-  VLARFT_ASSIGN_OR_RETURN(torch::Device dev, core::CatchTorchErrors("device", [&] { return torch::Device(device); }));
+  VLARFT_ASSIGN_OR_RETURN(torch::Device dev, core::ParseDevice(device, "simulator.device"));
   models::EngineLimits limits;
   limits.max_group_size = max_group_size + 1;  // + the expert reference row
   VLARFT_ASSIGN_OR_RETURN(models::ImaginationEngine engine,

@@ -1,7 +1,14 @@
 #include "libs/metrics/metrics_endpoint.h"
 
-#include <string>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "libs/metrics/prometheus_text.h"
 #include "libs/metrics/rpc_metrics.h"
@@ -52,6 +59,28 @@ TEST(MetricsEndpointTest, BusyPortIsAClearError) {
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(second.status().message().find(std::to_string((*first)->port())), std::string::npos);
+}
+
+TEST(MetricsEndpointTest, IdleConnectionsDoNotStarveTheScraper) {
+  // The attack: a few TCP connections that never send a request. A scrape must still be answered.
+  auto endpoint = MetricsEndpoint::Start("127.0.0.1", 0);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  std::vector<int> idle;
+  // More of them than the server has threads: the request timeout, not the pool, must free them.
+  for (int i = 0; i < 12; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>((*endpoint)->port()));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    idle.push_back(fd);
+  }
+  absl::SleepFor(absl::Milliseconds(100));
+  auto body = vlarft::testing::HttpGet((*endpoint)->port(), "/metrics", absl::Seconds(5));
+  EXPECT_TRUE(body.ok()) << body.status();
+  for (const int fd : idle) close(fd);
 }
 
 TEST(MetricsEndpointTest, BucketsAreIncreasing) {

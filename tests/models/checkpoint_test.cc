@@ -57,6 +57,14 @@ TEST(CheckpointTest, ModelRoundTripAndStrictErrors) {
   EXPECT_TRUE(torch::equal(wrong.fc1->weight(), before)) << "a failed load must not modify the module";
 
   EXPECT_FALSE(LoadModelWeights(dir + "/missing", b).ok());
+
+  // A path to one of the two files instead of the stem: the error says which stem to give.
+  for (const std::string& file : {dir + "/m.safetensors", dir + "/m.yaml"}) {
+    absl::Status weights = LoadModelWeights(file, b);
+    EXPECT_EQ(weights.code(), absl::StatusCode::kInvalidArgument) << weights;
+    EXPECT_NE(weights.message().find("give the checkpoint stem '" + dir + "/m'"), std::string::npos) << weights;
+    EXPECT_EQ(ReadModelSidecar(file, "tiny").status().code(), absl::StatusCode::kInvalidArgument);
+  }
 }
 
 // Training 6 steps straight must equal training 3, checkpointing, restoring into fresh objects, and

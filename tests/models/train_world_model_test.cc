@@ -23,6 +23,17 @@ std::string TempDir(const std::string& name) {
 
 void Quiet(const std::string&) {}
 
+// `steps` steps of 2 two-frame sequences on the SmallTokenizerConfig geometry, all threads.
+WorldModelTrainConfig TinyTrainConfig(int64_t steps) {
+  WorldModelTrainConfig config;
+  config.steps = steps;
+  config.batch_size = 2;
+  config.frames = 2;
+  config.warmup_steps = 1;
+  config.torch_threads = 0;
+  return config;
+}
+
 TEST(TrainTokenizerTest, OverfitsOneBatch) {
   torch::manual_seed(0);
   VideoTokenizer tokenizer(SmallTokenizerConfig());
@@ -142,16 +153,11 @@ TEST(TrainWorldModelTest, TrainsResumesAndRejectsOtherConfigs) {
   torch::manual_seed(0);
   VideoTokenizer tokenizer(SmallTokenizerConfig());
   SyntheticVideoData data(16);
-  WorldModelTrainConfig config;
-  config.steps = 4;
-  config.batch_size = 2;
-  config.frames = 2;
-  config.warmup_steps = 1;
+  WorldModelTrainConfig config = TinyTrainConfig(4);
   config.validate_every = 2;
   config.validation_batches = 1;
   config.checkpoint_every = 2;
   config.log_every = 2;
-  config.torch_threads = 0;
   config.storage_dtype = "float16";
   auto straight = TrainWorldModel(SmallWorldModelConfig(), config, tokenizer, "tok", data, dir + "/a_ckpt", dir + "/a", Quiet);
   ASSERT_TRUE(straight.ok()) << straight.status();
@@ -175,6 +181,70 @@ TEST(TrainWorldModelTest, TrainsResumesAndRejectsOtherConfigs) {
       TrainWorldModel(wider, config, tokenizer, "tok", data, dir + "/b_ckpt", dir + "/c", Quiet).status();
   EXPECT_EQ(mismatch.code(), absl::StatusCode::kFailedPrecondition) << mismatch;
   EXPECT_NE(mismatch.message().find("ffn"), std::string::npos) << mismatch;
+}
+
+TEST(TrainWorldModelTest, MotionWeightsMarkTheCellsThatChanged) {
+  VideoClips clips;
+  clips.frames = torch::zeros({1, 3, 16, 16, 3}, torch::kUInt8);
+  clips.actions = torch::zeros({1, 2, 7});
+  // Frame 2 (the second future) changes in its bottom-right quarter: cell (1, 1) of a 2x2 grid.
+  clips.frames.index_put_({0, 2, torch::indexing::Slice(8, 16), torch::indexing::Slice(8, 16)}, 200);
+  const torch::Tensor w = MotionWeights(clips, 2, 4.0, 0.01, torch::kCPU);
+  ASSERT_EQ(w.sizes(), (std::vector<int64_t>{1, 8}));
+  const torch::Tensor expected = torch::tensor({{1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 5.f}});
+  EXPECT_TRUE(torch::equal(w, expected)) << w;
+  // Below the threshold nothing is marked.
+  clips.frames.index_put_({0, 2}, 1);
+  EXPECT_TRUE(torch::equal(MotionWeights(clips, 2, 4.0, 0.01, torch::kCPU), torch::ones({1, 8})));
+}
+
+TEST(TrainWorldModelTest, WeightedLossIsTheWeightedMeanOfTokenLosses) {
+  torch::manual_seed(0);
+  VideoTokenizer tokenizer(SmallTokenizerConfig());
+  WorldModel model(SmallWorldModelConfig(), testing::UnitActions());
+  SyntheticVideoData data(16);
+  at::Generator generator = core::MakeCpuGenerator(3);
+  const torch::Tensor sequence = TokenizeClips(tokenizer, model, data.SampleClips(2, 2, false, generator).value());
+  const int64_t targets = 2 * model->config().future_tokens;
+  const torch::Tensor plain = model->FutureTokenLoss(sequence, 2);
+  EXPECT_NEAR(model->FutureTokenLoss(sequence, 2, torch::ones({2, targets})).item<double>(), plain.item<double>(), 1e-5);
+  // All the weight on one token: the loss is that token's cross-entropy, not the mean.
+  torch::Tensor one = torch::zeros({2, targets});
+  one[0][0] = 1;
+  const double single = model->FutureTokenLoss(sequence, 2, one).item<double>();
+  EXPECT_NE(single, plain.item<double>());
+  EXPECT_GT(single, 0);
+  EXPECT_THROW(model->FutureTokenLoss(sequence, 2, torch::ones({2, targets + 1})), c10::Error);
+}
+
+TEST(TrainWorldModelTest, InitFromStartsFromTrainedWeights) {
+  const std::string dir = TempDir("wm_init");
+  torch::manual_seed(0);
+  VideoTokenizer tokenizer(SmallTokenizerConfig());
+  SyntheticVideoData data(16);
+  WorldModelTrainConfig config = TinyTrainConfig(2);
+  config.validate_every = 0;
+  config.checkpoint_every = 0;
+  config.log_every = 1;
+  ASSERT_TRUE(TrainWorldModel(SmallWorldModelConfig(), config, tokenizer, "tok", data, "", dir + "/first", Quiet).ok());
+  // With lr ~0 a run started from `first` ends where `first` ended.
+  config.lr = 1e-12;
+  config.init_from = dir + "/first";
+  config.motion_weight = 3;
+  auto second = TrainWorldModel(SmallWorldModelConfig(), config, tokenizer, "tok", data, "", dir + "/second", Quiet);
+  ASSERT_TRUE(second.ok()) << second.status();
+  const auto first = Weights(dir + "/first"), tuned = Weights(dir + "/second");
+  for (const auto& [name, tensor] : first) EXPECT_TRUE(torch::allclose(tensor, tuned.at(name), 1e-5, 1e-6)) << name;
+
+  WorldModelConfig wider = SmallWorldModelConfig();
+  wider.ffn = 96;
+  absl::Status mismatch = TrainWorldModel(wider, config, tokenizer, "tok", data, "", dir + "/third", Quiet).status();
+  EXPECT_EQ(mismatch.code(), absl::StatusCode::kFailedPrecondition) << mismatch;
+  config.motion_weight = -1;
+  EXPECT_EQ(TrainWorldModel(SmallWorldModelConfig(), config, tokenizer, "tok", data, "", dir + "/fourth", Quiet)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -244,6 +244,19 @@ TEST_F(RftPipelineTest, WorkersResyncWhenARestartedLearnerRollsBack) {
   const std::string worker_logs =
       ReadText(run->out_dir() + "/logs/rollout-0.log") + ReadText(run->out_dir() + "/logs/rollout-1.log");
   EXPECT_NE(worker_logs.find("event=learner_rolled_back"), std::string::npos) << run->Diagnostics();
+  // The rollback is reported, not silent: a warning up front, the lost steps in the results, and a
+  // curve without the redone steps twice.
+  EXPECT_NE(run->LauncherOutput().find("warning: learner.checkpoint_every = 100"), std::string::npos)
+      << run->Diagnostics();
+  // Killed at step >= 3 with no checkpoint since step 0; the launcher counts what its status polls
+  // saw (every 0.5 s, while these test steps take less), so at least 1.
+  EXPECT_GE(results.value("lost_steps", 0), 1) << results.dump();
+  EXPECT_NE(run->LauncherOutput().find("steps lost"), std::string::npos) << run->Diagnostics();
+  int64_t previous = 0;
+  for (const nlohmann::json& point : results["curve"]) {
+    EXPECT_GT(point[0].get<int64_t>(), previous) << results["curve"].dump();
+    previous = point[0].get<int64_t>();
+  }
 }
 
 TEST_F(RftPipelineTest, KilledSimulatorIsRestartedAndWorkersReconnect) {

@@ -65,6 +65,8 @@ class RftRun {
 
   // Pids this run ever listed that still exist (zombies excluded) after waiting up to `timeout`.
   std::vector<int> LivePids(absl::Duration timeout);
+  // Everything `vlarft rft` printed so far.
+  std::string LauncherOutput() const { return launcher_.ReadLog(); }
   // The launcher's output and the tail of every service log, for failure messages.
   std::string Diagnostics() const;
 

@@ -2,10 +2,12 @@
 // streaming, steps, kill -9 + restart resuming from the checkpoint, and two Gloo ranks.
 #include <signal.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "libs/core/rng.h"
@@ -185,7 +187,10 @@ TEST_F(LearnerProcessTest, ValidatesDeduplicatesAppliesBackpressureTrainsAndStre
   ASSERT_TRUE(samples.ok());
   EXPECT_EQ(metrics::FindSample(*samples, "vlarft_learner_policy_version"), 2.0);
   EXPECT_EQ(metrics::FindSample(*samples, "vlarft_learner_groups_duplicate_total"), 2.0);
-  EXPECT_EQ(metrics::FindSample(*samples, "vlarft_learner_groups_dropped_stale_total"), 1.0);
+  // The stale counter is the intake's own total (dropped on arrival or while waiting), as GetStatus says.
+  EXPECT_GE(metrics::FindSample(*samples, "vlarft_learner_groups_dropped_stale_total").value_or(0), 1.0);
+  EXPECT_EQ(metrics::FindSample(*samples, "vlarft_learner_groups_dropped_stale_total"),
+            static_cast<double>(Status(learner).groups_dropped_stale()));
   EXPECT_TRUE(metrics::FindSample(*samples, "vlarft_learner_reward_mean").has_value());
 
   learner.process.Signal(SIGTERM);
@@ -225,6 +230,54 @@ TEST_F(LearnerProcessTest, NoSingleGroupStopsTheLearner) {
   auto code = learner.process.WaitFor(absl::Seconds(30));
   ASSERT_TRUE(code.has_value());
   EXPECT_EQ(*code, 0) << learner.process.ReadLog();
+}
+
+TEST_F(LearnerProcessTest, AbandonedWeightPollsEndAndShutdownIsPrompt) {
+  // The attack: long-polls for a version that never comes, abandoned by the client after a moment.
+  // Each used to hold a server thread for its whole 60 s wait, and SIGTERM waited for all of them.
+  Learner learner = Start("polls");
+  ASSERT_GT(learner.port, 0);
+  std::vector<std::thread> pollers;
+  std::atomic<int> deadline_exceeded{0};
+  for (int i = 0; i < 40; ++i) {
+    pollers.emplace_back([&] {
+      v1::GetPolicyWeightsRequest request;
+      request.set_min_version(1000000);
+      request.set_wait_ms(60000);
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+      auto reader = learner.stub->GetPolicyWeights(&context, request);
+      v1::WeightChunk chunk;
+      while (reader->Read(&chunk)) {
+      }
+      if (reader->Finish().error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) ++deadline_exceeded;
+    });
+  }
+  for (std::thread& t : pollers) t.join();
+  EXPECT_EQ(deadline_exceeded.load(), 40);
+  // The server is still responsive, and one poll still waiting at shutdown ends at once.
+  EXPECT_EQ(Status(learner).step(), 0);
+  std::thread waiting([&] {
+    v1::GetPolicyWeightsRequest request;
+    request.set_min_version(1000000);
+    request.set_wait_ms(60000);
+    grpc::ClientContext context;
+    auto reader = learner.stub->GetPolicyWeights(&context, request);
+    v1::WeightChunk chunk;
+    while (reader->Read(&chunk)) {
+    }
+    const grpc::Status status = reader->Finish();
+    EXPECT_NE(status.error_code(), grpc::StatusCode::OK);
+  });
+  absl::SleepFor(absl::Milliseconds(300));
+  const absl::Time signalled = absl::Now();
+  learner.process.Signal(SIGTERM);
+  auto code = learner.process.WaitFor(absl::Seconds(30));
+  waiting.join();
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0) << learner.process.ReadLog();
+  // shutdown_grace_s is 1: a stuck handler would hold the exit for the poll's 60 s.
+  EXPECT_LT(absl::Now() - signalled, absl::Seconds(10)) << learner.process.ReadLog();
 }
 
 TEST_F(LearnerProcessTest, KilledLearnerResumesFromItsCheckpointWithoutDoubleCounting) {

@@ -22,6 +22,7 @@
 #include "libs/tabletop/perturbation.h"
 #include "libs/viz/image.h"
 #include "nlohmann/json.hpp"
+#include "services/learner/learner_config.h"
 #include "tools/vlarft/command.h"
 #include "tools/vlarft/policy_evaluation.h"
 #include "tools/vlarft/rft_launcher.h"
@@ -34,8 +35,8 @@ namespace {
 struct RftConfig {
   RftLaunchConfig launch;
   std::string dataset = "data/tabletop";
-  int generate_demos_per_task = 20;  // when the dataset directory does not exist yet
-  std::string base_policy = "checkpoints/tiny/policy_base";
+  int generate_demos_per_task = 50;  // when the dataset directory does not exist yet (as the quickstart)
+  std::string base_policy = "checkpoints/tiny/policy_heatmap_15w";  // the shipped recommended SFT policy
   int eval_episodes_per_task = 50;
   std::vector<std::string> eval_suites;
   uint64_t eval_seed = 1000;
@@ -142,9 +143,29 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   }
   VLARFT_ASSIGN_OR_RETURN(RftConfig config, core::LoadConfig<RftConfig>(parsed.config_file, parsed.config_overrides, "rft"));
   VLARFT_RETURN_IF_ERROR(core::ValidateMixedPrecision(config.eval_mixed_precision, "rft.eval_mixed_precision"));
+  // The learner's section is checked here too, before the base evaluation, so a bad value fails in
+  // seconds rather than after minutes of evaluation when the learner process refuses it.
+  std::vector<std::string> learner_overrides = parsed.config_overrides;
+  learner_overrides.push_back("learner.policy_checkpoint=" + config.base_policy);  // as the launch forces it
+  VLARFT_ASSIGN_OR_RETURN(const services::LearnerConfig learner,
+                          core::LoadConfig<services::LearnerConfig>(parsed.config_file, learner_overrides, "learner"));
   auto say = [](const std::string& line) { std::cout << "[rft] " << line << std::endl; };
+  if (learner.checkpoint_every == 0 || learner.checkpoint_every > learner.max_steps) {
+    say(absl::StrFormat("warning: learner.checkpoint_every = %d with learner.max_steps = %d: the learner checkpoints "
+                        "only at the end, so a learner restart loses every step trained before it",
+                        learner.checkpoint_every, learner.max_steps));
+  }
   const fs::path out = config.launch.out_dir;
   fs::create_directories(out);
+
+  if (!fs::exists(config.base_policy + ".safetensors")) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "base policy ", config.base_policy, ".safetensors not found; train it with: vlarft train policy --config ",
+        parsed.config_file.empty() ? "configs/tiny.yaml" : parsed.config_file, " --dataset ", config.dataset,
+        " --out ", config.base_policy));
+  }
+  // Loaded (and so checked) before anything slow runs: a wrong or corrupt checkpoint fails now.
+  VLARFT_ASSIGN_OR_RETURN(const models::VlaPolicy base_policy, models::LoadPolicy(config.base_policy));
 
   if (!fs::exists(config.dataset)) {
     say("no demonstrations at " + config.dataset + "; generating them");
@@ -153,15 +174,7 @@ absl::Status RunRft(const std::vector<std::string>& args) {
     generate.demos_per_task = config.generate_demos_per_task;
     VLARFT_RETURN_IF_ERROR(data::GenerateDemos(generate, [](const std::string&) {}).status());
   }
-  if (!fs::exists(config.base_policy + ".safetensors")) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "base policy ", config.base_policy, ".safetensors not found; train it with: vlarft train policy --config ",
-        parsed.config_file.empty() ? "configs/tiny.yaml" : parsed.config_file, " --dataset ", config.dataset,
-        " --out ", config.base_policy));
-  }
-
   say(absl::StrFormat("evaluating the base policy (%d episodes per task)", config.eval_episodes_per_task));
-  VLARFT_ASSIGN_OR_RETURN(const models::VlaPolicy base_policy, models::LoadPolicy(config.base_policy));
   VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport base, EvaluatePolicy(base_policy, "base SFT", config,
                                                                      config.eval_episodes_per_task, config.eval_threads));
   say(absl::StrFormat("base average success %.1f%%", 100 * base.average.rate));
@@ -223,9 +236,10 @@ absl::Status RunRft(const std::vector<std::string>& args) {
                     " episodes per task):\n\n", tabletop::PerturbationMarkdown(perturbed));
   }
   const std::string summary = absl::StrFormat(
-      "RFT: %d steps in %.1f min on this machine (%d learner ranks, %d rollout workers, %d restarts); "
-      "average success %.1f%% -> %.1f%%%s",
+      "RFT: %d steps in %.1f min on this machine (%d learner ranks, %d rollout workers, %d restarts, %d steps "
+      "lost to restarts); average success %.1f%% -> %.1f%%%s",
       steps, run.seconds / 60, config.launch.learner_ranks, config.launch.rollout_workers, run.restarts,
+      run.lost_steps,
       100 * base.average.rate, 100 * tuned.average.rate, paired_summary);
   std::cout << "\n" << table << "\n" << summary << "\n";
   std::ofstream(out / "results.md") << table << "\n" << summary << "\n";
@@ -244,6 +258,7 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   record["steps"] = steps;
   record["seconds"] = run.seconds;
   record["restarts"] = run.restarts;
+  record["lost_steps"] = run.lost_steps;
   for (const RftStepRecord& r : run.steps) record["curve"].push_back({r.step, r.reward_mean, r.seconds});
   for (const SuccessEstimate& p : probes) {
     record["success_probes"].push_back(

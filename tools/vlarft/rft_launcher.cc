@@ -335,6 +335,15 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     if (stub->GetStatus(&context, {}, &status).ok()) {
       if (status.step() != last_step) {
+        if (status.step() < last_step) {
+          // A restarted learner resumed from its last checkpoint: the steps after it are redone, so
+          // they leave the curve and are counted as lost.
+          result.lost_steps += last_step - status.step();
+          while (!result.steps.empty() && result.steps.back().step > status.step()) result.steps.pop_back();
+          progress(absl::StrFormat("the learner resumed at step %d after reaching step %d: %d steps lost "
+                                   "(learner.checkpoint_every bounds the loss)",
+                                   status.step(), last_step, last_step - status.step()));
+        }
         last_step = status.step();
         if (first_step < 0) {
           first_step = last_step;

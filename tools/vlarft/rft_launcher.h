@@ -75,6 +75,9 @@ struct RftRunResult {
   std::vector<RftStepRecord> steps;
   double seconds = 0;
   int64_t restarts = 0;
+  // Steps trained and then thrown away because a restarted learner resumed from an older checkpoint
+  // (as observed by the launcher's status polls: a lower bound).
+  int64_t lost_steps = 0;
   std::string final_policy_dir;  // the learner's checkpoint directory
   std::vector<RftProcessRecord> processes;  // after the shutdown, with exit codes
 };

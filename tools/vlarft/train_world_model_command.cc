@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "libs/core/command_line.h"
 #include "libs/core/config.h"
+#include "libs/core/device.h"
 #include "libs/core/status.h"
 #include "libs/data/demo_dataset.h"
 #include "libs/models/train_tokenizer.h"
@@ -129,10 +130,6 @@ absl::StatusOr<data::DemoDataset> LoadDemos(const DataOptions& options, int64_t 
   return dataset;
 }
 
-absl::StatusOr<torch::Device> ParseDevice(const std::string& name) {
-  return core::CatchTorchErrors("parsing --device", [&] { return torch::Device(name); });
-}
-
 absl::Status RunTrainTokenizer(const std::vector<std::string>& args) {
   TrainTokenizerOptions options;
   TokenizerSection section;
@@ -140,7 +137,7 @@ absl::Status RunTrainTokenizer(const std::vector<std::string>& args) {
       bool run, ParseTrainCommand(args, "usage: vlarft train tokenizer [options] [--config FILE] [--set tokenizer.x=y ...]",
                                   "tokenizer", &options, &section));
   if (!run) return absl::OkStatus();
-  VLARFT_ASSIGN_OR_RETURN(torch::Device device, ParseDevice(options.data.device));
+  VLARFT_ASSIGN_OR_RETURN(torch::Device device, core::ParseDevice(options.data.device, "--device"));
   VLARFT_ASSIGN_OR_RETURN(data::DemoDataset dataset, LoadDemos(options.data, section.model.image_size));
   DemoVideoData source(&dataset, options.data.split_seed, options.data.validation_fraction);
   const std::string checkpoint_dir = options.checkpoint_dir.empty() ? options.out + "_ckpt" : options.checkpoint_dir;
@@ -169,7 +166,7 @@ absl::Status RunTrainWorldModel(const std::vector<std::string>& args) {
       ParseTrainCommand(args, "usage: vlarft train world-model [options] [--config FILE] [--set world_model.x=y ...]",
                         "world_model", &options, &section));
   if (!run) return absl::OkStatus();
-  VLARFT_ASSIGN_OR_RETURN(torch::Device device, ParseDevice(options.data.device));
+  VLARFT_ASSIGN_OR_RETURN(torch::Device device, core::ParseDevice(options.data.device, "--device"));
   VLARFT_ASSIGN_OR_RETURN(models::VideoTokenizer tokenizer, models::LoadTokenizer(options.tokenizer, device));
   VLARFT_ASSIGN_OR_RETURN(data::DemoDataset dataset, LoadDemos(options.data, tokenizer->config().image_size));
   DemoVideoData source(&dataset, options.data.split_seed, options.data.validation_fraction);

@@ -1,0 +1,42 @@
+// Each service that takes a device, started as a real process with `device: cuda` on a machine that
+// has none: it must exit with a configuration error naming the key (status 1 or 2), not abort on an
+// uncaught c10 exception (status 134), the hostile-client review's finding.
+#include "gtest/gtest.h"
+#include "tests/testing/child_process.h"
+#include "torch/torch.h"
+
+namespace vlarft::services {
+namespace {
+
+using vlarft::testing::BinaryPath;
+using vlarft::testing::ChildProcess;
+
+TEST(UnavailableDeviceProcessTest, EveryServiceRefusesCudaItCannotUse) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "this machine has CUDA";
+  const std::string dir = vlarft::testing::MakeTempDir("no_cuda");
+  struct Case {
+    std::string binary;
+    std::string key;
+  };
+  for (const Case& c : {Case{"vlarft-reward", "reward.scoring.device"}, Case{"vlarft-simulator", "simulator.device"},
+                        Case{"vlarft-learner", "learner.device"}}) {
+    // Checkpoints that do not exist: the device must be refused before anything is loaded.
+    const std::vector<std::string> argv = {BinaryPath(c.binary), "--host=127.0.0.1", "--metrics_port=-1",
+                                           "--set", c.key + "=cuda",
+                                           "--set", "learner.policy_checkpoint=" + dir + "/none",
+                                           "--set", "simulator.tokenizer_checkpoint=" + dir + "/none",
+                                           "--set", "simulator.world_model_checkpoint=" + dir + "/none",
+                                           "--set", "reward.tokenizer_checkpoint=" + dir + "/none"};
+    auto child = ChildProcess::Start(argv, dir + "/" + c.binary + ".log");
+    ASSERT_TRUE(child.ok()) << c.binary;
+    const std::optional<int> code = child->WaitFor(absl::Seconds(60));
+    ASSERT_TRUE(code.has_value()) << c.binary;
+    // 2: refused while parsing the configuration; 1: refused at start-up. Never 134 (abort).
+    EXPECT_TRUE(*code == 1 || *code == 2) << c.binary << " exited with " << *code << "\n" << child->ReadLog();
+    EXPECT_NE(child->ReadLog().find("no CUDA device"), std::string::npos) << c.binary << "\n" << child->ReadLog();
+    EXPECT_NE(child->ReadLog().find("device"), std::string::npos) << c.binary << "\n" << child->ReadLog();
+  }
+}
+
+}  // namespace
+}  // namespace vlarft::services
