@@ -168,7 +168,11 @@ absl::Status CheckBounds(absl::string_view field, const torch::Tensor& tensor,
 }  // namespace
 
 std::string ShapeString(absl::Span<const int64_t> shape) {
-  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
+  // Bounded: a hostile shape of thousands of dims would make an error message too long for gRPC's
+  // metadata limit (8 KiB), and the client would see "metadata size exceeds limit" instead of it.
+  constexpr size_t kShown = 8;
+  if (shape.size() <= kShown) return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
+  return absl::StrCat("[", absl::StrJoin(shape.subspan(0, kShown), ", "), ", ... (", shape.size(), " dims)]");
 }
 
 absl::Status EncodeTensorInto(const torch::Tensor& tensor, DType* dtype,

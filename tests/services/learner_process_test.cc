@@ -18,6 +18,7 @@
 #include "services/common/service_server.h"
 #include "services/common/weights_proto.h"
 #include "tests/models/policy_test_util.h"
+#include "tests/services/proto_mutator.h"
 #include "tests/testing/child_process.h"
 #include "vlarft/v1/learner.grpc.pb.h"
 
@@ -226,6 +227,65 @@ TEST_F(LearnerProcessTest, NoSingleGroupStopsTheLearner) {
   ASSERT_TRUE(Submit(learner, {Group("n1", 5, 1), Group("n2", 6, 1)}, &response).ok());
   ASSERT_TRUE(WaitForStep(learner, 2)) << learner.process.ReadLog();
   EXPECT_TRUE(learner.process.running());
+  learner.process.Signal(SIGTERM);
+  auto code = learner.process.WaitFor(absl::Seconds(30));
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0) << learner.process.ReadLog();
+}
+
+TEST_F(LearnerProcessTest, SurvivesTwoThousandMutatedSubmissions) {
+  // Bounded, seeded fuzzing (tests/services/proto_mutator.h) of SubmitGroups from 4 clients; after
+  // every 10th, GetStatus must answer. Then the learner still trains on good groups.
+  Learner learner = Start("fuzz", {"--set", "learner.max_steps=1000"});
+  ASSERT_GT(learner.port, 0);
+  v1::SubmitGroupsRequest valid;
+  *valid.add_groups() = Group("fuzz-a", 11);
+  *valid.add_groups() = Group("fuzz-b", 12);
+  std::atomic<int> status_ok{0}, unusable{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&, c] {
+      testing::ProtoMutator mutator(2000 + c);
+      for (int i = 0; i < 500; ++i) {
+        v1::SubmitGroupsRequest request = mutator.Mutate(valid);
+        // Not a well-formed protobuf (invalid UTF-8 in a string): gRPC refuses it before the service.
+        const bool wire_valid = testing::ProtoMutator::WireValid(request);
+        v1::SubmitGroupsResponse response;
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+        google::protobuf::LogSilencer quiet;
+        const grpc::Status status = learner.stub->SubmitGroups(&context, request, &response);
+        if (wire_valid && !status.ok() &&
+            (status.error_message().empty() || status.error_code() == grpc::StatusCode::UNKNOWN)) {
+          ++unusable;
+        }
+        if (!wire_valid && status.ok()) ++unusable;
+        if (i % 10 == 9) {
+          v1::LearnerStatus s;
+          grpc::ClientContext status_context;
+          status_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+          if (learner.stub->GetStatus(&status_context, {}, &s).ok()) ++status_ok;
+        }
+      }
+    });
+  }
+  for (std::thread& t : clients) t.join();
+  EXPECT_EQ(status_ok.load(), 200);
+  EXPECT_EQ(unusable.load(), 0);
+  ASSERT_TRUE(learner.process.running()) << learner.process.ReadLog();
+  const int64_t before = Status(learner).step();
+  v1::SubmitGroupsResponse response;
+  grpc::Status status;
+  for (int attempt = 0; attempt < 100; ++attempt) {  // the intake may still be full of fuzzed groups
+    const int64_t version = Status(learner).policy_version();
+    status = Submit(learner, {Group("after-" + std::to_string(attempt) + "a", 21 + attempt, version),
+                              Group("after-" + std::to_string(attempt) + "b", 221 + attempt, version)},
+                    &response);
+    if (status.ok()) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_TRUE(WaitForStep(learner, before + 1)) << learner.process.ReadLog();
   learner.process.Signal(SIGTERM);
   auto code = learner.process.WaitFor(absl::Seconds(30));
   ASSERT_TRUE(code.has_value());
