@@ -10,9 +10,11 @@
 namespace vlarft::services {
 
 struct ServerOptions {
-  std::string host = "0.0.0.0";
+  // Loopback unless told otherwise: a service reachable from other machines (the deploy manifests
+  // and the Slurm script pass --host=0.0.0.0) is a choice, not a default.
+  std::string host = "127.0.0.1";
   int port = 0;  // 0: pick a free port (reported in the ready file)
-  std::string metrics_host = "0.0.0.0";
+  std::string metrics_host = "127.0.0.1";
   int metrics_port = 0;  // 0: pick a free port; -1: no metrics endpoint
   int max_message_mb = 512;
   double shutdown_grace_s = 10.0;  // in-flight RPCs get this long to finish on SIGTERM
@@ -33,7 +35,7 @@ struct ServerOptions {
 
   template <typename V>
   void VisitFields(V& v) {
-    v.Field("host", host, "address to listen on");
+    v.Field("host", host, "address to listen on (0.0.0.0: every interface)");
     v.Field("port", port, "gRPC port (0 = any free port)");
     v.Field("metrics_host", metrics_host, "address of the Prometheus /metrics endpoint");
     v.Field("metrics_port", metrics_port, "Prometheus port (0 = any free port, -1 = disabled)");
