@@ -16,6 +16,10 @@ struct ServerOptions {
   int port = 0;  // 0: pick a free port (reported in the ready file)
   std::string metrics_host = "127.0.0.1";
   int metrics_port = 0;  // 0: pick a free port; -1: no metrics endpoint
+  // A second, plaintext gRPC port serving only grpc.health.v1 (and reflection, which gRPC adds to
+  // every server of the process) on `host`, for probes that cannot speak TLS (Kubernetes' grpc probe)
+  // when the main port uses TLS. -1: none; 0: any free port.
+  int health_port = -1;
   int max_message_mb = 512;
   double shutdown_grace_s = 10.0;  // in-flight RPCs get this long to finish on SIGTERM
   // JSON {"pid", "port", "metrics_port"} written atomically once serving; launchers and tests wait
@@ -39,6 +43,8 @@ struct ServerOptions {
     v.Field("port", port, "gRPC port (0 = any free port)");
     v.Field("metrics_host", metrics_host, "address of the Prometheus /metrics endpoint");
     v.Field("metrics_port", metrics_port, "Prometheus port (0 = any free port, -1 = disabled)");
+    v.Field("health_port", health_port,
+            "plaintext port serving only grpc.health.v1, for probes when the main port uses TLS (-1 = none, 0 = any)");
     v.Field("max_message_mb", max_message_mb, "largest gRPC message accepted or sent, MiB");
     v.Field("shutdown_grace_s", shutdown_grace_s, "seconds in-flight RPCs get to finish on SIGTERM");
     v.Field("ready_file", ready_file, "write {pid, port, metrics_port} JSON here once serving");
@@ -53,6 +59,9 @@ struct ServerOptions {
     if (port < 0 || port > 65535) return absl::InvalidArgumentError(absl::StrCat("port ", port, " out of range"));
     if (metrics_port < -1 || metrics_port > 65535) {
       return absl::InvalidArgumentError(absl::StrCat("metrics_port ", metrics_port, " out of range"));
+    }
+    if (health_port < -1 || health_port > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat("health_port ", health_port, " out of range"));
     }
     if (max_message_mb < 1 || max_message_mb > 2047) {
       return absl::InvalidArgumentError("max_message_mb must be in [1, 2047]");

@@ -110,14 +110,36 @@ absl::StatusOr<std::unique_ptr<ServiceServer>> ServiceServer::Start(
 
   auto result = std::unique_ptr<ServiceServer>(
       new ServiceServer(name, options, std::move(server), bound_port, std::move(metrics)));
+  VLARFT_RETURN_IF_ERROR(result->StartHealthServer());
   LOG(INFO) << "event=serving service=" << name << " port=" << result->port()
-            << " metrics_port=" << result->metrics_port() << " tls=" << !options.tls_cert_file.empty();
+            << " metrics_port=" << result->metrics_port() << " health_port=" << result->health_port()
+            << " tls=" << !options.tls_cert_file.empty();
   if (!options.ready_file.empty()) {
     const std::string ready = absl::StrCat("{\"pid\": ", getpid(), ", \"port\": ", result->port(),
-                                           ", \"metrics_port\": ", result->metrics_port(), "}\n");
+                                           ", \"metrics_port\": ", result->metrics_port(),
+                                           ", \"health_port\": ", result->health_port(), "}\n");
     VLARFT_RETURN_IF_ERROR(WriteFileAtomically(options.ready_file, ready));
   }
   return result;
+}
+
+absl::Status ServiceServer::StartHealthServer() {
+  if (options_.health_port < 0) return absl::OkStatus();
+  grpc::ServerBuilder builder;
+  const std::string address = absl::StrCat(options_.host, ":", options_.health_port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &health_port_);
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // No services: the default health service (and reflection; both are process-wide switches set in
+  // Start) is all it serves, and requests are tiny, so a small receive limit keeps this
+  // unauthenticated port cheap to expose.
+  builder.SetMaxReceiveMessageSize(4096);
+  health_server_ = builder.BuildAndStart();
+  if (health_server_ == nullptr || health_port_ == 0) {
+    health_port_ = -1;
+    return absl::UnavailableError(absl::StrCat(name_, ": cannot listen for health checks on ", address));
+  }
+  health_server_->GetHealthCheckService()->SetServingStatus(true);
+  return absl::OkStatus();
 }
 
 void ServiceServer::Shutdown() {
@@ -125,10 +147,15 @@ void ServiceServer::Shutdown() {
   shut_down_ = true;
   LOG(INFO) << "event=draining service=" << name_ << " grace_s=" << options_.shutdown_grace_s;
   server_->GetHealthCheckService()->SetServingStatus(false);
+  if (health_server_) health_server_->GetHealthCheckService()->SetServingStatus(false);
   const auto deadline = std::chrono::system_clock::now() +
                         std::chrono::milliseconds(static_cast<int64_t>(options_.shutdown_grace_s * 1000));
   server_->Shutdown(deadline);
   server_->Wait();
+  if (health_server_) {
+    health_server_->Shutdown(std::chrono::system_clock::now());
+    health_server_->Wait();
+  }
   if (!options_.ready_file.empty()) std::remove(options_.ready_file.c_str());
   LOG(INFO) << "event=stopped service=" << name_;
 }

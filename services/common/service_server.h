@@ -36,6 +36,8 @@ class ServiceServer {
   ~ServiceServer();  // shuts down (without grace) if Shutdown() was not called
 
   int port() const { return port_; }
+  // The plaintext health-only port, or -1 when options.health_port is -1.
+  int health_port() const { return health_port_; }
   // -1 when metrics are disabled.
   int metrics_port() const { return metrics_ ? metrics_->port() : -1; }
   // nullptr when metrics are disabled.
@@ -49,12 +51,16 @@ class ServiceServer {
  private:
   ServiceServer(std::string name, ServerOptions options, std::unique_ptr<grpc::Server> server,
                 int port, std::unique_ptr<metrics::MetricsEndpoint> metrics);
+  // Builds and starts the health-only server of options.health_port (if any).
+  absl::Status StartHealthServer();
 
   std::string name_;
   ServerOptions options_;
   std::unique_ptr<grpc::Server> server_;
   int port_;
   std::unique_ptr<metrics::MetricsEndpoint> metrics_;
+  std::unique_ptr<grpc::Server> health_server_;  // plaintext, grpc.health.v1 only
+  int health_port_ = -1;
   bool shut_down_ = false;
 };
 

@@ -1,7 +1,10 @@
 #include "services/common/service_server.h"
 
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "libs/metrics/prometheus_text.h"
 #include "prometheus/counter.h"
@@ -49,6 +52,49 @@ TEST(ServiceServerTest, AnswersHealthServesMetricsAndShutsDownCleanly) {
   server->reset();
   absl::Status after = CheckHealth(Connect(port), "", absl::Milliseconds(500));
   EXPECT_FALSE(after.ok());
+}
+
+TEST(ServiceServerTest, PlaintextHealthPortServesOnlyHealth) {
+  // For TLS clusters: probes that cannot do TLS ask a second, plaintext port that serves nothing
+  // but grpc.health.v1 and reflection (here the main port is plaintext too; the health port is the same
+  // either way).
+  ServerOptions options = LoopbackOptions();
+  options.health_port = 0;
+  auto server = ServiceServer::Start(options, {}, "test");
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_GT((*server)->health_port(), 0);
+  EXPECT_NE((*server)->health_port(), (*server)->port());
+  auto health = Connect((*server)->health_port());
+  EXPECT_TRUE(WaitForHealthy(health, "", absl::Seconds(10)).ok());
+  // The services of the main port are not served here.
+  grpc::GenericStub generic(health);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1), response;
+  grpc::Status status;
+  std::mutex mu;
+  std::condition_variable done_cv;
+  bool done = false;
+  generic.UnaryCall(&context, "/vlarft.v1.Learner/GetStatus", {}, &request,
+                    &response, [&](grpc::Status s) {
+                      std::lock_guard<std::mutex> lock(mu);
+                      status = s;
+                      done = true;
+                      done_cv.notify_one();
+                    });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    done_cv.wait(lock, [&] { return done; });
+  }
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << status.error_message();
+  const int port = (*server)->health_port();
+  (*server)->Shutdown();
+  server->reset();
+  EXPECT_FALSE(CheckHealth(Connect(port), "", absl::Milliseconds(500)).ok());
+
+  options.health_port = 70000;
+  EXPECT_EQ(ServiceServer::Start(options, {}, "test").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ServiceServerTest, BusyPortIsUnavailableAndNamesTheAddress) {

@@ -1,7 +1,9 @@
 // `vlarft study sde-rewards`: how informative is each reward on the groups RFT actually trains on?
 // Groups of G chunks sampled from the SDE policy (not perturbed expert chunks) at demonstration
 // states; every chunk is executed in the real benchmark from the prompt's exact state (ground truth:
-// tabletop_imaginer.h progress) and imagined by the world model, greedy and sampled. Per reward,
+// tabletop_imaginer.h progress) and imagined by the world model, greedy and sampled; the real
+// frames are also scored after a round trip through the tokenizer, which separates what the
+// tokenizer cannot represent from what the dynamics model gets wrong. Per reward,
 // the mean within-group Spearman ρ against the ground-truth progress (what GRPO's group-relative
 // advantages use; 95% bootstrap interval over groups) and the share of groups whose G rewards are
 // all equal (no learning signal at all). docs/reward_study.md reports it.
@@ -60,6 +62,19 @@ struct RewardColumn {
 
 bool AllEqual(const torch::Tensor& v) { return (v.max() - v.min()).item<double>() == 0.0; }
 
+// Real frames passed through the tokenizer (context o_t encoded; each frame encoded against it and
+// decoded): the best any dynamics model could imagine through this tokenizer. `frames` uint8
+// [N, T, H, W, 3], `context` uint8 [H, W, 3]; returns the reconstructions, same shape.
+torch::Tensor ThroughTokenizer(models::VideoTokenizer& tokenizer, const torch::Tensor& context,
+                               const torch::Tensor& frames) {
+  torch::NoGradGuard no_grad;
+  const torch::Device device = tokenizer->device();
+  const models::ContextEncoding ctx = tokenizer->EncodeContext(models::FramesToModel(context.unsqueeze(0), device));
+  const torch::Tensor flat = frames.reshape({-1, frames.size(-3), frames.size(-2), 3});
+  const auto [codes, indices] = tokenizer->EncodeFuture(models::FramesToModel(flat, device), ctx);
+  return models::ModelToFrames(tokenizer->DecodeFuture(codes, ctx)).to(torch::kCPU).reshape(frames.sizes());
+}
+
 absl::Status RunSdeRewardStudy(const std::vector<std::string>& args) {
   VLARFT_ASSIGN_OR_RETURN(core::ParsedCommandLine parsed, core::ParseCommandLine(args));
   if (parsed.help) {
@@ -80,7 +95,8 @@ absl::Status RunSdeRewardStudy(const std::vector<std::string>& args) {
   limits.max_group_size = flags.group_size + 1;
   VLARFT_ASSIGN_OR_RETURN(models::ImaginationEngine engine,
                           models::ImaginationEngine::Load(flags.tokenizer, flags.world_model, torch::kCPU, limits));
-  auto features = std::make_shared<rl::TokenizerFeatureExtractor>(engine.tokenizer());
+  models::VideoTokenizer tokenizer = engine.tokenizer();
+  auto features = std::make_shared<rl::TokenizerFeatureExtractor>(tokenizer);
   rollout::WorldModelImaginer world_model(std::move(engine));
   rollout::TabletopImaginer real(&prompts->dataset(), {});
   rl::RewardConfig config;  // the configured type-3 formula: L1 + tokenizer perceptual, mean over frames
@@ -89,6 +105,7 @@ absl::Status RunSdeRewardStudy(const std::vector<std::string>& args) {
   std::vector<RewardColumn> columns = {{"world model, greedy (type 3, the README run's)"},
                                        {"world model, sampled (type 3)"},
                                        {"real frames (type 3 formula on rendered frames)"},
+                                       {"real frames through the tokenizer (encode, decode)"},
                                        {"action L1 to the expert chunk (type 1)"}};
   int64_t truth_all_equal = 0, truth_any_failure = 0;
   const core::SeedPath root(flags.seed);
@@ -114,6 +131,12 @@ absl::Status RunSdeRewardStudy(const std::vector<std::string>& args) {
     std::vector<torch::Tensor> rewards;
     for (const rollout::ImaginedChunk* c : {&greedy, &sampled_chunk, &real_chunk}) {
       VLARFT_ASSIGN_OR_RETURN(rl::RewardBreakdown b, scorer->ScoreTrajectories(c->frames, c->reference));
+      rewards.push_back(b.rewards);
+    }
+    {
+      const torch::Tensor frames = ThroughTokenizer(tokenizer, prompt.frame, real_chunk.frames);
+      const torch::Tensor reference = ThroughTokenizer(tokenizer, prompt.frame, real_chunk.reference.unsqueeze(0))[0];
+      VLARFT_ASSIGN_OR_RETURN(rl::RewardBreakdown b, scorer->ScoreTrajectories(frames, reference));
       rewards.push_back(b.rewards);
     }
     VLARFT_ASSIGN_OR_RETURN(rl::RewardBreakdown l1, scorer->ScoreActions(actions, expert));
