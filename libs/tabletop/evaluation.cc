@@ -75,16 +75,27 @@ class WorkerPool {
 }  // namespace
 
 absl::Status RunEpisodes(Policy& policy, const std::vector<TabletopEnv*>& envs, int image_size, int chunk_length,
-                         int threads) {
+                         int threads, const std::function<void(const EpisodeProgress&)>& progress) {
   WorkerPool pool(std::max(1, threads));
   std::vector<int> active;
   std::vector<Observation> observations;
+  EpisodeProgress where;
+  where.episodes = static_cast<int>(envs.size());
+  for (const TabletopEnv* env : envs) {
+    const int left = std::max(0, env->task().max_steps - env->steps());
+    where.max_decisions = std::max(where.max_decisions, (left + chunk_length - 1) / chunk_length);
+  }
   while (true) {
     active.clear();
     for (size_t i = 0; i < envs.size(); ++i) {
       if (!envs[i]->done()) active.push_back(static_cast<int>(i));
     }
+    if (progress && where.decisions > 0) {
+      where.finished = where.episodes - static_cast<int>(active.size());
+      progress(where);
+    }
     if (active.empty()) return absl::OkStatus();
+    ++where.decisions;
     observations.resize(active.size());
     pool.ParallelFor(static_cast<int>(active.size()), [&](int i) {
       const TabletopEnv& env = *envs[active[i]];
@@ -140,7 +151,8 @@ absl::StatusOr<EvalReport> Evaluate(Policy& policy, const EvalOptions& options,
   }
   std::vector<TabletopEnv*> running;
   for (const auto& env : envs) running.push_back(env.get());
-  VLARFT_RETURN_IF_ERROR(RunEpisodes(policy, running, options.image_size, options.chunk_length, options.threads));
+  VLARFT_RETURN_IF_ERROR(
+      RunEpisodes(policy, running, options.image_size, options.chunk_length, options.threads, options.progress));
 
   EvalReport report;
   report.policy = policy.name();

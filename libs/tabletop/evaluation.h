@@ -5,6 +5,8 @@
 // evaluated with the same options face exactly the same scenes.
 #pragma once
 
+#include <functional>
+
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -44,6 +46,14 @@ class Policy {
   virtual absl::StatusOr<std::vector<ActionChunk>> ActBatch(const std::vector<Observation>& observations) = 0;
 };
 
+// Where a lockstep run of episodes stands after a decision.
+struct EpisodeProgress {
+  int decisions = 0;      // ActBatch calls so far
+  int max_decisions = 0;  // upper bound for the whole run (the longest remaining step budget)
+  int finished = 0;       // episodes done (solved or out of steps)
+  int episodes = 0;
+};
+
 struct EvalOptions {
   std::vector<std::string> suites;  // empty = all four
   int episodes_per_task = 50;
@@ -52,6 +62,8 @@ struct EvalOptions {
   int image_size = 64;
   int threads = 2;       // environment stepping/rendering threads
   int chunk_length = 8;  // actions executed per decision
+  // Called after every decision of the lockstep loop (see RunEpisodes), for progress lines.
+  std::function<void(const EpisodeProgress&)> progress;
 };
 
 // Drives every environment in `envs` with `policy` until each is done (solved or out of steps), in
@@ -59,7 +71,7 @@ struct EvalOptions {
 // index into `envs`), rendering and stepping on `threads` threads. Evaluate's loop; the rollout
 // library uses it to let a policy finish episodes from given states.
 absl::Status RunEpisodes(Policy& policy, const std::vector<TabletopEnv*>& envs, int image_size, int chunk_length,
-                         int threads);
+                         int threads, const std::function<void(const EpisodeProgress&)>& progress = nullptr);
 
 // `envs_out` (optional) receives every episode's environment, by episode index, before the first
 // decision (the scripted expert reads true state through it).

@@ -54,6 +54,23 @@ TEST(EvaluationTest, ExpertNearPerfectRandomNearZero) {
   EXPECT_EQ(again->average.rate, report->average.rate);
 }
 
+TEST(EvaluationTest, ReportsProgressAfterEveryDecision) {
+  EvalOptions options = SmallOptions();
+  std::vector<EpisodeProgress> seen;
+  options.progress = [&seen](const EpisodeProgress& at) { seen.push_back(at); };
+  auto random = MakeRandomPolicy(2);
+  ASSERT_TRUE(Evaluate(*random, options).ok());
+  ASSERT_FALSE(seen.empty());
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].decisions, static_cast<int>(i) + 1);
+    EXPECT_EQ(seen[i].episodes, 60);
+    EXPECT_LE(seen[i].decisions, seen[i].max_decisions);
+    if (i > 0) EXPECT_GE(seen[i].finished, seen[i - 1].finished);
+  }
+  // The last report is the end: every episode finished, within the bound.
+  EXPECT_EQ(seen.back().finished, 60);
+}
+
 TEST(EvaluationTest, ResultsDependOnSeedsNotThreads) {
   EvalOptions options = SmallOptions();
   options.suites = {"object"};

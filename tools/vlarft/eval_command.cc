@@ -1,10 +1,12 @@
 // `vlarft eval`: a policy (scripted expert, random, or a trained checkpoint) in the tabletop
 // benchmark; prints and writes (JSON + Markdown) the paper-style tables: success per suite with 95%
 // Wilson intervals and the average, and with --perturbation=all the perturbation table.
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 
 #include "absl/strings/str_format.h"
+#include "libs/core/clock_format.h"
 #include "libs/core/mixed_precision.h"
 #include "libs/core/status.h"
 #include "libs/models/policy.h"
@@ -125,6 +127,21 @@ absl::Status RunEval(const std::vector<std::string>& args) {
     eval.image_size = image_size;
     eval.threads = options.threads;
     eval.chunk_length = options.chunk_length;
+    // A progress line at most every 10 s (long evaluations used to print nothing for minutes).
+    const auto started = std::chrono::steady_clock::now();
+    auto last_line = started;
+    eval.progress = [&](const tabletop::EpisodeProgress& at) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_line < std::chrono::seconds(10)) return;
+      last_line = now;
+      const double elapsed = std::chrono::duration<double>(now - started).count();
+      const double eta = elapsed / at.decisions * std::max(0, at.max_decisions - at.decisions);
+      std::cout << absl::StrFormat("[eval] %s: decision %d of at most %d, %d/%d episodes finished, %s elapsed, "
+                                   "at most %s left\n",
+                                   p.Name(), at.decisions, at.max_decisions, at.finished, at.episodes,
+                                   core::FormatClock(elapsed), core::FormatClock(eta))
+                << std::flush;
+    };
     RecordingPolicy recording(policy.get(), &envs, static_cast<int>(options.episodes_per_task),
                               options.record_dir.empty() ? 0 : static_cast<int>(options.record_episodes));
     VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport report, tabletop::Evaluate(recording, eval, &envs));
