@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
+#include "libs/core/torch_compat.h"
 
 namespace vlarft::core {
 
@@ -12,7 +13,7 @@ absl::StatusOr<torch::Device> ParseDevice(const std::string& name, const std::st
     return absl::InvalidArgumentError(absl::StrCat(field, " must be cpu, cuda or cuda:N, got '", name, "'"));
   }
   if (device->is_cuda()) {
-    if (!torch::cuda::is_available()) {
+    if (!CudaAvailable()) {
       return absl::FailedPreconditionError(absl::StrCat(
           field, " is '", name, "' but this process sees no CUDA device (a CPU-only LibTorch build, no GPU, or ",
           "CUDA_VISIBLE_DEVICES hides it); use cpu here"));

@@ -14,10 +14,6 @@ absl::StatusOr<std::unique_ptr<PerceptualDistance>> MakePerceptualDistance(
     const RewardConfig& config, std::shared_ptr<MultiScaleFeatureExtractor> tokenizer_features) {
   VLARFT_RETURN_IF_ERROR(config.Validate());
   VLARFT_ASSIGN_OR_RETURN(const torch::Device device, core::ParseDevice(config.device, "scoring.device"));
-  if (device.is_cuda() && !core::CudaAvailable()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "device '", config.device, "' requested, but this LibTorch build has no usable CUDA device"));
-  }
   switch (config.perceptual_kind()) {
     case PerceptualKind::kNone:
       return std::unique_ptr<PerceptualDistance>();

@@ -123,6 +123,14 @@ class LearnerProcessTest : public ::testing::Test {
     return false;
   }
 
+  // SIGTERM, then the learner must exit 0 (it checkpoints and drains) within 30 s.
+  void StopAndExpectCleanExit(Learner& learner) {
+    learner.process.Signal(SIGTERM);
+    const std::optional<int> code = learner.process.WaitFor(absl::Seconds(30));
+    ASSERT_TRUE(code.has_value()) << learner.process.ReadLog();
+    EXPECT_EQ(*code, 0) << learner.process.ReadLog();
+  }
+
   std::string dir_;
   models::VlaPolicy policy_{nullptr};
 };
@@ -194,10 +202,7 @@ TEST_F(LearnerProcessTest, ValidatesDeduplicatesAppliesBackpressureTrainsAndStre
             static_cast<double>(Status(learner).groups_dropped_stale()));
   EXPECT_TRUE(metrics::FindSample(*samples, "vlarft_learner_reward_mean").has_value());
 
-  learner.process.Signal(SIGTERM);
-  auto code = learner.process.WaitFor(absl::Seconds(30));
-  ASSERT_TRUE(code.has_value());
-  EXPECT_EQ(*code, 0) << learner.process.ReadLog();
+  StopAndExpectCleanExit(learner);
 }
 
 // Attacks from the hostile-client review: each is refused or trained through, and the learner
@@ -227,10 +232,7 @@ TEST_F(LearnerProcessTest, NoSingleGroupStopsTheLearner) {
   ASSERT_TRUE(Submit(learner, {Group("n1", 5, 1), Group("n2", 6, 1)}, &response).ok());
   ASSERT_TRUE(WaitForStep(learner, 2)) << learner.process.ReadLog();
   EXPECT_TRUE(learner.process.running());
-  learner.process.Signal(SIGTERM);
-  auto code = learner.process.WaitFor(absl::Seconds(30));
-  ASSERT_TRUE(code.has_value());
-  EXPECT_EQ(*code, 0) << learner.process.ReadLog();
+  StopAndExpectCleanExit(learner);
 }
 
 TEST_F(LearnerProcessTest, SurvivesTwoThousandMutatedSubmissions) {
@@ -286,10 +288,7 @@ TEST_F(LearnerProcessTest, SurvivesTwoThousandMutatedSubmissions) {
   }
   ASSERT_TRUE(status.ok()) << status.error_message();
   ASSERT_TRUE(WaitForStep(learner, before + 1)) << learner.process.ReadLog();
-  learner.process.Signal(SIGTERM);
-  auto code = learner.process.WaitFor(absl::Seconds(30));
-  ASSERT_TRUE(code.has_value());
-  EXPECT_EQ(*code, 0) << learner.process.ReadLog();
+  StopAndExpectCleanExit(learner);
 }
 
 TEST_F(LearnerProcessTest, AbandonedWeightPollsEndAndShutdownIsPrompt) {

@@ -1,15 +1,14 @@
 // `vlarft eval compare`: two `vlarft eval --out` results of the same episodes (same seed, episodes
 // per task and perturbation), base vs tuned, compared episode by episode: the difference of the
 // success rates per suite and on average with a paired 95% interval and the exact McNemar test.
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
 #include "libs/tabletop/paired_comparison.h"
 #include "tools/vlarft/command.h"
 #include "tools/vlarft/command_options.h"
+#include "tools/vlarft/policy_evaluation.h"
 
 namespace vlarft::cli {
 namespace {
@@ -28,11 +27,8 @@ struct EvalCompareOptions {
 };
 
 absl::StatusOr<tabletop::EvalReport> ReadReport(const std::string& path, const std::string& perturbation) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  absl::StatusOr<std::vector<tabletop::EvalReport>> reports = tabletop::ParseReportsJson(text.str());
+  VLARFT_ASSIGN_OR_RETURN(const std::string text, ReadTextFile(path));
+  absl::StatusOr<std::vector<tabletop::EvalReport>> reports = tabletop::ParseReportsJson(text);
   if (!reports.ok()) return core::Annotate(reports.status(), path);
   for (tabletop::EvalReport& r : *reports) {
     if (r.perturbation == perturbation) return std::move(r);

@@ -3,9 +3,7 @@
 // harness"). Reads each run's results.json; writes ladder.png and ladder.md.
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -41,11 +39,8 @@ struct PairedGain {
 
 absl::StatusOr<PairedGain> ReadPairedGain(const std::string& dir) {
   const std::string path = (fs::path(dir) / "results.json").string();
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  const nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  VLARFT_ASSIGN_OR_RETURN(const std::string text, ReadTextFile(path));
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.contains("paired") || !j["paired"].contains("difference") ||
       !j["paired"].contains("ci95") || !j["paired"]["ci95"].is_array() || j["paired"]["ci95"].size() != 2) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": no paired.difference / paired.ci95 (not a study rft result?)"));

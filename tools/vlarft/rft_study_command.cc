@@ -5,9 +5,7 @@
 // validation_fraction}, simulator.{tokenizer,world_model}_checkpoint, reward.scoring, rft.{base_policy,
 // dataset, eval_*}; `--set` overrides any of them.
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -111,10 +109,8 @@ absl::StatusOr<tabletop::EvalReport> BaseEvaluation(const std::string& policy_st
                                                     const std::string& cache,
                                                     const std::function<void(const std::string&)>& say) {
   if (!cache.empty() && fs::exists(cache)) {
-    std::ifstream in(cache);
-    std::stringstream text;
-    text << in.rdbuf();
-    VLARFT_ASSIGN_OR_RETURN(std::vector<tabletop::EvalReport> reports, tabletop::ParseReportsJson(text.str()));
+    VLARFT_ASSIGN_OR_RETURN(const std::string text, ReadTextFile(cache));
+    VLARFT_ASSIGN_OR_RETURN(std::vector<tabletop::EvalReport> reports, tabletop::ParseReportsJson(text));
     const std::string want_precision = core::PrecisionName(settings.bf16);
     if (reports.size() != 1 || reports[0].seed != settings.seed ||
         reports[0].episodes_per_task != settings.episodes_per_task ||

@@ -134,9 +134,11 @@ absl::Status RunSdeRewardStudy(const std::vector<std::string>& args) {
       rewards.push_back(b.rewards);
     }
     {
-      const torch::Tensor frames = ThroughTokenizer(tokenizer, prompt.frame, real_chunk.frames);
-      const torch::Tensor reference = ThroughTokenizer(tokenizer, prompt.frame, real_chunk.reference.unsqueeze(0))[0];
-      VLARFT_ASSIGN_OR_RETURN(rl::RewardBreakdown b, scorer->ScoreTrajectories(frames, reference));
+      // The group and the reference in one pass: the context is encoded once.
+      const torch::Tensor all = ThroughTokenizer(
+          tokenizer, prompt.frame, torch::cat({real_chunk.frames, real_chunk.reference.unsqueeze(0)}));
+      const int64_t group = real_chunk.frames.size(0);
+      VLARFT_ASSIGN_OR_RETURN(rl::RewardBreakdown b, scorer->ScoreTrajectories(all.narrow(0, 0, group), all[group]));
       rewards.push_back(b.rewards);
     }
     VLARFT_ASSIGN_OR_RETURN(rl::RewardBreakdown l1, scorer->ScoreActions(actions, expert));
