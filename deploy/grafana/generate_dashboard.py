@@ -70,8 +70,9 @@ row("Training (learner)")
 stat("Optimiser step", "vlarft_learner_step: optimiser steps taken (max over ranks).", f'max({L("vlarft_learner_step")})')
 stat("Policy version", "Newest published policy weight version.", f'max({L("vlarft_learner_policy_version")})')
 stat("Reward (mean)", "Mean reward of the last step's groups, averaged over ranks.", f'avg({L("vlarft_learner_reward_mean")})', decimals=3)
-stat("Success estimate", "Evaluation success-rate estimate (vlarft_learner_success_estimate); n/a until an evaluation has run.",
-     f'max({L("vlarft_learner_success_estimate")})', unit="percentunit", decimals=1)
+stat("Success (evaluator)", "Benchmark success of the newest evaluated policy version, mean over suites "
+     "(vlarft_evaluator_success_ratio, suite=all); n/a until the evaluator finished its first evaluation.",
+     f'max(vlarft_evaluator_success_ratio{{suite="all",{NS}}})', unit="percentunit", decimals=1)
 stat("Groups / s", "Groups trained per second during the last step (learner throughput).", f'avg({L("vlarft_learner_groups_per_second")})', decimals=2)
 stat("Learner ranks up", "Learner processes answering scrapes.", f'count(up{{component="learner",{NS}}} == 1)')
 flush()
@@ -91,8 +92,20 @@ ts("Reward vs step", "Step counter next to the reward, to read the reward curve 
     (f'avg({L("vlarft_learner_reward_std")})', "reward std")],
    w=6, overrides=[{"matcher": {"id": "byName", "options": "step"},
                     "properties": [{"id": "custom.axisPlacement", "value": "right"}]}])
-ts("Success estimate", "Evaluation success rate (absent in runs without evaluation).",
-   [(f'max({L("vlarft_learner_success_estimate")})', "success")], unit="percentunit", w=6, min_=0)
+ts("Success vs baseline", "Benchmark success of each evaluated policy version (mean over suites) with its 95% "
+   "interval, and the policy RFT started from on the same episodes (vlarft-evaluator). The VlarftSuccessDropped "
+   "alert fires when the interval's upper end falls below the baseline.",
+   [(f'max(vlarft_evaluator_success_ratio{{suite="all",{NS}}})', "success"),
+    (f'max(vlarft_evaluator_success_upper{{suite="all",{NS}}})', "95% upper"),
+    (f'max(vlarft_evaluator_success_lower{{suite="all",{NS}}})', "95% lower"),
+    (f'max(vlarft_evaluator_base_success_ratio{{suite="all",{NS}}})', "baseline")],
+   unit="percentunit", w=6, min_=0, overrides=[
+       {"matcher": {"id": "byName", "options": "95% upper"},
+        "properties": [{"id": "custom.fillBelowTo", "value": "95% lower"}, {"id": "custom.lineWidth", "value": 0},
+                       {"id": "custom.fillOpacity", "value": 20}]},
+       {"matcher": {"id": "byName", "options": "95% lower"}, "properties": [{"id": "custom.lineWidth", "value": 0}]},
+       {"matcher": {"id": "byName", "options": "baseline"},
+        "properties": [{"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}}]}])
 flush()
 ts("Loss terms", "Total GRPO loss and its terms: clipped policy-gradient loss, auxiliary flow-matching MSE, KL to the SFT reference.",
    [(f'avg({L("vlarft_learner_loss")})', "loss"),
@@ -120,6 +133,16 @@ ts("Zero-variance groups", "Fraction of groups whose 16 samples got identical re
 ts("Learner step time", "Wall time of one optimiser step (p50 / p90).",
    [(f'histogram_quantile(0.5, sum by (le) (rate({L("vlarft_learner_step_seconds_bucket")}[{RI}])))', "p50"),
     (f'histogram_quantile(0.9, sum by (le) (rate({L("vlarft_learner_step_seconds_bucket")}[{RI}])))', "p90")], unit="s", w=8)
+flush()
+
+row("Benchmark success (evaluator)")
+ts("Success per suite", "Benchmark success of the newest evaluated policy version in each suite (vlarft-evaluator).",
+   [(f'max by (suite) (vlarft_evaluator_success_ratio{{suite!="all",{NS}}})', "{{suite}}")], unit="percentunit", w=12, min_=0)
+ts("Evaluated version and duration", "Learner policy version the evaluator last evaluated, and how long that evaluation took.",
+   [(f'max({L("vlarft_evaluator_policy_version")})', "version"),
+    (f'max({L("vlarft_evaluator_evaluation_seconds")})', "seconds")],
+   w=12, min_=0, overrides=[{"matcher": {"id": "byName", "options": "seconds"},
+                             "properties": [{"id": "custom.axisPlacement", "value": "right"}, {"id": "unit", "value": "s"}]}])
 flush()
 
 row("Rollouts and staleness")

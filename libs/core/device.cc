@@ -6,12 +6,18 @@
 
 namespace vlarft::core {
 
-absl::StatusOr<torch::Device> ParseDevice(const std::string& name, const std::string& field) {
+absl::StatusOr<torch::Device> ParseDeviceName(const std::string& name, const std::string& field) {
   // torch::Device's string constructor throws on garbage; keep that inside the boundary.
   absl::StatusOr<torch::Device> device = CatchTorchErrors(field, [&]() { return torch::Device(name); });
   if (!device.ok() || !(device->is_cpu() || device->is_cuda())) {
     return absl::InvalidArgumentError(absl::StrCat(field, " must be cpu, cuda or cuda:N, got '", name, "'"));
   }
+  return *device;
+}
+
+absl::StatusOr<torch::Device> ParseDevice(const std::string& name, const std::string& field) {
+  absl::StatusOr<torch::Device> device = ParseDeviceName(name, field);
+  if (!device.ok()) return device.status();
   if (device->is_cuda()) {
     if (!CudaAvailable()) {
       return absl::FailedPreconditionError(absl::StrCat(

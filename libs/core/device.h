@@ -15,4 +15,8 @@ namespace vlarft::core {
 // device count). `field` names the setting in the messages (e.g. "reward.scoring.device").
 absl::StatusOr<torch::Device> ParseDevice(const std::string& name, const std::string& field = "device");
 
+// The spelling check of ParseDevice alone (cpu / cuda / cuda:N), without asking whether this machine
+// has the device: for validating a configuration on a machine other than the one it will run on.
+absl::StatusOr<torch::Device> ParseDeviceName(const std::string& name, const std::string& field = "device");
+
 }  // namespace vlarft::core

@@ -94,7 +94,8 @@ absl::StatusOr<std::vector<float>> ReadRows(const std::string& path, hid_t group
   return rows;
 }
 
-absl::StatusOr<Episode> ReadEpisode(const std::string& path, hid_t data, const std::string& name, int image_size) {
+absl::StatusOr<Episode> ReadEpisode(const std::string& path, hid_t data, const std::string& name, int image_size,
+                                    bool with_frames) {
   const std::string where = "data/" + name;
   H5Handle demo(H5Gopen2(data, name.c_str(), H5P_DEFAULT), H5Gclose);
   if (!demo.valid()) return Malformed(path, where, "is not a group");
@@ -131,6 +132,25 @@ absl::StatusOr<Episode> ReadEpisode(const std::string& path, hid_t data, const s
   }
 
   const std::string frames_field = obs_where + "/agentview_rgb";
+  e.file = path;
+  e.demo = name;
+  if (!with_frames) {
+    if (H5Lexists(obs.get(), "agentview_rgb", H5P_DEFAULT) <= 0) return Malformed(path, frames_field, "is missing");
+    absl::StatusOr<ArrayInfo> shape = InspectArray(obs.get(), "agentview_rgb");
+    if (!shape.ok()) return Malformed(path, frames_field, std::string(shape.status().message()));
+    const std::vector<hsize_t>& dims = shape->dims;
+    if (dims.size() != 4 || dims[3] != 3 || dims[1] == 0 || dims[2] == 0) {
+      return Malformed(path, frames_field, absl::StrCat("shape ", Shape(dims), "; expected [T, H, W, 3]"));
+    }
+    if (static_cast<int64_t>(dims[0]) != e.length) {
+      return Malformed(path, frames_field, absl::StrCat("has ", dims[0], " frames but actions has ", e.length, " steps"));
+    }
+    if (image_size <= 0 && dims[1] != dims[2]) {
+      return Malformed(path, frames_field, absl::StrCat("frames are ", dims[1], "x", dims[2], "; pass an image size to resize them"));
+    }
+    e.size = image_size > 0 ? image_size : static_cast<int>(dims[1]);
+    return e;
+  }
   ArrayInfo info;
   absl::StatusOr<std::vector<uint8_t>> raw = ReadByteArray(obs.get(), "agentview_rgb", &info);
   if (!raw.ok()) {
@@ -225,7 +245,19 @@ absl::Status WriteTaskFile(const std::string& path, const TaskDemos& demos) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<Episode>> ReadTaskFile(const std::string& path, int image_size) {
+absl::StatusOr<Episode> ReadDemoEpisode(const std::string& path, const std::string& demo, int image_size) {
+  if (!fs::exists(path)) return absl::NotFoundError(absl::StrCat(path, ": no such file"));
+  auto lock = Hdf5Lock();
+  SilenceHdf5Errors quiet;
+  H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file.valid()) return absl::DataLossError(absl::StrCat(path, ": HDF5 cannot open it"));
+  H5Handle data(H5Gopen2(file.get(), "data", H5P_DEFAULT), H5Gclose);
+  if (!data.valid()) return Malformed(path, "data", "is not a group");
+  if (H5Lexists(data.get(), demo.c_str(), H5P_DEFAULT) <= 0) return Malformed(path, "data/" + demo, "is missing");
+  return ReadEpisode(path, data.get(), demo, image_size, /*with_frames=*/true);
+}
+
+absl::StatusOr<std::vector<Episode>> ReadTaskFile(const std::string& path, int image_size, bool with_frames) {
   if (!fs::exists(path)) return absl::NotFoundError(absl::StrCat(path, ": no such file"));
   auto lock = Hdf5Lock();
   SilenceHdf5Errors quiet;
@@ -257,7 +289,7 @@ absl::StatusOr<std::vector<Episode>> ReadTaskFile(const std::string& path, int i
   if (names.empty()) return Malformed(path, "data", "has no demo_<i> groups");
   std::vector<Episode> episodes;
   for (const std::string& name : names) {
-    VLARFT_ASSIGN_OR_RETURN(Episode e, ReadEpisode(path, data.get(), name, image_size));
+    VLARFT_ASSIGN_OR_RETURN(Episode e, ReadEpisode(path, data.get(), name, image_size, with_frames));
     e.suite = suite, e.task = task, e.instruction = instruction;
     episodes.push_back(std::move(e));
   }
@@ -265,7 +297,7 @@ absl::StatusOr<std::vector<Episode>> ReadTaskFile(const std::string& path, int i
 }
 
 absl::StatusOr<DemoDataset> LoadDemoDirectory(const std::string& dir, const std::vector<std::string>& suites,
-                                              int image_size, int max_per_task) {
+                                              int image_size, int max_per_task, bool with_frames) {
   if (!fs::is_directory(dir)) return absl::NotFoundError(absl::StrCat("demonstration directory ", dir, " does not exist"));
   std::vector<std::string> files;
   for (const auto& entry : fs::recursive_directory_iterator(dir)) {
@@ -283,7 +315,7 @@ absl::StatusOr<DemoDataset> LoadDemoDirectory(const std::string& dir, const std:
   DemoDataset dataset;
   dataset.image_size = image_size;
   for (const std::string& f : files) {
-    VLARFT_ASSIGN_OR_RETURN(std::vector<Episode> episodes, ReadTaskFile(f, image_size));
+    VLARFT_ASSIGN_OR_RETURN(std::vector<Episode> episodes, ReadTaskFile(f, image_size, with_frames));
     if (max_per_task > 0 && static_cast<int>(episodes.size()) > max_per_task) episodes.resize(max_per_task);
     if (dataset.image_size <= 0) dataset.image_size = episodes[0].size;
     for (Episode& e : episodes) {

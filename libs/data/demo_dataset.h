@@ -34,6 +34,9 @@ struct Episode {
   std::vector<uint8_t> frames;  // T * size * size * 3
   std::vector<float> actions;   // T * 7
   std::vector<float> proprio;   // T * 8: ee_states[0..6) then gripper_states[0..2)
+  // Where it was read from (empty for episodes made in memory): an index loaded without frames
+  // reads them from here on demand (ReadDemoEpisode).
+  std::string file, demo;
 
   const uint8_t* frame(int64_t t) const { return frames.data() + t * size * size * 3; }
   const float* action(int64_t t) const { return actions.data() + t * kActionDim; }
@@ -56,7 +59,13 @@ absl::Status WriteTaskFile(const std::string& path, const TaskDemos& demos);
 // which must then be square). Errors name the file and the field: NOT_FOUND for a missing file,
 // DATA_LOSS for a file HDF5 cannot open or decode, INVALID_ARGUMENT for a layout that is not the
 // one above (missing dataset or instruction, wrong rank or dtype, lengths that disagree).
-absl::StatusOr<std::vector<Episode>> ReadTaskFile(const std::string& path, int image_size);
+// With `with_frames` false the frames are checked for shape but not read: episodes keep their
+// size, length, actions and proprio, and `frames` stays empty (an index to stream frames from).
+absl::StatusOr<std::vector<Episode>> ReadTaskFile(const std::string& path, int image_size, bool with_frames = true);
+
+// One demonstration, frames included, of a task file (`demo` is its group name, e.g. "demo_3"),
+// with the same checks and resizing as ReadTaskFile.
+absl::StatusOr<Episode> ReadDemoEpisode(const std::string& path, const std::string& demo, int image_size);
 
 struct DemoDataset {
   std::vector<Episode> episodes;
@@ -66,7 +75,8 @@ struct DemoDataset {
 
 // Loads every *_demo.hdf5 under `dir` (recursively, in sorted path order), optionally only the
 // given suites (the parent directory name), at most `max_per_task` demos per file (0 = all).
+// With `with_frames` false, an index: every episode without its frames (ReadTaskFile).
 absl::StatusOr<DemoDataset> LoadDemoDirectory(const std::string& dir, const std::vector<std::string>& suites,
-                                              int image_size, int max_per_task = 0);
+                                              int image_size, int max_per_task = 0, bool with_frames = true);
 
 }  // namespace vlarft::data

@@ -34,16 +34,19 @@ absl::StatusOr<PromptSampler> PromptSampler::Create(const DemoDataset* dataset, 
   return PromptSampler(dataset, seed, std::move(episodes));
 }
 
-PromptSample PromptSampler::Get(uint64_t index, int64_t steps) const {
+std::pair<int64_t, int64_t> PromptSampler::Locate(uint64_t index) const {
   tabletop::Random r(tabletop::StreamSeed(seed_, index, 0x9A11));
   // Uniform over all states: a global state index, then the episode holding it.
   const int64_t state = static_cast<int64_t>(r.Uniform() * static_cast<double>(num_states()));
   const size_t k = std::upper_bound(cumulative_.begin(), cumulative_.end(), state) - cumulative_.begin();
+  return {episodes_[k], state - (k == 0 ? 0 : cumulative_[k - 1])};
+}
+
+PromptSample MakePromptSample(const Episode& e, int64_t episode, int64_t step, int64_t steps) {
   PromptSample s;
-  s.episode = episodes_[k];
-  const Episode& e = dataset_->episodes[s.episode];
+  s.episode = episode;
   s.source = &e;
-  s.step = state - (k == 0 ? 0 : cumulative_[k - 1]);
+  s.step = step;
   const size_t frame_bytes = static_cast<size_t>(e.size) * e.size * 3;
   s.expert_actions.reserve(steps * kActionDim);
   s.expert_frames.reserve(steps * frame_bytes);
@@ -54,6 +57,11 @@ PromptSample PromptSampler::Get(uint64_t index, int64_t steps) const {
     s.expert_frames.insert(s.expert_frames.end(), e.frame(next), e.frame(next) + frame_bytes);
   }
   return s;
+}
+
+PromptSample PromptSampler::Get(uint64_t index, int64_t steps) const {
+  const auto [episode, step] = Locate(index);
+  return MakePromptSample(dataset_->episodes[episode], episode, step, steps);
 }
 
 }  // namespace vlarft::data

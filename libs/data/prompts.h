@@ -34,6 +34,9 @@ struct PromptSample {
   const std::string& instruction() const { return source->instruction; }
 };
 
+// The prompt at step `step` of `e` (which holds its frames), dataset index `episode`.
+PromptSample MakePromptSample(const Episode& e, int64_t episode, int64_t step, int64_t steps);
+
 // True if `episode` belongs to the validation split.
 bool IsValidationEpisode(uint64_t seed, int64_t episode, double validation_fraction);
 
@@ -42,8 +45,13 @@ class PromptSampler {
   // INVALID_ARGUMENT if the split holds no episode with steps.
   static absl::StatusOr<PromptSampler> Create(const DemoDataset* dataset, uint64_t seed, double validation_fraction,
                                               bool validation_split = false);
-  // Draw number `index`, with `steps` expert actions (chunk_length * horizon, >= 1).
+  // Draw number `index`, with `steps` expert actions (chunk_length * horizon, >= 1). The dataset's
+  // episodes must hold their frames.
   PromptSample Get(uint64_t index, int64_t steps) const;
+  // Which (episode, step) draw number `index` is, without touching frames: for datasets loaded as an
+  // index (LoadDemoDirectory with_frames = false), whose caller reads the episode and calls
+  // MakePromptSample.
+  std::pair<int64_t, int64_t> Locate(uint64_t index) const;
   // Episodes of this split, ascending.
   const std::vector<int64_t>& episodes() const { return episodes_; }
   // Number of (episode, t) pairs prompts are drawn from.

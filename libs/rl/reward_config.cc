@@ -78,7 +78,9 @@ absl::Status RewardConfig::Validate() const {
         "' needs lpips_weights: set it to a safetensors file made by tools/convert_lpips_weights.py "
         "from the official LPIPS weights, or choose perceptual: tokenizer (or ssim)"));
   }
-  return core::ParseDevice(device, "device").status();
+  // Spelling only: whether this machine has the device is asked where the scorer is built, so a
+  // GPU configuration can be validated on a CPU machine (--validate=config).
+  return core::ParseDeviceName(device, "device").status();
 }
 
 }  // namespace vlarft::rl

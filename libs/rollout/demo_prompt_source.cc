@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
 
 namespace vlarft::rollout {
@@ -9,17 +10,65 @@ namespace vlarft::rollout {
 absl::StatusOr<std::unique_ptr<DemoPromptSource>> DemoPromptSource::Load(const std::string& dir,
                                                                         const std::vector<std::string>& suites,
                                                                         int image_size, uint64_t split_seed,
-                                                                        double validation_fraction, int64_t steps) {
-  VLARFT_ASSIGN_OR_RETURN(data::DemoDataset loaded, data::LoadDemoDirectory(dir, suites, image_size));
+                                                                        double validation_fraction, int64_t steps,
+                                                                        DemoPromptSourceOptions options) {
+  if (options.stream_frames && options.cache_episodes < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("cache_episodes must be >= 1, got ", options.cache_episodes));
+  }
+  VLARFT_ASSIGN_OR_RETURN(data::DemoDataset loaded,
+                          data::LoadDemoDirectory(dir, suites, image_size, 0, /*with_frames=*/!options.stream_frames));
   auto dataset = std::make_unique<data::DemoDataset>(std::move(loaded));
   VLARFT_ASSIGN_OR_RETURN(data::PromptSampler sampler,
                           data::PromptSampler::Create(dataset.get(), split_seed, validation_fraction));
-  return std::unique_ptr<DemoPromptSource>(new DemoPromptSource(std::move(dataset), std::move(sampler), steps, dir));
+  return std::unique_ptr<DemoPromptSource>(
+      new DemoPromptSource(std::move(dataset), std::move(sampler), steps, dir, options));
+}
+
+int64_t DemoPromptSource::episode_reads() const {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  return reads_;
+}
+
+absl::StatusOr<std::shared_ptr<const data::Episode>> DemoPromptSource::EpisodeWithFrames(int64_t episode) {
+  const data::Episode& indexed = dataset_->episodes[episode];
+  if (!options_.stream_frames) {
+    return std::shared_ptr<const data::Episode>(std::shared_ptr<const data::Episode>(), &indexed);  // not owned
+  }
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    auto hit = cache_.find(episode);
+    if (hit != cache_.end()) {
+      recency_.splice(recency_.begin(), recency_, hit->second.second);
+      return hit->second.first;
+    }
+  }
+  // Read outside the cache lock (HDF5 has its own); two threads missing the same episode both read it.
+  VLARFT_ASSIGN_OR_RETURN(data::Episode read, data::ReadDemoEpisode(indexed.file, indexed.demo, dataset_->image_size));
+  if (read.length != indexed.length || read.size != indexed.size) {
+    return absl::DataLossError(absl::StrCat(indexed.file, " ", indexed.demo, " changed since it was indexed: ",
+                                            read.length, " steps of ", read.size, " px, indexed ", indexed.length,
+                                            " steps of ", indexed.size, " px"));
+  }
+  read.suite = indexed.suite, read.task = indexed.task, read.instruction = indexed.instruction;
+  auto full = std::make_shared<const data::Episode>(std::move(read));
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  ++reads_;
+  if (cache_.count(episode) == 0) {
+    recency_.push_front(episode);
+    cache_[episode] = {full, recency_.begin()};
+    while (static_cast<int64_t>(cache_.size()) > options_.cache_episodes) {
+      cache_.erase(recency_.back());
+      recency_.pop_back();
+    }
+  }
+  return full;
 }
 
 absl::StatusOr<Prompt> DemoPromptSource::Get(uint64_t index) {
-  const data::PromptSample s = sampler_.Get(index, steps_);
-  const data::Episode& e = *s.source;
+  const auto [episode, step] = sampler_.Locate(index);
+  VLARFT_ASSIGN_OR_RETURN(std::shared_ptr<const data::Episode> source, EpisodeWithFrames(episode));
+  const data::PromptSample s = data::MakePromptSample(*source, episode, step, steps_);
+  const data::Episode& e = *source;
   Prompt p;
   p.dataset = dir_;
   p.task = e.task;

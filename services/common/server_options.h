@@ -34,6 +34,12 @@ struct ServerOptions {
   std::string tls_client_ca_file;
   // > 0: the launcher's pid; this process gets SIGTERM (graceful shutdown) when the launcher dies.
   int parent_pid = 0;
+  // Check instead of serve, then exit (0: valid; 1: the first problem, named). "config": the
+  // configuration alone (required keys, ranges, cross-field rules, device spelling), for a machine
+  // other than the one the service will run on (CI validating a GPU overlay). "full": everything
+  // short of serving on this machine: the device exists, every checkpoint and dataset the config
+  // names loads, TLS files and the auth token are readable. Empty: serve.
+  std::string validate;
   // Config document (YAML) and overrides are taken by the command-line parser itself (--config,
   // --set); see libs/core/command_line.h.
 
@@ -53,7 +59,13 @@ struct ServerOptions {
     v.Field("tls_key_file", tls_key_file, "PEM server private key");
     v.Field("tls_client_ca_file", tls_client_ca_file, "PEM CA bundle; set to require client certs");
     v.Field("parent_pid", parent_pid, "launcher pid: shut down (as on SIGTERM) when it exits; 0 = off");
+    v.Field("validate", validate,
+            "config | full: check instead of serving and exit (config: the configuration alone; full: also "
+            "the device, checkpoints, dataset, TLS files and token on this machine)");
   }
+
+  bool validating() const { return !validate.empty(); }
+  bool validating_config_only() const { return validate == "config"; }
 
   absl::Status Validate() const {
     if (port < 0 || port > 65535) return absl::InvalidArgumentError(absl::StrCat("port ", port, " out of range"));
@@ -67,6 +79,9 @@ struct ServerOptions {
       return absl::InvalidArgumentError("max_message_mb must be in [1, 2047]");
     }
     if (parent_pid < 0) return absl::InvalidArgumentError("parent_pid must be >= 0");
+    if (!validate.empty() && validate != "config" && validate != "full") {
+      return absl::InvalidArgumentError(absl::StrCat("validate must be config or full, got '", validate, "'"));
+    }
     if (shutdown_grace_s < 0) return absl::InvalidArgumentError("shutdown_grace_s must be >= 0");
     if (tls_cert_file.empty() != tls_key_file.empty()) {
       return absl::InvalidArgumentError("tls_cert_file and tls_key_file must be set together");

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -29,12 +30,20 @@ struct ServiceInvocation {
 // Sets glog to log to stderr with the binary name; call once at the top of main().
 void InitServiceLogging(const char* argv0);
 
+// A config key read from an environment variable when the variable is set: the learner takes the
+// rendezvous from MASTER_ADDR / MASTER_PORT / WORLD_SIZE / RANK as PyTorchJob, JobSet and torchrun set
+// them. Precedence: config file < environment < --set.
+struct EnvironmentOverride {
+  const char* variable;
+  const char* key;  // relative to the whole document, e.g. "learner.distributed.rank"
+};
+
 // Parses argv: server flags (--port, --metrics_port, ...), --config FILE, --set key=value (keys are
 // relative to the whole document, e.g. simulator.max_batch=8), --help. `section` is the config
 // document's key for this service ("simulator").
 template <typename Config>
-absl::StatusOr<ServiceInvocation<Config>> ParseServiceInvocation(int argc, char** argv,
-                                                                 const std::string& section) {
+absl::StatusOr<ServiceInvocation<Config>> ParseServiceInvocation(int argc, char** argv, const std::string& section,
+                                                                 const std::vector<EnvironmentOverride>& environment = {}) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   absl::StatusOr<core::ParsedCommandLine> parsed = core::ParseCommandLine(args);
   if (!parsed.ok()) return parsed.status();
@@ -52,8 +61,14 @@ absl::StatusOr<ServiceInvocation<Config>> ParseServiceInvocation(int argc, char*
   }
   absl::Status status = core::BindOptions(*parsed, &invocation.server);
   if (!status.ok()) return status;
-  absl::StatusOr<Config> config =
-      core::LoadConfig<Config>(parsed->config_file, parsed->config_overrides, section);
+  std::vector<std::string> overrides;
+  for (const EnvironmentOverride& e : environment) {
+    if (const char* value = std::getenv(e.variable); value != nullptr && *value != '\0') {
+      overrides.push_back(absl::StrCat(e.key, "=", value));
+    }
+  }
+  overrides.insert(overrides.end(), parsed->config_overrides.begin(), parsed->config_overrides.end());
+  absl::StatusOr<Config> config = core::LoadConfig<Config>(parsed->config_file, overrides, section);
   if (!config.ok()) return config.status();
   invocation.config = *std::move(config);
   return invocation;
@@ -61,13 +76,16 @@ absl::StatusOr<ServiceInvocation<Config>> ParseServiceInvocation(int argc, char*
 
 // The whole main() of a service binary: block signals, set up logging, parse the invocation (exit 2
 // with the message on bad flags/config, print help and exit 0 on --help), run, and map the result to
-// an exit status (0 ok, 1 with the error logged and printed).
+// an exit status (0 ok, 1 with the error logged and printed). With --validate, `run` returns before
+// serving and a valid configuration prints "<binary>: configuration valid (<level>)".
 template <typename Config>
 int ServiceMain(int argc, char** argv, const std::string& section, const std::string& binary,
-                absl::Status (*run)(const ServiceInvocation<Config>&, ShutdownSignal&)) {
+                absl::Status (*run)(const ServiceInvocation<Config>&, ShutdownSignal&),
+                const std::vector<EnvironmentOverride>& environment = {}) {
   ShutdownSignal signals;  // first: every thread started later inherits the blocked signals
   InitServiceLogging(argv[0]);
-  absl::StatusOr<ServiceInvocation<Config>> invocation = ParseServiceInvocation<Config>(argc, argv, section);
+  absl::StatusOr<ServiceInvocation<Config>> invocation =
+      ParseServiceInvocation<Config>(argc, argv, section, environment);
   if (!invocation.ok()) {
     std::cerr << binary << ": " << invocation.status().message() << "\n";
     return 2;
@@ -89,6 +107,9 @@ int ServiceMain(int argc, char** argv, const std::string& section, const std::st
     LOG(ERROR) << "event=fatal " << status;
     std::cerr << binary << ": " << status.message() << "\n";
     return 1;
+  }
+  if (invocation->server.validating()) {
+    std::cout << binary << ": configuration valid (" << invocation->server.validate << ")\n";
   }
   return 0;
 }

@@ -63,6 +63,11 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(const S
 
 }  // namespace
 
+absl::Status ValidateServerFiles(const ServerOptions& options) {
+  VLARFT_RETURN_IF_ERROR(options.Validate());
+  return MakeCredentials(options).status();
+}
+
 ServiceServer::ServiceServer(std::string name, ServerOptions options,
                              std::unique_ptr<grpc::Server> server, int port,
                              std::unique_ptr<metrics::MetricsEndpoint> metrics)

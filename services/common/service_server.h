@@ -69,6 +69,10 @@ class ServiceServer {
 // ServiceServer::Start.
 absl::StatusOr<std::unique_ptr<metrics::MetricsEndpoint>> StartMetricsEndpoint(const ServerOptions& options);
 
+// What --validate=full checks of the server options short of binding ports: the options' own rules
+// and that the TLS certificate, key and client CA are readable.
+absl::Status ValidateServerFiles(const ServerOptions& options);
+
 // Reads a whole (small) file, e.g. a PEM certificate. NOT_FOUND / PERMISSION_DENIED name the path.
 absl::StatusOr<std::string> ReadSmallFile(const std::string& path);
 

@@ -19,6 +19,9 @@ namespace vlarft::services {
 
 absl::Status RunLearner(const ServiceInvocation<LearnerConfig>& invocation, ShutdownSignal& signals) {
   const LearnerConfig& config = invocation.config;
+  if (invocation.server.validating_config_only()) {
+    return core::ParseDeviceName(config.device, "learner.device").status();
+  }
   if (config.torch_threads > 0) torch::set_num_threads(static_cast<int>(config.torch_threads));
   VLARFT_ASSIGN_OR_RETURN(torch::Device device, core::ParseDevice(config.device, "learner.device"));
   VLARFT_ASSIGN_OR_RETURN(models::VlaPolicy policy, models::LoadPolicy(config.policy_checkpoint));
@@ -30,8 +33,15 @@ absl::Status RunLearner(const ServiceInvocation<LearnerConfig>& invocation, Shut
     ref->to(device);
     reference = ref;
   }
+  // Validation stands in a one-process group for the rendezvous, which would wait for the other
+  // ranks; the world size itself was checked against prompts_per_step when the config loaded.
+  rl::DistributedConfig distributed = config.distributed;
+  if (invocation.server.validating()) {
+    distributed.world_size = 1;
+    distributed.rank = 0;
+  }
   VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<rl::DataParallelGroup> group,
-                          rl::DataParallelGroup::Create(config.distributed, device));
+                          rl::DataParallelGroup::Create(distributed, device));
   VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<rl::GrpoLearner> learner,
                           rl::GrpoLearner::Create(policy, config.grpo, config.optim, group.get(), reference));
   VLARFT_ASSIGN_OR_RETURN(TokenVerifier auth, TokenVerifier::FromEnvironment(invocation.server.auth_token_env));
@@ -48,7 +58,8 @@ absl::Status RunLearner(const ServiceInvocation<LearnerConfig>& invocation, Shut
     rpc_metrics = std::make_unique<metrics::RpcMetrics>(endpoint->registry(), "learner");
   }
   TrainingLoop loop(config, *learner, *group, leader ? &intake : nullptr, &weights, &progress, learner_metrics.get());
-  VLARFT_RETURN_IF_ERROR(loop.Resume());
+  VLARFT_RETURN_IF_ERROR(loop.Resume());  // restores the newest checkpoint in checkpoint_dir, if any
+  if (invocation.server.validating()) return ValidateServerFiles(invocation.server);
 
   // Followers serve only health and metrics; the leader also serves vlarft.v1.Learner.
   LearnerServiceImpl service(config, policy->config(), intake, weights, progress, auth, rpc_metrics.get(),
@@ -87,6 +98,13 @@ absl::Status RunLearner(const ServiceInvocation<LearnerConfig>& invocation, Shut
 }  // namespace vlarft::services
 
 int main(int argc, char** argv) {
+  // The distributed environment PyTorchJob, JobSet and torchrun set; --set still overrides it.
+  const std::vector<vlarft::services::EnvironmentOverride> environment = {
+      {"MASTER_ADDR", "learner.distributed.master_addr"},
+      {"MASTER_PORT", "learner.distributed.master_port"},
+      {"WORLD_SIZE", "learner.distributed.world_size"},
+      {"RANK", "learner.distributed.rank"},
+  };
   return vlarft::services::ServiceMain<vlarft::services::LearnerConfig>(argc, argv, "learner", "vlarft-learner",
-                                                            &vlarft::services::RunLearner);
+                                                                        &vlarft::services::RunLearner, environment);
 }

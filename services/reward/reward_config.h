@@ -32,6 +32,10 @@ struct RewardServiceConfig {
     if (max_group_size < 1 || max_frames < 1 || frame_size < 8) {
       return absl::InvalidArgumentError("max_group_size, max_frames >= 1 and frame_size >= 8 required");
     }
+    if (scoring.perceptual == "tokenizer" && tokenizer_checkpoint.empty()) {
+      return absl::InvalidArgumentError(
+          "scoring.perceptual is 'tokenizer' but tokenizer_checkpoint is empty; set it or choose lpips/ssim");
+    }
     if (batching.max_batch_units < max_group_size) {
       return absl::InvalidArgumentError("batching.max_batch_units must hold a whole group");
     }

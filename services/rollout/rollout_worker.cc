@@ -12,7 +12,7 @@
 #include "libs/core/status.h"
 #include "services/common/rollout_proto.h"
 #include "services/common/tensor_proto.h"
-#include "services/common/weights_proto.h"
+#include "services/common/weight_fetcher.h"
 #include "services/rollout/grpc_backends.h"
 
 namespace vlarft::services {
@@ -79,31 +79,14 @@ absl::StatusOr<std::unique_ptr<RolloutWorker>> RolloutWorker::Create(const Rollo
 }
 
 absl::StatusOr<bool> RolloutWorker::RefreshWeights(absl::Duration wait, std::optional<int64_t> min_version) {
-  v1::GetPolicyWeightsRequest request;
-  request.set_min_version(min_version.value_or(policy_->version() + 1));
-  request.set_wait_ms(static_cast<int32_t>(absl::ToInt64Milliseconds(wait)));
   std::unique_ptr<grpc::ClientContext> context = learner_contexts_.New(wait + absl::Seconds(60));
   const CallCanceller::Registration registration = in_flight_.Register(context.get());
-  std::unique_ptr<grpc::ClientReader<v1::WeightChunk>> reader = learner_->GetPolicyWeights(context.get(), request);
-  WeightAssembler assembler;
-  v1::WeightChunk chunk;
-  bool complete = false;
-  while (reader->Read(&chunk)) {
-    absl::StatusOr<bool> added = assembler.Add(chunk);
-    if (!added.ok()) {
-      context->TryCancel();
-      reader->Finish();
-      return added.status();
-    }
-    complete = *added;
-  }
-  const grpc::Status status = reader->Finish();
-  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) return false;  // no newer version yet
-  if (!status.ok()) return FromGrpcStatus(status);
-  if (!complete) return absl::DataLossError("weight stream ended before the version was complete");
-  VLARFT_RETURN_IF_ERROR(policy_->Apply(assembler.version(), assembler.tensors()));
-  if (metrics_) metrics_->SetPolicyVersion(assembler.version());
-  LOG(INFO) << "event=weights_applied worker=" << config_.worker_id << " version=" << assembler.version();
+  VLARFT_ASSIGN_OR_RETURN(std::optional<FetchedWeights> fetched,
+                          FetchPolicyWeights(*learner_, context.get(), min_version.value_or(policy_->version() + 1), wait));
+  if (!fetched.has_value()) return false;  // no newer version yet
+  VLARFT_RETURN_IF_ERROR(policy_->Apply(fetched->version, fetched->tensors));
+  if (metrics_) metrics_->SetPolicyVersion(fetched->version);
+  LOG(INFO) << "event=weights_applied worker=" << config_.worker_id << " version=" << fetched->version;
   return true;
 }
 

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "glog/logging.h"
+#include "libs/core/device.h"
 #include "libs/core/status.h"
 #include "services/common/service_main.h"
 #include "services/common/service_server.h"
@@ -15,6 +16,9 @@ namespace vlarft::services {
 
 absl::Status RunSimulator(const ServiceInvocation<SimulatorConfig>& invocation, ShutdownSignal& signals) {
   const SimulatorConfig& config = invocation.config;
+  if (invocation.server.validating_config_only()) {
+    return core::ParseDeviceName(config.device, "simulator.device").status();
+  }
   if (config.torch_threads > 0) torch::set_num_threads(static_cast<int>(config.torch_threads));
   std::unique_ptr<WorldModelBackend> backend;
   if (config.backend == "tabletop") {
@@ -27,6 +31,7 @@ absl::Status RunSimulator(const ServiceInvocation<SimulatorConfig>& invocation, 
                                                        absl::Seconds(config.session_idle_timeout_s)));
   }
   VLARFT_ASSIGN_OR_RETURN(TokenVerifier auth, TokenVerifier::FromEnvironment(invocation.server.auth_token_env));
+  if (invocation.server.validating()) return ValidateServerFiles(invocation.server);
   VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<metrics::MetricsEndpoint> endpoint, StartMetricsEndpoint(invocation.server));
   SimulatorServiceImpl service(backend.get(), config.batching, auth, endpoint ? &endpoint->registry() : nullptr);
   VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<ServiceServer> server,

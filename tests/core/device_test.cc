@@ -38,5 +38,19 @@ TEST(DeviceTest, CudaThatIsNotThereIsAPreconditionNotACrash) {
   }
 }
 
+TEST(DeviceTest, NameCheckAcceptsCudaWithoutAskingTheMachine) {
+  // A GPU overlay's config is validated on CPU-only CI machines: the spelling alone is checked.
+  for (const char* name : {"cpu", "cuda", "cuda:0", "cuda:3"}) {
+    absl::StatusOr<torch::Device> device = ParseDeviceName(name, "simulator.device");
+    ASSERT_TRUE(device.ok()) << name << ": " << device.status();
+  }
+  absl::StatusOr<torch::Device> device = ParseDeviceName("gpu:0", "simulator.device");
+  ASSERT_FALSE(device.ok());
+  EXPECT_EQ(device.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(device.status().message().find("simulator.device must be cpu, cuda or cuda:N, got 'gpu:0'"),
+            std::string::npos)
+      << device.status();
+}
+
 }  // namespace
 }  // namespace vlarft::core

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Deployment checks, one CTest test per step (tests/deploy/CMakeLists.txt):
 #
-#   deploy_test.sh STEP REPO_ROOT WORK_DIR
+#   deploy_test.sh STEP REPO_ROOT WORK_DIR [BIN_DIR]
 #
 #   setup        npm ci of the validator (tests/deploy/validator: kubernetes-models, the
 #                prometheus-operator models, TypeScript, yaml) into WORK_DIR/validator
@@ -15,6 +15,10 @@
 #   dashboard    deploy/grafana/vlarft-rft.json is what generate_dashboard.py writes; every query
 #                parses (promtool) and names only metrics the services export
 #   scrape       deploy/prometheus/local-scrape.yml.tmpl, filled in, passes `promtool check config`
+#   services     every service of every overlay, started as its pod would start it but with
+#                --validate (validator/services.mjs): `full` for cpu-small (the tiny preset's
+#                artifacts are in the repository), `config` for the GPU overlays (the paper preset's
+#                artifacts and the GPUs exist only on the cluster). Needs BIN_DIR (4th argument).
 #
 # Tools: kubectl (with kustomize v4+), node + npm, promtool (Debian package prometheus), python3;
 # deploy/install-deps.sh installs them.
@@ -113,6 +117,19 @@ case "$STEP" in
       "$ROOT/deploy/prometheus/local-scrape.yml.tmpl" > "$WORK/local-scrape.yml"
     ! grep -n '@[A-Z_]*@' "$WORK/local-scrape.yml" || die "unreplaced placeholder"
     promtool check config "$WORK/local-scrape.yml"
+    ;;
+
+  services)
+    need kubectl; need node
+    BIN="$(cd "${4:?bin dir (build/bin) for the services step}" && pwd)"
+    status=0
+    for name in "${OVERLAYS[@]}"; do
+      [[ "$name" == base ]] && continue
+      level=config
+      [[ "$name" == cpu-* ]] && level=full
+      node_tool services.mjs "$(rendered "$name")" "$ROOT" "$BIN" "$WORK/services" "$level" || status=1
+    done
+    exit $status
     ;;
 
   *)

@@ -24,6 +24,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "gtest/gtest.h"
+#include "tests/evaluation/benchmark_policy.h"
 #include "libs/core/subprocess.h"
 #include "nlohmann/json.hpp"
 #include "services/common/client.h"
@@ -85,7 +86,8 @@ class PrometheusScrapeTest : public ::testing::Test {
   void SetUp() override {
     dir_ = vlarft::testing::MakeTempDir("prometheus");
     torch::manual_seed(11);
-    models::VlaPolicy policy = models::testing::MakeTinyPolicy();
+    // The benchmark's vocabulary, so the evaluator can run the policy on the tabletop suites.
+    models::VlaPolicy policy = evaluation::testing::MakeBenchmarkPolicy();
     models::testing::Randomize(*policy, 0.1);
     ASSERT_TRUE(models::SavePolicy(dir_ + "/policy", policy, 0).ok());
   }
@@ -113,8 +115,24 @@ class PrometheusScrapeTest : public ::testing::Test {
     const int port = *vlarft::testing::ReadJsonInt(*ready, "port");
     metrics_port_ = *vlarft::testing::ReadJsonInt(*ready, "metrics_port");
     ClientOptions options;
-    options.target = absl::StrCat("127.0.0.1:", port);
+    options.target = learner_target_ = absl::StrCat("127.0.0.1:", port);
     stub_ = v1::Learner::NewStub(*MakeChannel(options));
+  }
+
+  // --- the evaluator (benchmark success of each learner version) ---------------------------------
+  void StartEvaluator() {
+    const std::vector<std::string> args = {
+        vlarft::testing::BinaryPath("vlarft-evaluator"), "--host=127.0.0.1", "--metrics_host=127.0.0.1",
+        "--ready_file=" + dir_ + "/evaluator.ready", "--shutdown_grace_s=1",
+        "--set", "evaluator.policy_checkpoint=" + dir_ + "/policy", "--set", "evaluator.suites=[goal]",
+        "--set", "evaluator.episodes_per_task=1", "--set", "evaluator.mixed_precision=none",
+        "--set", "evaluator.weight_wait_s=1", "--set", "evaluator.learner.target=" + learner_target_};
+    auto process = ChildProcess::Start(args, dir_ + "/evaluator.log");
+    ASSERT_TRUE(process.ok()) << process.status();
+    evaluator_.emplace(*std::move(process));
+    auto ready = vlarft::testing::WaitForFile(dir_ + "/evaluator.ready", absl::Seconds(60));
+    ASSERT_TRUE(ready.ok()) << evaluator_->ReadLog();
+    evaluator_metrics_port_ = *vlarft::testing::ReadJsonInt(*ready, "metrics_port");
   }
 
   int64_t LearnerStep() {
@@ -195,9 +213,11 @@ class PrometheusScrapeTest : public ::testing::Test {
     const std::string binary = FindPrometheus();
     ASSERT_FALSE(binary.empty()) << "the prometheus server is not installed (deploy/install-deps.sh installs the "
                                     "Debian package `prometheus`; or set VLARFT_PROMETHEUS)";
-    // The targets file the local launcher writes (file_sd format), here with the one learner rank.
+    // The targets file the local launcher writes (file_sd format), here with the one learner rank
+    // and the evaluator.
     json targets = json::array(
-        {{{"targets", {absl::StrCat("127.0.0.1:", metrics_port_)}}, {"labels", {{"component", "learner"}, {"rank", "0"}}}}});
+        {{{"targets", {absl::StrCat("127.0.0.1:", metrics_port_)}}, {"labels", {{"component", "learner"}, {"rank", "0"}}}},
+         {{"targets", {absl::StrCat("127.0.0.1:", evaluator_metrics_port_)}}, {"labels", {{"component", "evaluator"}}}}});
     std::ofstream(dir_ + "/targets.json") << targets.dump(2);
     const std::string tmpl = ReadFile("deploy/prometheus/local-scrape.yml.tmpl");
     ASSERT_FALSE(tmpl.empty()) << "deploy/prometheus/local-scrape.yml.tmpl not found (tests run from the repo root)";
@@ -298,11 +318,16 @@ class PrometheusScrapeTest : public ::testing::Test {
   std::unique_ptr<v1::Learner::Stub> stub_;
   int metrics_port_ = 0;
   int prom_port_ = 0;
+  std::string learner_target_;
+  std::optional<ChildProcess> evaluator_;
+  int evaluator_metrics_port_ = 0;
 };
 
 TEST_F(PrometheusScrapeTest, PrometheusScrapesTheLearnersRewardSeries) {
   const int64_t steps = std::max<int64_t>(2, EnvInt("VLARFT_PROM_TEST_STEPS", 6));
   StartLearner(steps + 1);
+  ASSERT_FALSE(HasFatalFailure());
+  StartEvaluator();
   ASSERT_FALSE(HasFatalFailure());
   StartPrometheus();
   ASSERT_FALSE(HasFatalFailure());
@@ -340,6 +365,18 @@ TEST_F(PrometheusScrapeTest, PrometheusScrapesTheLearnersRewardSeries) {
   EXPECT_NEAR(std::stod(dashboard_reward[0]["value"][1].get<std::string>()), *reward, 1e-6);
   EXPECT_FALSE(Query(DashboardQuery(dashboard, "Staleness (policy versions)", "A", "1m")).empty());
 
+  // The evaluator's success series, as the dashboard's success panel and the alert read them: the
+  // baseline and at least one learner version, per suite and averaged.
+  EXPECT_TRUE(WaitForValue(R"(vlarft_evaluator_base_success_ratio{component="evaluator",suite="all"})",
+                           [](double v) { return v >= 0 && v <= 1; }))
+      << evaluator_->ReadLog();
+  EXPECT_TRUE(WaitForValue(R"(vlarft_evaluator_success_ratio{component="evaluator",suite="goal"})",
+                           [](double v) { return v >= 0 && v <= 1; }))
+      << evaluator_->ReadLog();
+  EXPECT_TRUE(WaitForValue("vlarft_evaluator_policy_version", [](double v) { return v >= 0; }));
+  EXPECT_FALSE(Query(DashboardQuery(dashboard, "Success vs baseline", "A", "1m")).empty());
+  EXPECT_FALSE(Query(DashboardQuery(dashboard, "Success vs baseline", "D", "1m")).empty());
+
   if (const char* dump = std::getenv("VLARFT_PROM_TEST_DUMP")) {
     absl::SleepFor(absl::Seconds(2));
     DumpDashboardSeries(dump, dashboard, start, absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
@@ -347,6 +384,8 @@ TEST_F(PrometheusScrapeTest, PrometheusScrapesTheLearnersRewardSeries) {
 
   prometheus_->Signal(SIGTERM);
   EXPECT_TRUE(prometheus_->WaitFor(absl::Seconds(20)).has_value());
+  evaluator_->Signal(SIGTERM);
+  EXPECT_EQ(evaluator_->WaitFor(absl::Seconds(20)), std::optional<int>(0)) << evaluator_->ReadLog();
   learner_->Signal(SIGTERM);
   auto code = learner_->WaitFor(absl::Seconds(30));
   ASSERT_TRUE(code.has_value());

@@ -29,8 +29,8 @@ std::string ReadText(const std::string& path) {
   return out.str();
 }
 
-const std::vector<std::string> kServices = {"simulator",  "reward",     "learner-rank0",
-                                            "learner-rank1", "rollout-0", "rollout-1"};
+const std::vector<std::string> kServices = {"simulator", "reward",    "learner-rank0", "learner-rank1",
+                                            "rollout-0", "rollout-1", "evaluator"};
 
 class RftPipelineTest : public ::testing::Test {
  protected:

@@ -19,14 +19,16 @@ TEST(UnavailableDeviceProcessTest, EveryServiceRefusesCudaItCannotUse) {
     std::string key;
   };
   for (const Case& c : {Case{"vlarft-reward", "reward.scoring.device"}, Case{"vlarft-simulator", "simulator.device"},
-                        Case{"vlarft-learner", "learner.device"}}) {
+                        Case{"vlarft-learner", "learner.device"}, Case{"vlarft-rollout", "rollout.device"}}) {
     // Checkpoints that do not exist: the device must be refused before anything is loaded.
     const std::vector<std::string> argv = {BinaryPath(c.binary), "--host=127.0.0.1", "--metrics_port=-1",
                                            "--set", c.key + "=cuda",
                                            "--set", "learner.policy_checkpoint=" + dir + "/none",
                                            "--set", "simulator.tokenizer_checkpoint=" + dir + "/none",
                                            "--set", "simulator.world_model_checkpoint=" + dir + "/none",
-                                           "--set", "reward.tokenizer_checkpoint=" + dir + "/none"};
+                                           "--set", "reward.tokenizer_checkpoint=" + dir + "/none",
+                                           "--set", "rollout.policy_checkpoint=" + dir + "/none",
+                                           "--set", "rollout.dataset=" + dir + "/none"};
     auto child = ChildProcess::Start(argv, dir + "/" + c.binary + ".log");
     ASSERT_TRUE(child.ok()) << c.binary;
     const std::optional<int> code = child->WaitFor(absl::Seconds(60));

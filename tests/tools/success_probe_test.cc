@@ -1,143 +1,104 @@
-// SuccessProbe: which checkpoints it evaluates, that it never blocks the caller, and that a failed
-// evaluation is reported and skipped.
+// SuccessProbe follows the evaluator's results file: the baseline and each version's estimate, in
+// order, each once; a line still being written waits for the next poll; a corrupt line is reported
+// and skipped.
 #include "tools/vlarft/success_probe.h"
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "libs/tabletop/report.h"
+#include "nlohmann/json.hpp"
 
 namespace vlarft::cli {
 namespace {
 namespace fs = std::filesystem;
 
-// A committed TrainingCheckpoints step: the directory with trainer.yaml, then LATEST naming it.
-void Commit(const fs::path& dir, int64_t step) {
-  const fs::path step_dir = dir / absl::StrCat("step-", step);
-  fs::create_directories(step_dir);
-  std::ofstream(step_dir / "trainer.yaml") << "step: " << step << "\n";
-  std::ofstream(dir / "LATEST") << "step-" << step << "\n";
+// One line as vlarft-evaluator writes it: {"version", "report"} with a real report's JSON.
+std::string ResultLine(int64_t version, int successes, int episodes) {
+  tabletop::EvalReport report;
+  report.policy = "p";
+  report.seconds = 12.5;
+  tabletop::TaskOutcome task;
+  task.suite = "goal";
+  task.task = "t";
+  task.successes = successes;
+  task.episodes = episodes;
+  report.tasks.push_back(task);
+  tabletop::Summarize(&report);
+  nlohmann::json line;
+  line["version"] = version;
+  line["report"] = nlohmann::json::parse(tabletop::ReportJson(report));
+  return line.dump();
 }
 
 class SuccessProbeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           absl::StrCat("success_probe_", ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    file_ = (fs::path(::testing::TempDir()) /
+             absl::StrCat("success_probe_", ::testing::UnitTest::GetInstance()->current_test_info()->name(), ".jsonl"))
+                .string();
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  // Polls until the probe has `count` estimates (bounded).
-  static void PollUntil(SuccessProbe& probe, size_t count, std::vector<std::string>* lines) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (probe.history().size() < count && std::chrono::steady_clock::now() < deadline) {
-      probe.Poll([&](const std::string& line) { lines->push_back(line); });
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+  void TearDown() override { fs::remove(file_); }
+  void Append(const std::string& text) { std::ofstream(file_, std::ios::app) << text; }
+  std::vector<std::string> Poll(SuccessProbe& probe) {
+    std::vector<std::string> lines;
+    probe.Poll([&](const std::string& line) { lines.push_back(line); });
+    return lines;
   }
-
-  fs::path dir_;
+  std::string file_;
 };
 
-TEST(CheckpointStepTest, ParsesStepDirectories) {
-  EXPECT_EQ(CheckpointStep("/x/learner/step-25"), 25);
-  EXPECT_EQ(CheckpointStep("step-0"), 0);
-  EXPECT_FALSE(CheckpointStep("/x/learner/LATEST").has_value());
-  EXPECT_FALSE(CheckpointStep("/x/step-").has_value());
-  EXPECT_FALSE(CheckpointStep("/x/step-12a").has_value());
-}
+TEST_F(SuccessProbeTest, ReadsTheBaselineAndEachVersionOnce) {
+  Append("stale line from an earlier run\n");
+  SuccessProbe probe(file_);  // a new run starts a new file
+  EXPECT_TRUE(Poll(probe).empty());  // nothing written yet
+  Append(ResultLine(-1, 4, 10) + "\n" + ResultLine(0, 5, 10) + "\n");
+  std::vector<std::string> lines = Poll(probe);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_TRUE(absl::StrContains(lines[0], "start policy 40.0%")) << lines[0];
+  EXPECT_TRUE(absl::StrContains(lines[1], "step 0  50.0%")) << lines[1];
+  ASSERT_TRUE(probe.baseline().has_value());
+  EXPECT_DOUBLE_EQ(probe.baseline()->success.rate, 0.4);
+  ASSERT_EQ(probe.history().size(), 1u);
+  EXPECT_EQ(probe.latest()->step, 0);
+  EXPECT_DOUBLE_EQ(probe.latest()->seconds, 12.5);
+  EXPECT_LE(probe.latest()->success.low, 0.5);
+  EXPECT_GE(probe.latest()->success.high, 0.5);
 
-TEST_F(SuccessProbeTest, EvaluatesEachNewCheckpointOnce) {
-  std::mutex mu;
-  std::vector<std::string> evaluated;
-  SuccessProbe probe(dir_.string(), [&](const std::string& stem) -> absl::StatusOr<tabletop::Interval> {
-    std::lock_guard<std::mutex> lock(mu);
-    evaluated.push_back(stem);
-    return tabletop::Wilson(static_cast<int64_t>(evaluated.size()), 10);
-  });
-  std::vector<std::string> lines;
-  probe.Poll([&](const std::string& line) { lines.push_back(line); });  // nothing committed yet
-  EXPECT_FALSE(probe.latest().has_value());
-
-  Commit(dir_, 5);
-  PollUntil(probe, 1, &lines);
-  for (int i = 0; i < 20; ++i) probe.Poll([&](const std::string& line) { lines.push_back(line); });
-  Commit(dir_, 10);
-  PollUntil(probe, 2, &lines);
-  probe.Finish([&](const std::string& line) { lines.push_back(line); });
-
-  ASSERT_EQ(probe.history().size(), 2u);
-  EXPECT_EQ(probe.history()[0].step, 5);
-  EXPECT_EQ(probe.history()[1].step, 10);
-  EXPECT_DOUBLE_EQ(probe.history()[1].success.rate, 0.2);
-  EXPECT_EQ(probe.latest()->step, 10);
-  std::lock_guard<std::mutex> lock(mu);
-  ASSERT_EQ(evaluated.size(), 2u);  // step 5 was not evaluated again however often Poll ran
-  EXPECT_EQ(evaluated[0], (dir_ / "step-5" / "model").string());
-  ASSERT_FALSE(lines.empty());
-  EXPECT_TRUE(absl::StrContains(lines.back(), "step 10")) << lines.back();
-}
-
-TEST_F(SuccessProbeTest, PollDoesNotWaitForARunningEvaluation) {
-  std::atomic<bool> release{false};
-  SuccessProbe probe(dir_.string(), [&](const std::string&) -> absl::StatusOr<tabletop::Interval> {
-    while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    return tabletop::Wilson(1, 2);
-  });
-  Commit(dir_, 1);
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 5; ++i) probe.Poll([](const std::string&) {});
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
-  EXPECT_FALSE(probe.latest().has_value());
-  release = true;
-  probe.Finish([](const std::string&) {});
-  ASSERT_TRUE(probe.latest().has_value());
-  EXPECT_EQ(probe.latest()->step, 1);
-}
-
-TEST_F(SuccessProbeTest, AFailedEvaluationIsReportedAndSkipped) {
-  SuccessProbe probe(dir_.string(), [&](const std::string& stem) -> absl::StatusOr<tabletop::Interval> {
-    if (absl::StrContains(stem, "step-3")) return absl::NotFoundError("checkpoint rotated away");
-    return tabletop::Wilson(3, 4);
-  });
-  std::vector<std::string> lines;
-  Commit(dir_, 3);
-  probe.Poll([&](const std::string& line) { lines.push_back(line); });
-  probe.Finish([&](const std::string& line) { lines.push_back(line); });
-  EXPECT_TRUE(probe.history().empty());
+  EXPECT_TRUE(Poll(probe).empty());  // nothing new: nothing reported twice
+  Append(ResultLine(7, 9, 10) + "\n");
+  lines = Poll(probe);
   ASSERT_EQ(lines.size(), 1u);
-  EXPECT_TRUE(absl::StrContains(lines[0], "step 3 skipped")) << lines[0];
-  EXPECT_TRUE(absl::StrContains(lines[0], "rotated away")) << lines[0];
-  Commit(dir_, 4);
-  PollUntil(probe, 1, &lines);
-  EXPECT_EQ(probe.latest()->step, 4);
+  EXPECT_EQ(probe.latest()->step, 7);
+  EXPECT_EQ(probe.history().size(), 2u);
 }
 
-TEST_F(SuccessProbeTest, FinishEvaluatesTheFinalCheckpoint) {
-  std::atomic<int> calls{0};
-  SuccessProbe probe(dir_.string(), [&](const std::string&) -> absl::StatusOr<tabletop::Interval> {
-    ++calls;
-    return tabletop::Wilson(1, 4);
-  });
-  Commit(dir_, 2);
-  probe.Poll([](const std::string&) {});
-  Commit(dir_, 6);  // committed after the last poll, as at the end of a run
-  probe.Finish([](const std::string&) {});
-  ASSERT_EQ(probe.history().size(), 2u);
-  EXPECT_EQ(probe.history()[0].step, 2);
-  EXPECT_EQ(probe.history()[1].step, 6);
-  probe.Finish([](const std::string&) {});  // nothing new: no second evaluation of step 6
-  EXPECT_EQ(calls.load(), 2);
+TEST_F(SuccessProbeTest, ALineStillBeingWrittenWaitsForTheNextPoll) {
+  SuccessProbe probe(file_);
+  const std::string line = ResultLine(3, 2, 10);
+  Append(line.substr(0, line.size() / 2));
+  EXPECT_TRUE(Poll(probe).empty());
+  EXPECT_FALSE(probe.latest().has_value());
+  Append(line.substr(line.size() / 2) + "\n");
+  ASSERT_EQ(Poll(probe).size(), 1u);
+  EXPECT_EQ(probe.latest()->step, 3);
+}
+
+TEST_F(SuccessProbeTest, ACorruptLineIsReportedAndSkipped) {
+  SuccessProbe probe(file_);
+  Append("{\"version\": 2}\nnot json\n" + ResultLine(4, 1, 10) + "\n");
+  const std::vector<std::string> lines = Poll(probe);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_TRUE(absl::StrContains(lines[0], "skipped a line")) << lines[0];
+  EXPECT_TRUE(absl::StrContains(lines[0], "\"report\"")) << lines[0];
+  EXPECT_TRUE(absl::StrContains(lines[1], "not a JSON object")) << lines[1];
+  ASSERT_EQ(probe.history().size(), 1u);
+  EXPECT_EQ(probe.latest()->step, 4);
 }
 
 }  // namespace

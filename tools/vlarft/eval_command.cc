@@ -16,7 +16,7 @@
 #include "tools/vlarft/command_options.h"
 #include "absl/strings/str_replace.h"
 #include "tools/vlarft/eval_recording.h"
-#include "tools/vlarft/policy_adapter.h"
+#include "libs/evaluation/policy_adapter.h"
 #include "tools/vlarft/subgoal_error_table.h"
 
 namespace vlarft::cli {
@@ -102,7 +102,7 @@ absl::Status RunEval(const std::vector<std::string>& args) {
   } else {
     VLARFT_ASSIGN_OR_RETURN(models::VlaPolicy loaded, models::LoadPolicy(options.policy));
     image_size = static_cast<int>(loaded->config().encoder.image_size);
-    PolicyAdapterOptions adapter;
+    evaluation::PolicyAdapterOptions adapter;
     adapter.sde = options.sde;
     adapter.seed = options.seed;
     VLARFT_ASSIGN_OR_RETURN(adapter.bf16,
@@ -114,7 +114,7 @@ absl::Status RunEval(const std::vector<std::string>& args) {
         subgoal_errors.Add(task, step, error_m);
       };
     }
-    VLARFT_ASSIGN_OR_RETURN(policy, MakeVlaPolicyAdapter(loaded, std::filesystem::path(options.policy).filename().string(),
+    VLARFT_ASSIGN_OR_RETURN(policy, evaluation::MakeVlaPolicyAdapter(loaded, std::filesystem::path(options.policy).filename().string(),
                                                          adapter));
   }
   std::vector<tabletop::EvalReport> reports;

@@ -60,8 +60,8 @@ struct RftConfig {
             "none | bf16 | auto: bfloat16 autocast for every evaluation and probe (as vlarft eval "
             "--mixed_precision); auto = bf16 only where the CPU runs it natively (AVX512-BF16 or AMX), else float32");
     v.Field("probe_episodes_per_task", probe_episodes_per_task,
-            "while RFT runs, estimate the success of every learner checkpoint on this many episodes per task "
-            "(the progress line's success~; 0 = off)");
+            "while RFT runs, a vlarft-evaluator process estimates the success of the newest learner version on "
+            "this many episodes per task whenever its last estimate is done (the progress line's success~; 0 = off)");
     v.Field("perturbation_episodes_per_task", perturbation_episodes_per_task,
             "after RFT, evaluate base and RFT under the 8 perturbations (Table 1) with this many episodes per "
             "task (0 = off)");
@@ -69,8 +69,8 @@ struct RftConfig {
   }
 };
 
-PolicyEvalSettings EvalSettings(const RftConfig& config, int episodes_per_task, int threads) {
-  PolicyEvalSettings settings;
+evaluation::PolicyEvalSettings EvalSettings(const RftConfig& config, int episodes_per_task, int threads) {
+  evaluation::PolicyEvalSettings settings;
   settings.suites = config.eval_suites;
   settings.episodes_per_task = episodes_per_task;
   settings.seed = config.eval_seed;
@@ -85,7 +85,7 @@ PolicyEvalSettings EvalSettings(const RftConfig& config, int episodes_per_task, 
 absl::StatusOr<tabletop::EvalReport> EvaluatePolicy(const models::VlaPolicy& policy, const std::string& name,
                                                     const RftConfig& config, int episodes_per_task, int threads,
                                                     const tabletop::PerturbationSpec& perturbation = {}) {
-  return EvaluateVlaPolicy(policy, name, EvalSettings(config, episodes_per_task, threads), perturbation);
+  return evaluation::EvaluateVlaPolicy(policy, name, EvalSettings(config, episodes_per_task, threads), perturbation);
 }
 
 // Table 1 in miniature: both policies under each of the 8 perturbations.
@@ -185,23 +185,23 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   overrides.push_back("rollout.policy_checkpoint=" + config.base_policy);
   overrides.push_back("rollout.dataset=" + config.dataset);
   overrides.push_back("simulator.dataset=" + config.dataset);  // the tabletop backend replays the same demos
-  // The probe runs inside this process while the services train: one environment thread and one
-  // torch thread, so it takes as little as possible from them.
-  const int torch_threads = torch::get_num_threads();
+  // Success while training: the evaluator process, on the evaluation's suites, seed and precision
+  // at probe size (docs/operations.md, "Measuring success on a cluster").
   std::optional<SuccessProbe> probe;
   if (config.probe_episodes_per_task > 0) {
-    probe.emplace((fs::absolute(config.launch.out_dir) / "learner").string(),
-                  [&config](const std::string& stem) -> absl::StatusOr<tabletop::Interval> {
-                    torch::set_num_threads(1);
-                    VLARFT_ASSIGN_OR_RETURN(const models::VlaPolicy policy, models::LoadPolicy(stem));
-                    VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport report,
-                                            EvaluatePolicy(policy, "probe", config, config.probe_episodes_per_task, 1));
-                    return report.average;
-                  });
+    probe.emplace((fs::absolute(config.launch.out_dir) / "evaluator_results.jsonl").string());
+    std::string suites = "[";
+    for (const std::string& suite : config.eval_suites) absl::StrAppend(&suites, suites.size() > 1 ? ", " : "", suite);
+    for (const std::string& o :
+         {"evaluator.policy_checkpoint=" + config.base_policy,
+          absl::StrCat("evaluator.episodes_per_task=", config.probe_episodes_per_task), "evaluator.suites=" + suites + "]",
+          absl::StrCat("evaluator.seed=", config.eval_seed), "evaluator.mixed_precision=" + config.eval_mixed_precision,
+          std::string("evaluator.threads=1"), std::string("evaluator.torch_threads=1")}) {
+      overrides.push_back(o);
+    }
   }
   VLARFT_ASSIGN_OR_RETURN(RftRunResult run, LaunchRft(config.launch, parsed.config_file, overrides, say,
                                                       probe ? &*probe : nullptr));
-  torch::set_num_threads(torch_threads);  // the probe's setting is process-wide
   // An unclean shutdown fails the command, but only after the results are evaluated and written.
   const absl::Status shutdown = CheckCleanShutdown(run.processes);
   say(shutdown.ok() ? std::string("all services exited with status 0") : std::string(shutdown.message()));

@@ -119,14 +119,14 @@ class Launch {
     }
   }
 
-  // Clients first (workers), then the learner, then the servers they all talk to.
+  // Clients first (workers, the evaluator), then the learner, then the servers they all talk to.
   void StopAll() {
-    for (auto* group : {&workers_, &learners_, &servers_}) StopGroup(*group);
+    for (auto* group : {&workers_, &evaluators_, &learners_, &servers_}) StopGroup(*group);
   }
 
   std::vector<RftProcessRecord> Records() const {
     std::vector<RftProcessRecord> records;
-    for (const auto* group : {&servers_, &learners_, &workers_}) {
+    for (const auto* group : {&servers_, &learners_, &workers_, &evaluators_}) {
       for (const ServiceProcess& s : *group) {
         records.push_back({s.name, s.process.has_value() ? s.process->pid() : 0, s.restarts, s.exit_code, s.log,
                            s.ready_file});
@@ -158,6 +158,7 @@ class Launch {
   std::vector<ServiceProcess> servers_;   // simulator, reward
   std::vector<ServiceProcess> learners_;  // rank 0 .. R-1
   std::vector<ServiceProcess> workers_;
+  std::vector<ServiceProcess> evaluators_;  // vlarft-evaluator, when a success probe follows it
 };
 
 std::string ReadFile(const std::string& path) {
@@ -216,7 +217,7 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
   }
   std::string bin_dir = config.bin_dir;
   if (bin_dir.empty()) bin_dir = fs::read_symlink("/proc/self/exe").parent_path().string();
-  for (const char* binary : {"vlarft-simulator", "vlarft-reward", "vlarft-learner", "vlarft-rollout"}) {
+  for (const char* binary : {"vlarft-simulator", "vlarft-reward", "vlarft-learner", "vlarft-rollout", "vlarft-evaluator"}) {
     if (!fs::exists(fs::path(bin_dir) / binary)) {
       return absl::NotFoundError(absl::StrCat(binary, " not found in ", bin_dir, " (build the services, or set bin_dir)"));
     }
@@ -264,6 +265,9 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
     for (const std::string& s :
          {absl::StrCat("learner.distributed.rank=", r), absl::StrCat("learner.distributed.world_size=", config.learner_ranks),
           absl::StrCat("learner.distributed.master_port=", store_port),
+          // Explicit, so a MASTER_ADDR in the user's environment (read by the learner) cannot send the
+          // local ranks elsewhere.
+          std::string("learner.distributed.master_addr=127.0.0.1"),
           "learner.checkpoint_dir=" + (out / "learner").string(), std::string("learner.exit_when_finished=false")}) {
       learner.argv.push_back("--set=" + s);
     }
@@ -281,6 +285,18 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
     }
     launch.workers_.push_back(std::move(worker));
   }
+  if (probe != nullptr) {
+    // The success probe follows the evaluator a cluster runs (docs/operations.md, "Measuring success
+    // on a cluster"), fed by the same learner through its weight stream.
+    VLARFT_ASSIGN_OR_RETURN(const int evaluator_port, launch.ports_.Pick());
+    VLARFT_ASSIGN_OR_RETURN(ServiceProcess evaluator,
+                            common("vlarft-evaluator", "evaluator", evaluator_port, {{"component", "evaluator"}}));
+    for (const std::string& s : {absl::StrCat("evaluator.learner.target=127.0.0.1:", learner_port),
+                                 "evaluator.results_file=" + probe->results_file()}) {
+      evaluator.argv.push_back("--set=" + s);
+    }
+    launch.evaluators_.push_back(std::move(evaluator));
+  }
 
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
@@ -288,7 +304,9 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
   // All ranks start together (they rendezvous), so only rank 0's readiness is awaited.
   for (size_t r = launch.learners_.size(); r-- > 0;) VLARFT_RETURN_IF_ERROR(launch.Start(launch.learners_[r], r == 0));
   for (ServiceProcess& s : launch.workers_) VLARFT_RETURN_IF_ERROR(launch.Start(s, /*wait_ready=*/true));
-  VLARFT_RETURN_IF_ERROR(WritePrometheusFiles(config, out, {&launch.servers_, &launch.learners_, &launch.workers_}));
+  for (ServiceProcess& s : launch.evaluators_) VLARFT_RETURN_IF_ERROR(launch.Start(s, /*wait_ready=*/true));
+  VLARFT_RETURN_IF_ERROR(WritePrometheusFiles(
+      config, out, {&launch.servers_, &launch.learners_, &launch.workers_, &launch.evaluators_}));
   progress(absl::StrFormat("services up in %.0f s: simulator :%d, reward :%d, learner :%d (%d ranks), %d rollout workers; logs in %s",
                            elapsed(), simulator_port, reward_port, learner_port, config.learner_ranks,
                            config.rollout_workers, (out / "logs").string()));
@@ -306,8 +324,10 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
   while (true) {
     // Supervision. Servers are always restarted; learner ranks restart together (a c10d group cannot
     // be rejoined) and resume from the checkpoint; a worker that exits 0 has seen the learner finish.
-    for (ServiceProcess& s : launch.servers_) {
-      if (launch.Poll(s).has_value()) VLARFT_RETURN_IF_ERROR(launch.Restart(s, true));
+    for (auto* group : {&launch.servers_, &launch.evaluators_}) {
+      for (ServiceProcess& s : *group) {
+        if (launch.Poll(s).has_value()) VLARFT_RETURN_IF_ERROR(launch.Restart(s, true));
+      }
     }
     bool learner_died = false;
     for (ServiceProcess& s : launch.learners_) learner_died |= launch.Poll(s).has_value();
@@ -366,13 +386,28 @@ absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std:
     }
     absl::SleepFor(absl::Milliseconds(500));
   }
+  // The curve ends at the final step: the evaluator gets until the startup timeout to evaluate the
+  // final version (the learner keeps serving it until it is stopped).
+  if (probe != nullptr && last_step >= 0) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(config.startup_timeout_s);
+    progress(absl::StrFormat("waiting for the evaluator to evaluate the final version %d", last_step));
+    while (absl::Now() < deadline) {
+      probe->Poll(progress);
+      const std::optional<SuccessEstimate> latest = probe->latest();
+      if (latest.has_value() && latest->step >= last_step) break;
+      if (launch.Poll(launch.evaluators_.front()).has_value()) {
+        progress("the evaluator exited before evaluating the final version");
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(500));
+    }
+  }
   // Close the launcher's own connection first: the learner's graceful shutdown would otherwise wait
   // out its grace period for this idle client.
   stub.reset();
   channel.reset();
   progress("training finished; stopping the services");
   launch.StopAll();
-  if (probe != nullptr) probe->Finish(progress);
   result.seconds = elapsed();
   result.restarts = launch.restarts_;
   result.processes = launch.Records();

@@ -1,8 +1,9 @@
-// `vlarft rft`: the local, one-machine launch of the four services (DESIGN.md §9 "Local"): simulator,
-// reward verifier, learner ranks and rollout workers on loopback with free ports, supervised (a
-// crashed worker, simulator or verifier is restarted; a dead learner rank restarts all ranks, which
-// resume from their checkpoint), with a progress line per step, until the learner finishes; then
-// every process is stopped with SIGTERM (SIGKILL after a grace period) and its exit status kept.
+// `vlarft rft`: the local, one-machine launch of the services (docs/operations.md, "Run on one
+// machine"): simulator, reward verifier, learner ranks, rollout workers and, with a success probe,
+// the evaluator, on loopback with free ports, supervised (a crashed worker, simulator, verifier or
+// evaluator is restarted; a dead learner rank restarts all ranks, which resume from their
+// checkpoint), with a progress line per step, until the learner finishes; then every process is
+// stopped with SIGTERM (SIGKILL after a grace period) and its exit status kept.
 //
 // Files under out_dir: logs/<name>.log (appended across restarts), run/<name>.ready (each service's
 // own ready file: pid, port, metrics_port), run/processes.json, rewritten whenever a process starts
@@ -87,8 +88,10 @@ struct RftRunResult {
 absl::Status CheckCleanShutdown(const std::vector<RftProcessRecord>& processes);
 
 // Launches, supervises and stops the services. `config_file` is the YAML document every service
-// reads its section from; `overrides` are extra `--set` assignments for all of them. `probe`
-// (optional) is polled from the supervision loop; its latest estimate goes into the progress line.
+// reads its section from; `overrides` are extra `--set` assignments for all of them. With a `probe`
+// the launcher also runs vlarft-evaluator (its `evaluator:` section, appending to
+// probe->results_file()), polls the probe from the supervision loop (its latest estimate goes into
+// the progress line) and, once training finished, waits for the final version's evaluation.
 absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& launch, const std::string& config_file,
                                        const std::vector<std::string>& overrides,
                                        const std::function<void(const std::string&)>& progress,

@@ -18,7 +18,7 @@
 #include "libs/rollout/scorers.h"
 #include "libs/rollout/tabletop_imaginer.h"
 #include "libs/rollout/world_model_imaginer.h"
-#include "tools/vlarft/policy_adapter.h"
+#include "libs/evaluation/policy_adapter.h"
 
 namespace vlarft::cli {
 namespace {
@@ -132,10 +132,10 @@ absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
   } else {
     auto tabletop = std::make_unique<rollout::TabletopImaginer>(&prompts->dataset(), data::DemoReplayOptions{});
     if (options.oracle_finisher == "policy") {
-      PolicyAdapterOptions adapter;
+      evaluation::PolicyAdapterOptions adapter;
       adapter.bf16 = options.finisher_bf16;
       VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<tabletop::Policy> policy,
-                              MakeVlaPolicyAdapter(learner->policy(), "finisher", adapter));
+                              evaluation::MakeVlaPolicyAdapter(learner->policy(), "finisher", adapter));
       finisher = std::make_unique<SerializedPolicy>(std::move(policy));
       tabletop->set_finisher(finisher.get());
     }

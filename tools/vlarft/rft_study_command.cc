@@ -105,7 +105,7 @@ absl::StatusOr<RftStudyOptions> StudyOptions(const YAML::Node& root, const Study
   return o;
 }
 
-absl::StatusOr<tabletop::EvalReport> BaseEvaluation(const std::string& policy_stem, const PolicyEvalSettings& settings,
+absl::StatusOr<tabletop::EvalReport> BaseEvaluation(const std::string& policy_stem, const evaluation::PolicyEvalSettings& settings,
                                                     const std::string& cache,
                                                     const std::function<void(const std::string&)>& say) {
   if (!cache.empty() && fs::exists(cache)) {
@@ -125,7 +125,7 @@ absl::StatusOr<tabletop::EvalReport> BaseEvaluation(const std::string& policy_st
     return reports[0];
   }
   VLARFT_ASSIGN_OR_RETURN(const models::VlaPolicy policy, models::LoadPolicy(policy_stem));
-  VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport report, EvaluateVlaPolicy(policy, "base SFT", settings));
+  VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport report, evaluation::EvaluateVlaPolicy(policy, "base SFT", settings));
   if (!cache.empty()) VLARFT_RETURN_IF_ERROR(WriteTextFile(cache, tabletop::ReportJson(report) + "\n"));
   return report;
 }
@@ -150,7 +150,7 @@ absl::Status RunRftStudyCommand(const std::vector<std::string>& args) {
   }
   VLARFT_RETURN_IF_ERROR(core::ApplyOverrides(root, parsed.config_overrides));
   VLARFT_ASSIGN_OR_RETURN(RftStudyOptions options, StudyOptions(root, flags));
-  PolicyEvalSettings eval;
+  evaluation::PolicyEvalSettings eval;
   VLARFT_ASSIGN_OR_RETURN(eval.suites, Scalar<std::vector<std::string>>(root, "rft.eval_suites", {}));
   VLARFT_ASSIGN_OR_RETURN(eval.episodes_per_task, Scalar<int>(root, "rft.eval_episodes_per_task", 50));
   VLARFT_ASSIGN_OR_RETURN(eval.seed, Scalar<uint64_t>(root, "rft.eval_seed", 1000));
@@ -180,7 +180,7 @@ absl::Status RunRftStudyCommand(const std::vector<std::string>& args) {
 
   VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport base, BaseEvaluation(options.policy, eval, flags.base_eval, say));
   VLARFT_ASSIGN_OR_RETURN(const models::VlaPolicy tuned, models::LoadPolicy(tuned_stem));
-  VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport tuned_report, EvaluateVlaPolicy(tuned, "RFT", eval));
+  VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport tuned_report, evaluation::EvaluateVlaPolicy(tuned, "RFT", eval));
   PairedResults results = MakePairedResults(base, tuned_report);
   const std::string summary = absl::StrFormat(
       "study rft (reward %s, control %s, seed %d): %d steps in %.1f min; average success %.1f%% -> %.1f%%%s",

@@ -1,71 +1,68 @@
 #include "tools/vlarft/success_probe.h"
 
-#include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <utility>
 
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "libs/models/checkpoint.h"
+#include "nlohmann/json.hpp"
 
 namespace vlarft::cli {
-namespace fs = std::filesystem;
 
-std::optional<int64_t> CheckpointStep(const std::string& step_dir) {
-  const std::string name = fs::path(step_dir).filename().string();
-  int64_t step = 0;
-  if (!absl::StartsWith(name, "step-") || !absl::SimpleAtoi(name.substr(5), &step) || step < 0) return std::nullopt;
-  return step;
-}
-
-SuccessProbe::SuccessProbe(std::string checkpoint_dir, Evaluator evaluate)
-    : checkpoint_dir_(std::move(checkpoint_dir)), evaluate_(std::move(evaluate)) {}
-
-SuccessProbe::~SuccessProbe() {
-  if (running_.valid()) running_.wait();
-}
-
-void SuccessProbe::Collect(const std::function<void(const std::string&)>& progress) {
-  absl::StatusOr<SuccessEstimate> result = running_.get();
-  if (!result.ok()) {
-    progress(absl::StrFormat("success probe of step %d skipped: %s", running_step_, result.status().ToString()));
-    return;
+absl::StatusOr<SuccessEstimate> ParseEvaluatorResult(const std::string& line) {
+  const nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (record.is_discarded() || !record.is_object()) return absl::DataLossError("not a JSON object");
+  const auto version = record.find("version");
+  const auto report = record.find("report");
+  if (version == record.end() || !version->is_number_integer() || report == record.end() || !report->is_object()) {
+    return absl::DataLossError("needs an integer \"version\" and a \"report\" object");
   }
-  history_.push_back(*result);
-  progress(absl::StrFormat("success probe: step %d  %.1f%% [%.1f, %.1f]  (%.0f s)", result->step,
-                           100 * result->success.rate, 100 * result->success.low, 100 * result->success.high,
-                           result->seconds));
+  const auto average = report->find("average");
+  if (average == report->end() || !average->is_object()) return absl::DataLossError("report has no \"average\"");
+  const auto rate = average->find("success");
+  const auto ci95 = average->find("ci95");
+  if (rate == average->end() || !rate->is_number() || ci95 == average->end() || !ci95->is_array() ||
+      ci95->size() != 2 || !(*ci95)[0].is_number() || !(*ci95)[1].is_number()) {
+    return absl::DataLossError("report average needs a number \"success\" and a two-number \"ci95\"");
+  }
+  SuccessEstimate estimate;
+  estimate.step = version->get<int64_t>();
+  estimate.success = {rate->get<double>(), (*ci95)[0].get<double>(), (*ci95)[1].get<double>()};
+  const auto seconds = report->find("seconds");
+  if (seconds != report->end() && seconds->is_number()) estimate.seconds = seconds->get<double>();
+  return estimate;
+}
+
+SuccessProbe::SuccessProbe(std::string results_file) : results_file_(std::move(results_file)) {
+  std::error_code ignored;
+  std::filesystem::remove(results_file_, ignored);
 }
 
 void SuccessProbe::Poll(const std::function<void(const std::string&)>& progress) {
-  if (running_.valid()) {
-    if (running_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
-    Collect(progress);
+  std::ifstream in(results_file_, std::ios::binary);
+  if (!in) return;  // the evaluator has not written anything yet
+  in.seekg(static_cast<std::streamoff>(offset_));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (in.eof()) break;  // no newline yet: the evaluator is still writing this line
+    offset_ += line.size() + 1;
+    absl::StatusOr<SuccessEstimate> estimate = ParseEvaluatorResult(line);
+    if (!estimate.ok()) {
+      progress(absl::StrCat("success probe: skipped a line of ", results_file_, ": ", estimate.status().message()));
+      continue;
+    }
+    if (estimate->step < 0) {
+      baseline_ = *estimate;
+      progress(absl::StrFormat("success probe: start policy %.1f%% [%.1f, %.1f]  (%.0f s)", 100 * estimate->success.rate,
+                               100 * estimate->success.low, 100 * estimate->success.high, estimate->seconds));
+      continue;
+    }
+    history_.push_back(*estimate);
+    progress(absl::StrFormat("success probe: step %d  %.1f%% [%.1f, %.1f]  (%.0f s)", estimate->step,
+                             100 * estimate->success.rate, 100 * estimate->success.low, 100 * estimate->success.high,
+                             estimate->seconds));
   }
-  StartNewest();
-}
-
-void SuccessProbe::StartNewest() {
-  const std::optional<std::string> latest = models::TrainingCheckpoints(checkpoint_dir_).Latest();
-  if (!latest.has_value()) return;
-  const std::optional<int64_t> step = CheckpointStep(*latest);
-  if (!step.has_value() || *step <= last_started_step_) return;
-  last_started_step_ = running_step_ = *step;
-  const std::string stem = (fs::path(*latest) / "model").string();
-  running_ = std::async(std::launch::async, [this, stem, step = *step]() -> absl::StatusOr<SuccessEstimate> {
-    const auto start = std::chrono::steady_clock::now();
-    absl::StatusOr<tabletop::Interval> success = evaluate_(stem);
-    if (!success.ok()) return success.status();
-    return SuccessEstimate{step, *success,
-                           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
-  });
-}
-
-void SuccessProbe::Finish(const std::function<void(const std::string&)>& progress) {
-  if (running_.valid()) Collect(progress);
-  StartNewest();  // the final checkpoint, unless it was the one just collected
-  if (running_.valid()) Collect(progress);
 }
 
 std::optional<SuccessEstimate> SuccessProbe::latest() const {

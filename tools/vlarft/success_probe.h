@@ -1,63 +1,55 @@
-// Benchmark success of the learner's newest checkpoint, estimated while RFT runs. The reward is
-// what GRPO optimises, but it can rise while real success falls (docs/results.md, run B), so the
-// progress line shows both. Each new checkpoint the learner commits is evaluated on a small fixed set
-// of benchmark episodes on a background thread, one evaluation at a time; the launcher's
-// supervision loop only polls and never waits on an evaluation.
+// Benchmark success of the learner's versions while RFT runs, for the progress line, the success
+// curve and results.json. The reward is what GRPO optimises, but it can rise while real success
+// falls (docs/results.md, run B), so the progress line shows both.
+//
+// The measuring is done by the same component a cluster runs: the launcher starts a
+// vlarft-evaluator process (libs/evaluation's VersionEvaluator behind the learner's weight stream)
+// with `evaluator.results_file`; this class only follows that file, one JSON line per evaluation,
+// so the launcher's supervision loop never waits on an evaluation.
 #pragma once
 
 #include <cstdint>
 #include <functional>
-#include <future>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/status/statusor.h"
 #include "libs/tabletop/report.h"
 
 namespace vlarft::cli {
 
 struct SuccessEstimate {
-  int64_t step = 0;            // the learner step of the evaluated checkpoint
+  int64_t step = 0;            // the learner version (= optimiser step) evaluated
   tabletop::Interval success;  // average success with its 95% interval
   double seconds = 0;          // how long the evaluation took
 };
 
 class SuccessProbe {
  public:
-  // Evaluates the policy checkpoint at a stem (e.g. <dir>/step-25/model).
-  using Evaluator = std::function<absl::StatusOr<tabletop::Interval>(const std::string& policy_stem)>;
+  // `results_file`: where the evaluator appends its results (removed first: a new run starts a
+  // new curve).
+  explicit SuccessProbe(std::string results_file);
 
-  // `checkpoint_dir` is the learner's TrainingCheckpoints directory.
-  SuccessProbe(std::string checkpoint_dir, Evaluator evaluate);
-  ~SuccessProbe();  // waits for a running evaluation: it reads files the caller may delete next
-  SuccessProbe(const SuccessProbe&) = delete;
-  SuccessProbe& operator=(const SuccessProbe&) = delete;
+  const std::string& results_file() const { return results_file_; }
 
-  // Collects a finished evaluation (reported through `progress`), then starts one on the newest
-  // checkpoint if it is newer than the last one started. A checkpoint that cannot be evaluated
-  // (e.g. rotated away meanwhile) is reported and skipped; the run goes on.
+  // Reads the lines appended since the last call (a line still being written waits for the next
+  // call) and reports each new estimate through `progress`. A line that does not parse is reported
+  // and skipped.
   void Poll(const std::function<void(const std::string&)>& progress);
-  // Collects the running evaluation, then evaluates the newest checkpoint if it has not been yet, so
-  // the curve ends at the final step. Blocks.
-  void Finish(const std::function<void(const std::string&)>& progress);
 
+  // The baseline (the start policy, evaluated by the evaluator before any version), once read.
+  std::optional<SuccessEstimate> baseline() const { return baseline_; }
   std::optional<SuccessEstimate> latest() const;
   const std::vector<SuccessEstimate>& history() const { return history_; }
 
  private:
-  void Collect(const std::function<void(const std::string&)>& progress);
-  void StartNewest();  // on a background thread, if newer than the last one started
-
-  std::string checkpoint_dir_;
-  Evaluator evaluate_;
-  int64_t last_started_step_ = -1;
-  int64_t running_step_ = -1;
-  std::future<absl::StatusOr<SuccessEstimate>> running_;
+  std::string results_file_;
+  uint64_t offset_ = 0;  // bytes of the file consumed (complete lines only)
+  std::optional<SuccessEstimate> baseline_;
   std::vector<SuccessEstimate> history_;
 };
 
-// The step of a TrainingCheckpoints directory name ("…/step-25" -> 25), or nullopt.
-std::optional<int64_t> CheckpointStep(const std::string& step_dir);
+// One results-file line ({"version", "report"}) as an estimate; version -1 is the baseline.
+absl::StatusOr<SuccessEstimate> ParseEvaluatorResult(const std::string& line);
 
 }  // namespace vlarft::cli

@@ -135,26 +135,96 @@ check("learner rendezvous", () => {
   const spec = job.spec;
   if (spec.completionMode !== "Indexed") fail(`${id(job)}: completionMode must be Indexed (rank = completion index)`);
   if (spec.completions !== spec.parallelism) fail(`${id(job)}: completions ${spec.completions} != parallelism ${spec.parallelism}`);
+  // The standard distributed environment (PyTorchJob, JobSet, torchrun), read by vlarft-learner.
   if (env(c, "WORLD_SIZE")?.value !== String(spec.parallelism)) fail(`${id(job)}: WORLD_SIZE ${env(c, "WORLD_SIZE")?.value} != parallelism ${spec.parallelism}`);
-  if (setValue(c, "learner.distributed.world_size") !== "$(WORLD_SIZE)") fail(`${id(job)}: world_size must come from $(WORLD_SIZE)`);
-  if (setValue(c, "learner.distributed.rank") !== "$(RANK)") fail(`${id(job)}: rank must come from $(RANK)`);
   if (!/job-completion-index/.test(env(c, "RANK")?.valueFrom?.fieldRef?.fieldPath || "")) fail(`${id(job)}: RANK must come from the completion index`);
+  for (const key of ["rank", "world_size", "master_addr", "master_port"]) {
+    if (setValue(c, `learner.distributed.${key}`) !== undefined) fail(`${id(job)}: --set=learner.distributed.${key} overrides the ${key.toUpperCase()} environment`);
+  }
   if (!/status.podIP/.test(env(c, "POD_IP")?.valueFrom?.fieldRef?.fieldPath || "") || setValue(c, "learner.distributed.gloo_hostname") !== "$(POD_IP)") {
     fail(`${id(job)}: Gloo must bind to the pod IP`);
   }
   const subdomain = spec.template.spec.subdomain;
   const headless = find("Service", subdomain);
   const expectedMaster = `${job.metadata.name}-0.${subdomain}`;
-  if (setValue(c, "learner.distributed.master_addr") !== expectedMaster) fail(`${id(job)}: master_addr must be ${expectedMaster}`);
+  if (env(c, "MASTER_ADDR")?.value !== expectedMaster) fail(`${id(job)}: MASTER_ADDR must be ${expectedMaster}`);
   if (!headless) return fail(`${id(job)}: no Service ${subdomain} for the subdomain`);
   if (headless.spec.clusterIP !== "None") fail(`Service/${subdomain}: must be headless`);
   if (!headless.spec.publishNotReadyAddresses) fail(`Service/${subdomain}: must publish not-ready addresses (readiness follows the rendezvous)`);
-  const port = Number(setValue(c, "learner.distributed.master_port"));
-  if (containerPort(c, "rendezvous") !== port) fail(`${id(job)}: master_port ${port} is not the container port "rendezvous"`);
+  const port = Number(env(c, "MASTER_PORT")?.value);
+  if (containerPort(c, "rendezvous") !== port) fail(`${id(job)}: MASTER_PORT ${port} is not the container port "rendezvous"`);
   if (!headless.spec.ports.some((p) => p.port === port)) fail(`Service/${subdomain}: no port ${port}`);
   if (spec.template.spec.restartPolicy === "Always") fail(`${id(job)}: a Job cannot restart Always`);
   const api = byKind("Service").find((s) => s.spec.selector?.["batch.kubernetes.io/job-completion-index"] === "0");
   if (!api) fail("no Service selecting learner rank 0 for the Learner API");
+});
+
+check("learner failures", () => {
+  for (const job of byKind("Job")) {
+    const rules = job.spec.podFailurePolicy?.rules || [];
+    if (job.spec.template.spec.restartPolicy !== "Never") fail(`${id(job)}: restartPolicy must be Never (podFailurePolicy needs it)`);
+    const failsOnConfig = rules.some((r) => r.action === "FailJob" && r.onExitCodes?.operator === "In" && r.onExitCodes.values.includes(2));
+    if (!failsOnConfig) fail(`${id(job)}: podFailurePolicy must fail the Job on exit status 2 (a configuration error)`);
+    const ignoresDisruption = rules.some((r) => r.action === "Ignore" && (r.onPodConditions || []).some((p) => p.type === "DisruptionTarget"));
+    if (!ignoresDisruption) fail(`${id(job)}: podFailurePolicy must not count DisruptionTarget (evictions, preemption) against backoffLimit`);
+    // Ranks that share a ReadWriteOnce checkpoint volume must share its node.
+    const claims = (job.spec.template.spec.volumes || []).map((v) => v.persistentVolumeClaim?.claimName).filter(Boolean);
+    const rwo = claims.map((n) => find("PersistentVolumeClaim", n)).filter((pvc) => pvc && !pvc.spec.accessModes.some((m) => m !== "ReadWriteOnce" && m !== "ReadWriteOncePod"));
+    if (job.spec.parallelism > 1 && rwo.length) {
+      const terms = job.spec.template.spec.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution || [];
+      const colocated = terms.some((t) => t.topologyKey === "kubernetes.io/hostname" && matchesSelector(t.labelSelector, podLabels(job)));
+      if (!colocated) fail(`${id(job)}: ${job.spec.parallelism} ranks share ReadWriteOnce PVC ${rwo[0].metadata.name} without a required podAffinity on kubernetes.io/hostname`);
+    }
+  }
+});
+
+// A container's `--set=<key>=<value>` with $(VAR) replaced from its literal env values.
+const resolve = (c, value) => value?.replace(/\$\(([A-Z_][A-Z0-9_]*)\)/g, (m, name) => env(c, name)?.value ?? m);
+const deviceKeys = {
+  simulator: "simulator.device", reward: "reward.scoring.device", learner: "learner.device", rollout: "rollout.device",
+  evaluator: "evaluator.device",
+};
+const gpus = (c) => Number(c.resources?.limits?.["nvidia.com/gpu"] || 0);
+
+check("devices", () => {
+  for (const w of workloads) {
+    const c = mainContainer(w);
+    const component = w.spec.template.metadata.labels["app.kubernetes.io/component"];
+    const key = deviceKeys[component];
+    if (!key) continue;
+    const device = resolve(c, setValue(c, key));
+    if (device === undefined) { fail(`${id(w)}: no --set=${key}=... (every process is told its device)`); continue; }
+    if (!/^(cpu|cuda(:[0-9]+)?)$/.test(device)) fail(`${id(w)}: ${key} resolves to '${device}'`);
+    if (gpus(c) > 0 && !device.startsWith("cuda")) fail(`${id(w)}: requests ${gpus(c)} GPU(s) but ${key} is ${device}`);
+    if (gpus(c) === 0 && device.startsWith("cuda")) fail(`${id(w)}: ${key} is ${device} but the pod requests no nvidia.com/gpu`);
+    if (gpus(c) > 0 && w.kind === "Deployment" && w.spec.strategy?.type !== "Recreate") {
+      fail(`${id(w)}: a single-GPU Deployment must use strategy Recreate (a rolling update waits for a spare GPU)`);
+    }
+    if (gpus(c) > 0 && w.kind === "Job") {
+      const shm = (c.volumeMounts || []).find((m) => m.mountPath === "/dev/shm");
+      const vol = shm && (w.spec.template.spec.volumes || []).find((v) => v.name === shm.name);
+      if (vol?.emptyDir?.medium !== "Memory") fail(`${id(w)}: GPU learner ranks need a memory-backed /dev/shm (NCCL)`);
+    }
+  }
+});
+
+check("disruption budgets", () => {
+  for (const w of workloads) {
+    const budgets = byKind("PodDisruptionBudget").filter((b) => matchesSelector(b.spec.selector, podLabels(w)));
+    if (budgets.length !== 1) fail(`${id(w)}: covered by ${budgets.length} PodDisruptionBudgets (want exactly 1)`);
+  }
+});
+
+check("namespaces", () => {
+  const clusterScoped = new Set(["Namespace", "ClusterRole", "ClusterRoleBinding", "PersistentVolume", "StorageClass",
+    "CustomResourceDefinition", "PriorityClass", "ClusterQueue", "ResourceFlavor"]);
+  const namespaces = byKind("Namespace").map((n) => n.metadata.name);
+  for (const o of docs) {
+    if (clusterScoped.has(o.kind)) continue;
+    const ns = o.metadata.namespace;
+    if (!ns) fail(`${id(o)}: no metadata.namespace (applied, it lands in the current context's namespace)`);
+    else if (namespaces.length && !namespaces.includes(ns)) fail(`${id(o)}: namespace ${ns} is not the overlay's (${namespaces.join(", ")})`);
+  }
 });
 
 check("volumes, config maps, presets", () => {

@@ -1,13 +1,13 @@
 // The benchmark-facing policy adapter: the oracle-subgoal diagnostic steers by the simulator's
 // subgoal, and only for policies that condition on one.
-#include "tools/vlarft/policy_adapter.h"
+#include "libs/evaluation/policy_adapter.h"
 
 #include <cmath>
 
 #include "gtest/gtest.h"
 #include "tests/models/policy_test_util.h"
 
-namespace vlarft::cli {
+namespace vlarft::evaluation {
 namespace {
 
 std::vector<tabletop::Observation> TwoObservations(std::array<float, 2> first_subgoal, std::array<float, 2> second_subgoal) {
@@ -82,4 +82,4 @@ TEST(PolicyAdapterTest, OracleSubgoalSteersTheChunksAndTheEstimateIgnoresIt) {
 }
 
 }  // namespace
-}  // namespace vlarft::cli
+}  // namespace vlarft::evaluation

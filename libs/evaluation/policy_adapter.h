@@ -11,7 +11,7 @@
 #include "libs/models/policy.h"
 #include "libs/tabletop/evaluation.h"
 
-namespace vlarft::cli {
+namespace vlarft::evaluation {
 
 struct PolicyAdapterOptions {
   bool sde = false;
@@ -35,4 +35,4 @@ struct PolicyAdapterOptions {
 absl::StatusOr<std::unique_ptr<tabletop::Policy>> MakeVlaPolicyAdapter(models::VlaPolicy policy, std::string name,
                                                                        PolicyAdapterOptions options);
 
-}  // namespace vlarft::cli
+}  // namespace vlarft::evaluation

@@ -1,4 +1,4 @@
-#include "tools/vlarft/policy_adapter.h"
+#include "libs/evaluation/policy_adapter.h"
 
 #include <algorithm>
 
@@ -6,7 +6,7 @@
 #include "libs/core/status.h"
 #include "libs/rl/flow_sampling.h"
 
-namespace vlarft::cli {
+namespace vlarft::evaluation {
 namespace {
 
 class VlaPolicyAdapter : public tabletop::Policy {
@@ -98,4 +98,4 @@ absl::StatusOr<std::unique_ptr<tabletop::Policy>> MakeVlaPolicyAdapter(models::V
   return std::make_unique<VlaPolicyAdapter>(std::move(policy), std::move(name), options);
 }
 
-}  // namespace vlarft::cli
+}  // namespace vlarft::evaluation
