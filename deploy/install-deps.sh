@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs every Debian bookworm package the project needs (DESIGN.md §3).
+# Installs every Debian bookworm package the project needs (docs/architecture.md, "Dependencies").
 # Idempotent: packages already present are skipped by apt; safe to rerun.
 # Works as root or through sudo. Set VLARFT_SKIP_DEPS=1 to do nothing (e.g. inside a prepared image).
 set -euo pipefail

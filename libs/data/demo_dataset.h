@@ -1,4 +1,4 @@
-// Demonstrations in LIBERO's HDF5 layout (DESIGN.md §7): one reader for the built-in benchmark's
+// Demonstrations in LIBERO's HDF5 layout (docs/benchmark.md): one reader for the built-in benchmark's
 // files and real LIBERO files.
 //   <dir>/<suite>/<task>_demo.hdf5
 //     /data                         attrs: problem_info (JSON string with "language_instruction"),

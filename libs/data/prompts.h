@@ -1,4 +1,4 @@
-// RFT prompts (DESIGN.md §4 "Prompt"): one demonstration state -- frame o_t, instruction, proprio
+// RFT prompts (docs/benchmark.md, "RFT prompts"): one demonstration state -- frame o_t, instruction, proprio
 // s_t -- with the expert's next `steps` = 8·H actions a_{t:t+8H} and the real frames that followed
 // them, drawn uniformly over all (episode, t) pairs of one split, so every demonstrated state is
 // equally likely (longer episodes contribute more prompts, as in the paper's sampler).

@@ -1,4 +1,4 @@
-// The one action-normalisation convention of the project (DESIGN.md §5): per-dimension min–max
+// The one action-normalisation convention of the project (docs/architecture.md, "Models"): per-dimension min–max
 // statistics of the training demonstrations map environment units to [-1, 1]:
 //   n = clip(2 (a - min) / (max - min) - 1, -1, 1)        (dimensions with max == min map to 0)
 // The policy predicts actions in this normalised space and the world model bins the same normalised

@@ -1,4 +1,4 @@
-// Model and training checkpoints (DESIGN.md §5 "Checkpoints").
+// Model and training checkpoints (docs/architecture.md, "Models").
 //
 // A model checkpoint is two files with a common stem:
 //   <stem>.safetensors  every parameter and buffer, under stable documented names

@@ -1,6 +1,6 @@
 // Checkpoint helpers shared by the tokenizer and the world model, on top of checkpoint.h:
 //  * reduced-precision storage: the repository keeps the tiny-preset stage-1 checkpoints
-//    (DESIGN.md §9) and they must stay a few MB, so weights can be written as float16 or bfloat16;
+//    (docs/operations.md) and they must stay a few MB, so weights can be written as float16 or bfloat16;
 //    loading converts every floating tensor back to the module's own dtype and is as strict as
 //    LoadModelWeights about names and shapes (no silent partial loads);
 //  * config comparison, so resuming or loading against a different config fails with a message

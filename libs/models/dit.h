@@ -1,5 +1,5 @@
 // A DiT (Peebles & Xie) over an action chunk, the shape shared by the policy's flow head and its
-// sigma net (DESIGN.md §5): one token per action step, adaLN-Zero conditioning on a vector c
+// sigma net (docs/architecture.md, "Models"): one token per action step, adaLN-Zero conditioning on a vector c
 // (flow time + proprio + pooled context), self-attention across the chunk, cross-attention to the
 // encoder's context tokens every `cross_attention_every` blocks, and a zero-initialised final layer.
 // Zero-initialised modulation makes every block the identity at initialisation, and the zero final

@@ -1,5 +1,5 @@
 // Finite scalar quantisation (Mentzer et al., "Finite Scalar Quantization: VQ-VAE Made Simple"),
-// the quantiser of the video tokenizer (DESIGN.md §5: levels [7, 5, 5, 5, 5] = 4375 codes).
+// the quantiser of the video tokenizer (docs/architecture.md, "Models": levels [7, 5, 5, 5, 5] = 4375 codes).
 //
 // A latent z ∈ R^d (d = number of levels) is bounded per dimension to (−L_i/2, L_i/2), rounded to
 // the nearest of L_i integers and rescaled to [−1, 1]; the rounding passes gradients straight

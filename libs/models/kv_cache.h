@@ -1,4 +1,4 @@
-// Key/value caches for incremental decoding of the world model (DESIGN.md §4 "WM simulator").
+// Key/value caches for incremental decoding of the world model (docs/world_model.md, "KV-cached, shared-prefix generation").
 //
 // A group of sequences (16 policy samples + 1 expert reference) starts from one shared prompt
 // prefix. Its keys/values are computed once, with batch 1, and kept in a PrefixCache row; every

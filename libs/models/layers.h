@@ -1,6 +1,6 @@
 // Building blocks shared by the world model, the policy encoder and the flow head. Parameter names
 // follow Hugging Face's Llama layout ("q_proj", "gate_proj", "input_layernorm", ...) so external
-// checkpoints stay mappable (DESIGN.md §5).
+// checkpoints stay mappable (docs/architecture.md, "Models").
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// The optional adversarial term of the tokenizer loss (DESIGN.md §5: "L1 + perceptual (+ optional
+// The optional adversarial term of the tokenizer loss (docs/architecture.md, "Models": "L1 + perceptual (+ optional
 // adversarial)"): a small PatchGAN discriminator with hinge losses. Off by default
 // (tokenizer.training.adversarial_weight = 0): on the tiny preset's flat-shaded scenes L1 +
 // perceptual already reconstruct sharply, and the GAN doubles the cost per step.

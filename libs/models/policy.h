@@ -1,4 +1,4 @@
-// The VLA policy (DESIGN.md §5): an encoder turns (frame, instruction, proprio) into context tokens;
+// The VLA policy (docs/architecture.md, "Models"): an encoder turns (frame, instruction, proprio) into context tokens;
 // a DiT flow head predicts the velocity of the action chunk's flow; a sigma net of the same shape
 // predicts the per-dimension noise scale that makes sampling stochastic for RL.
 //
@@ -251,7 +251,7 @@ class VlaPolicyImpl : public torch::nn::Module {
   // The subgoal head's parameters (linear or MLP; empty without a head).
   std::vector<torch::Tensor> SubgoalParameters();
 
-  // Which parameters train in RFT (DESIGN.md §6): flow head (incl. its conditioning projectors) and
+  // Which parameters train in RFT (docs/architecture.md, "The math and where it lives"): flow head (incl. its conditioning projectors) and
   // sigma net; the encoder (unless it carries LoRA adapters) and the subgoal head are frozen.
   void FreezeForRft();
 

@@ -1,4 +1,4 @@
-// The iVideoGPT-style compressive video tokenizer (DESIGN.md §5 "Tokenizer").
+// The iVideoGPT-style compressive video tokenizer (docs/architecture.md, "Models"; docs/world_model.md).
 //
 //   context frame o_t ──ContextEncoder──► FSQ ──► ctx tokens, (H/d_c)×(W/d_c) grid ──ContextDecoder──► ô_t
 //                     │ multi-scale features f_s (unquantised)

@@ -1,4 +1,4 @@
-// Supervised flow-matching training of the policy (DESIGN.md §5 "SFT"): x_τ = (1−τ)ε + τa, target
+// Supervised flow-matching training of the policy (docs/architecture.md, "Models"): x_τ = (1−τ)ε + τa, target
 // velocity a − ε, MSE. The data comes through a small interface so the trainer does not care whether
 // demonstrations are the built-in benchmark's or real LIBERO files.
 #pragma once

@@ -1,4 +1,4 @@
-// Training of the video tokenizer (DESIGN.md §5 "Tokenizer") on demonstration clips: each step
+// Training of the video tokenizer (docs/architecture.md, "Models"; docs/world_model.md) on demonstration clips: each step
 // encodes `batch_size` context frames o_t and `futures_per_context` future frames o_t+k
 // (k uniform in [0, max_future_offset]) conditioned on them, and minimises
 //   w ⊙ (l1_weight · |x̂ − x| + l2_weight · (x̂ − x)²) + perceptual_weight · D_tok(x̂, x)

@@ -1,4 +1,4 @@
-// Training of the world-model transformer (DESIGN.md §5 "World model") on demonstration clips
+// Training of the world-model transformer (docs/architecture.md, "Models"; docs/world_model.md) on demonstration clips
 // tokenized on the fly by a trained, frozen tokenizer: each step samples `batch_size` clips of
 // `frames` actions, builds BOS ctx(o_t) dyn(o_t) a_t dyn(o_t+1) … a_t+T−1 dyn(o_t+T) and minimises
 // the cross-entropy of the future-frame tokens dyn(o_t+1 … o_t+T) only. AdamW with warm-up +

@@ -1,4 +1,4 @@
-// The action-conditioned world model (DESIGN.md §5 "World model"): a LLaMA-style decoder-only
+// The action-conditioned world model (docs/architecture.md, "Models"; docs/world_model.md): a LLaMA-style decoder-only
 // transformer over tokenizer codes and binned actions.
 //
 // Vocabulary (C = tokenizer codebook size, 4375 for FSQ [7,5,5,5,5]; N = action_bins = 256):

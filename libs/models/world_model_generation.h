@@ -1,5 +1,5 @@
 // Imagination: batched, KV-cached generation of future frames from a context frame and actions
-// (DESIGN.md §4 "WM simulator", §10).
+// (docs/world_model.md, "KV-cached, shared-prefix generation").
 //
 // A *group* is S sequences (e.g. 16 policy samples + 1 expert reference) that share one context
 // frame. Its prompt BOS ctx(o_t) dyn(o_t) is tokenized and prefilled ONCE with batch 1; every

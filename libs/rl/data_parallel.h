@@ -1,4 +1,4 @@
-// Data parallelism for the learner through LibTorch's c10d (DESIGN.md §3): a TCPStore rendezvous and
+// Data parallelism for the learner through LibTorch's c10d (docs/architecture.md, "Dependencies"): a TCPStore rendezvous and
 // a ProcessGroupGloo (CPU) or ProcessGroupNCCL (CUDA builds) — not a home-made all-reduce.
 // With world_size 1 no process group is created and every collective is a no-op.
 #pragma once

@@ -5,7 +5,7 @@
 //   d_s  = mean_{h,w} Σ_c w_{s,c} (n_s(a) − n_s(b))²_c     w = 1 when there are no learned weights
 //   D    = Σ_s d_s  (LPIPS)   or   (1/S) Σ_s d_s  ("tokenizer" distance)
 //
-// The "tokenizer" distance (DESIGN.md §6) is this formula, unweighted and averaged over scales, on
+// The "tokenizer" distance (docs/architecture.md, "The math and where it lives") is this formula, unweighted and averaged over scales, on
 // the world-model tokenizer encoder's features; LPIPS is the same formula with learned
 // non-negative per-channel weights, summed over its five backbone taps (lpips.h).
 #pragma once
@@ -63,7 +63,7 @@ class FeatureDistance : public PerceptualDistance {
   Options options_;
 };
 
-// The DESIGN.md "tokenizer" distance: unweighted, mean over scales.
+// The "tokenizer" distance: unweighted, mean over scales.
 std::unique_ptr<PerceptualDistance> MakeTokenizerDistance(std::shared_ptr<MultiScaleFeatureExtractor> extractor);
 
 }  // namespace vlarft::rl

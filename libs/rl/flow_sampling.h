@@ -1,4 +1,4 @@
-// Sampling from the flow policy and the log-probabilities GRPO needs (DESIGN.md §6).
+// Sampling from the flow policy and the log-probabilities GRPO needs (docs/architecture.md, "The math and where it lives").
 //
 // With K steps, Δ = 1/K and τ_k = k/K (τ = 0 noise, τ = 1 data; see libs/models/policy.h):
 //   ODE:  x_{k+1} = x_k + Δ·v_θ(x_k, τ_k)
@@ -48,7 +48,7 @@ enum class StepAggregation { kSum, kMean };
 torch::Tensor AggregateSteps(const torch::Tensor& per_step, StepAggregation aggregation);
 
 // Gaussian entropy per action dimension averaged over the chain, Σ_k (log σ_k + ½ log 2πe)/(K+1),
-// from log σ [B, K, C, A] -> [B, C, A] (DESIGN.md §6).
+// from log σ [B, K, C, A] -> [B, C, A] (docs/architecture.md, "The math and where it lives").
 torch::Tensor ChainEntropy(const torch::Tensor& log_sigma);
 
 }  // namespace vlarft::rl

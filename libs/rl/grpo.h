@@ -1,4 +1,4 @@
-// GRPO for flow policies (DESIGN.md §6), as pure tensor functions so every term is testable by hand.
+// GRPO for flow policies (docs/architecture.md, "The math and where it lives"), as pure tensor functions so every term is testable by hand.
 //
 //   A_i   = (R_i − mean(R)) / (std(R) + 1e-6)            per prompt group (std: unbiased, as torch.std)
 //   r     = exp(ℓ − ℓ_old)                               per action-dimension token
@@ -7,9 +7,10 @@
 //                                                         whose ratio exploded (Ye et al. 2020)
 //   loss  = mean_tokens L − β_H·mean(entropy) + λ·FM-MSE + β_KL·mean(KL to reference)
 //
-// DESIGN.md writes the dual clip as max(L_clip, −c·A). That would put a floor of c·|A| under every
-// negative-advantage token and zero its gradient almost always; the dual-clip objective (and the
-// paper's verl code) takes the minimum, which is what this file implements.
+// The design card the team started from writes the dual clip as max(L_clip, −c·A). That would put a
+// floor of c·|A| under every negative-advantage token and zero its gradient almost always; the
+// dual-clip objective (and the paper's verl code) takes the minimum, which is what this file
+// implements (docs/architecture.md, "Where this code and the design card differ").
 #pragma once
 
 #include <optional>

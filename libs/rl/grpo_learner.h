@@ -1,4 +1,4 @@
-// One GRPO optimisation step over rollout groups (DESIGN.md §4 "Learner", §6): recompute the stored
+// One GRPO optimisation step over rollout groups (docs/architecture.md, "The learner" and "The math and where it lives"): recompute the stored
 // chains' log-probs under the current policy, group-relative advantages, the clipped loss with
 // entropy / flow-matching / KL terms, gradients averaged across data-parallel ranks (c10d), gradient
 // clipping, AdamW with separate learning rates and warm-up for the flow head and the sigma net.

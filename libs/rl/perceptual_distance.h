@@ -1,4 +1,4 @@
-// Perceptual distances D_p between images, behind one interface (DESIGN.md §6 "Reward").
+// Perceptual distances D_p between images, behind one interface (docs/architecture.md, "The math and where it lives").
 //
 // Every distance works on the reward library's canonical image layout: float [N, 3, H, W] with
 // pixels in [0, 1], on the distance's device. Implementations:

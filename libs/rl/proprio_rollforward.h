@@ -1,5 +1,5 @@
 // What the policy is told about its own state before chunk k+1 of a multi-chunk rollout (horizon
-// H > 1, DESIGN.md §4). A world model imagines frames, not proprioception, so the proprio after a
+// H > 1, docs/architecture.md, "The rollout loop"). A world model imagines frames, not proprioception, so the proprio after a
 // chunk is dead-reckoned from the chunk's actions with the benchmark's action convention
 // (docs/architecture.md, "The rollout loop"): Δxyz clamped to [-1, 1] times the metres per unit step,
 // gripper fingers at ±0.04 m while the command is open (<= 0) and closed (0) otherwise (a held

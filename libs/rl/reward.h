@@ -1,4 +1,4 @@
-// The reward verifier's scoring (DESIGN.md §6 "Reward"); the gRPC layer in services/reward wraps
+// The reward verifier's scoring (docs/architecture.md, "The math and where it lives"); the gRPC layer in services/reward wraps
 // RewardScorer.
 //
 //   type 1:     per_frame_t = mean_d |a_{t,d} − a*_{t,d}|,        R = −mean_t per_frame_t

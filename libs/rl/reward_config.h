@@ -1,4 +1,4 @@
-// Configuration of the reward verifier's scoring (DESIGN.md §6 "Reward").
+// Configuration of the reward verifier's scoring (docs/architecture.md, "The math and where it lives").
 //
 //   ℓ_t = w_l1·mean|o_t − ô_t| + w_perceptual·D_p(o_t, ô_t)      pixels in [0, 1]
 //   R   = −aggregate_t ℓ_t                                         aggregate ∈ {mean, last, discounted}

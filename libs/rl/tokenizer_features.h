@@ -1,5 +1,5 @@
 // The world-model tokenizer's multi-scale encoder features as the feature extractor of the reward's
-// default "tokenizer" perceptual distance (DESIGN.md §6): [0, 1] images in, [-1, 1] for the model.
+// default "tokenizer" perceptual distance (docs/architecture.md, "The math and where it lives"): [0, 1] images in, [-1, 1] for the model.
 // Shared by the reward service and offline reward studies.
 #pragma once
 

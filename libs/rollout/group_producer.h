@@ -1,4 +1,4 @@
-// The rollout loop as a library (DESIGN.md §4 "One loop, three ways to run it"): from one prompt,
+// The rollout loop as a library (docs/architecture.md, "The rollout loop"): from one prompt,
 // sample G SDE action chunks with their denoising chains and old log-probs, have the simulator
 // imagine them and the expert's chunk, score the group, and return it as the learner's input. The
 // gRPC rollout worker, `vlarft study rft` and the tests all run this code; only the Imaginer and

@@ -1,4 +1,4 @@
-// Where the rollout loop's prompts come from (DESIGN.md §4 "Prompt"): one demonstration state —
+// Where the rollout loop's prompts come from (docs/benchmark.md, "RFT prompts"): one demonstration state —
 // frame o_t, instruction, proprio s_t and the expert's next H action chunks. The production source
 // samples LIBERO-layout HDF5 demonstrations (demo_prompt_source.h); tests plug in synthetic ones.
 #pragma once

@@ -1,4 +1,4 @@
-// `vlarft eval`'s harness: runs a policy in the benchmark (DESIGN.md §7) and reports the
+// `vlarft eval`'s harness: runs a policy in the benchmark (docs/benchmark.md) and reports the
 // paper-style table (report.h). Every episode of every selected task runs in lockstep, so a neural
 // policy sees one large batch per decision; environments step and render on a pool of threads.
 // Episode e of task t always starts from layout seed StreamSeed(seed, t.index, e), so two policies

@@ -1,4 +1,4 @@
-// The four benchmark suites, ten tasks each, mirroring LIBERO (DESIGN.md §7):
+// The four benchmark suites, ten tasks each, mirroring LIBERO (docs/benchmark.md):
 //   spatial  same two identical objects, layouts differ; the instruction names which by a relation
 //   object   which object to put in the basket, among distractors
 //   goal     the same layout every time; what to do with it differs

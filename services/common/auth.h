@@ -1,4 +1,4 @@
-// Shared-token authentication for clusters (DESIGN.md §8). Each RPC handler calls Check() first;
+// Shared-token authentication for clusters (docs/architecture.md, "Processes"). Each RPC handler calls Check() first;
 // health checks and reflection are not behind it so orchestrator probes keep working.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Continuous batching across callers (DESIGN.md §4 "WM simulator", §8), shared by the simulator and
+// Continuous batching across callers (docs/architecture.md, "Processes"), shared by the simulator and
 // the reward verifier. gRPC handler threads call Submit() and block; one worker thread forms batches:
 //   * a batch closes when it holds max_batch_units units (e.g. sequences) or when its oldest request
 //     has waited max_queue_delay;

@@ -1,4 +1,4 @@
-// Client-side conventions (DESIGN.md §8): every call has a deadline, UNAVAILABLE is retried with
+// Client-side conventions (docs/architecture.md, "Processes"): every call has a deadline, UNAVAILABLE is retried with
 // exponential backoff and jitter (a peer restarting is routine, not an error), and the channel
 // reconnects by itself after the peer comes back.
 #pragma once

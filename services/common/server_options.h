@@ -1,4 +1,4 @@
-// Options every server binary takes on its command line (DESIGN.md §8): where to listen, where to
+// Options every server binary takes on its command line (docs/architecture.md, "Processes"): where to listen, where to
 // serve metrics, message-size limits, shutdown grace, and optional TLS / shared-token security.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The server skeleton every service binary uses (DESIGN.md §8): a gRPC server with the standard
+// The server skeleton every service binary uses (docs/architecture.md, "Processes"): a gRPC server with the standard
 // health service (grpc.health.v1) and reflection, explicit message-size limits, optional TLS, a
 // Prometheus /metrics endpoint, a ready file, and graceful shutdown that drains in-flight calls.
 //

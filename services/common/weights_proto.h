@@ -1,4 +1,4 @@
-// Streaming a policy weight version as vlarft.v1.WeightChunk messages (DESIGN.md §4: only trainable
+// Streaming a policy weight version as vlarft.v1.WeightChunk messages (docs/architecture.md, "Contracts": only trainable
 // tensors, chunked). Large tensors are split into byte ranges; the last chunk carries the version's
 // FNV-1a checksum over all bytes in stream order. The receiver applies nothing until it has a
 // complete, checksum-verified version.

@@ -1,4 +1,4 @@
-// The learner's Prometheus series (DESIGN.md §8: loss terms, reward mean/std, policy version,
+// The learner's Prometheus series (docs/architecture.md, "Processes": loss terms, reward mean/std, policy version,
 // staleness, group throughput). Names are what deploy/prometheus and the Grafana dashboard query.
 #pragma once
 

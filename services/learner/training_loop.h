@@ -1,4 +1,4 @@
-// The learner's optimisation loop on every rank (DESIGN.md §4 "Learner"):
+// The learner's optimisation loop on every rank (docs/architecture.md, "The learner"):
 //   rank 0: take prompts_per_step fresh groups from the intake, broadcast them (serialized) to all
 //           ranks, train on its shard, publish version v+1, checkpoint every N steps;
 //   others: receive the broadcast batch, train on their shard.

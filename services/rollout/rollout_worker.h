@@ -1,4 +1,4 @@
-// The rollout worker (DESIGN.md §4): an adapter that runs the rollout loop of libs/rollout (sample G
+// The rollout worker (docs/architecture.md, "The rollout loop"): an adapter that runs the rollout loop of libs/rollout (sample G
 // SDE action chunks with chains and eval-mode log-probs, imagine them plus one shared expert
 // reference, score them) against the simulator and reward services, and submits each group to the
 // learner. Several prompts are

@@ -1,4 +1,4 @@
-// Policy inference/training throughput (DESIGN.md §10): chunks per second vs batch size for the
+// Policy inference/training throughput (docs/results.md, performance sections): chunks per second vs batch size for the
 // paths every process runs —
 //   encode   the VLM encoder (frames + instruction + proprio -> context tokens),
 //   ode      encode + K Euler steps of the flow head (vlarft eval, the success probe),

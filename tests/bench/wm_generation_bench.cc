@@ -1,4 +1,4 @@
-// World-model imagination throughput (DESIGN.md §10): imagined frames/s and tokens/s per group
+// World-model imagination throughput (docs/results.md, performance sections): imagined frames/s and tokens/s per group
 // request (G policy samples + the expert reference) vs group size, for the tiny and paper presets,
 // comparing
 //   cached   the production path: the group's prompt prefilled once (batch 1) and shared by its

@@ -1,4 +1,4 @@
-// `vlarft rft` end to end (DESIGN.md §4, §9 "Local"): the launcher starts the simulator, the reward
+// `vlarft rft` end to end (docs/operations.md, "Run on one machine"): the launcher starts the simulator, the reward
 // verifier, two learner ranks and two rollout workers on loopback; they train a few GRPO steps on
 // tiny models made by the fixture, evaluate base vs RFT and stop. Checked: clean exits and no
 // leftover process; a SIGKILLed rollout worker and a SIGKILLed simulator are survived (restart,

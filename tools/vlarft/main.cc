@@ -1,4 +1,4 @@
-// `vlarft`: the offline stages and local launches of the VLA-RFT service (DESIGN.md §2).
+// `vlarft`: the offline stages and local launches of the VLA-RFT service (docs/architecture.md, "Layering").
 #include <exception>
 #include <iostream>
 #include <string>

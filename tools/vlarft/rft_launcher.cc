@@ -6,10 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -161,24 +159,19 @@ class Launch {
   std::vector<ServiceProcess> evaluators_;  // vlarft-evaluator, when a success probe follows it
 };
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 // out_dir/prometheus.yml from the template and out_dir/prometheus_targets.json (file_sd format) with
 // one target per process, labelled like the Kubernetes monitors label them.
 absl::Status WritePrometheusFiles(const RftLaunchConfig& config, const fs::path& out,
                                   const std::vector<const std::vector<ServiceProcess>*>& groups) {
   if (config.prometheus_template.empty()) return absl::OkStatus();
-  std::string scrape = ReadFile(config.prometheus_template);
-  if (scrape.empty()) {
-    return absl::NotFoundError(absl::StrCat("Prometheus template ", config.prometheus_template,
-                                            " not found (run from the repository root, or set "
-                                            "rft.launch.prometheus_template, empty to skip)"));
+  absl::StatusOr<std::string> read = services::ReadSmallFile(config.prometheus_template);
+  if (!read.ok()) {
+    return absl::Status(read.status().code(),
+                        absl::StrCat("Prometheus template: ", read.status().message(),
+                                     " (run from the repository root, or set rft.launch.prometheus_template, empty "
+                                     "to skip)"));
   }
+  std::string scrape = *std::move(read);
   const fs::path targets_file = out / "prometheus_targets.json";
   absl::StrReplaceAll({{"@SCRAPE_INTERVAL@", config.scrape_interval},
                        {"@TARGETS_FILE@", targets_file.string()},

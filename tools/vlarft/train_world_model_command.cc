@@ -1,5 +1,5 @@
 // `vlarft train tokenizer` and `vlarft train world-model`: stage-1 training of the world model's
-// video tokenizer and transformer on demonstrations (DESIGN.md §4, §5). Model and training settings
+// video tokenizer and transformer on demonstrations (docs/world_model.md). Model and training settings
 // come from the config document's `tokenizer:` / `world_model:` sections, overridable with --set.
 #include <filesystem>
 #include <fstream>

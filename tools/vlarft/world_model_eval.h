@@ -1,4 +1,4 @@
-// Quality of imagination (DESIGN.md §10): imagined frames vs the real frames that followed the
+// Quality of imagination (docs/results.md, performance sections): imagined frames vs the real frames that followed the
 // expert's actions on held-out demonstrations, per horizon step k = 1 … T: PSNR, SSIM, MSE and the
 // tokenizer perceptual distance (the reward's default D_p). Two references frame the numbers:
 //   reconstruction  the real future frames through the tokenizer (encode against o_t, decode): the
