@@ -1,5 +1,6 @@
 #include "libs/evaluation/version_evaluator.h"
 
+#include <algorithm>
 #include <thread>
 #include <utility>
 
@@ -9,12 +10,13 @@
 namespace vlarft::evaluation {
 
 VersionEvaluator::VersionEvaluator(models::VlaPolicy policy, PolicyEvalSettings settings, WeightSource source,
-                                   ResultSink sink)
+                                   ResultSink sink, int64_t version_stride)
     : policy_(policy),
       replica_(policy),  // shares the module: Apply changes what Evaluate runs
       settings_(std::move(settings)),
       source_(std::move(source)),
-      sink_(std::move(sink)) {}
+      sink_(std::move(sink)),
+      version_stride_(std::max<int64_t>(1, version_stride)) {}
 
 absl::StatusOr<VersionEvaluator::Result> VersionEvaluator::Evaluate(int64_t version) {
   const std::string name = version < 0 ? "baseline" : absl::StrCat("version ", version);
@@ -27,10 +29,11 @@ absl::StatusOr<VersionEvaluator::Result> VersionEvaluator::Evaluate(int64_t vers
 absl::StatusOr<VersionEvaluator::Result> VersionEvaluator::EvaluateBaseline() { return Evaluate(-1); }
 
 absl::StatusOr<std::optional<VersionEvaluator::Result>> VersionEvaluator::EvaluateNext(absl::Duration wait) {
-  VLARFT_ASSIGN_OR_RETURN(std::optional<PolicyVersion> next, source_(last_version_ + 1, wait));
+  const int64_t min_version = last_version_ < 0 ? 0 : (last_version_ / version_stride_ + 1) * version_stride_;
+  VLARFT_ASSIGN_OR_RETURN(std::optional<PolicyVersion> next, source_(min_version, wait));
   if (!next.has_value()) return std::nullopt;
-  if (next->version <= last_version_) {
-    return absl::FailedPreconditionError(absl::StrCat("asked for a version after ", last_version_, ", got ",
+  if (next->version < min_version) {
+    return absl::FailedPreconditionError(absl::StrCat("asked for a version >= ", min_version, ", got ",
                                                       next->version));
   }
   VLARFT_RETURN_IF_ERROR(replica_.Apply(next->version, next->tensors));

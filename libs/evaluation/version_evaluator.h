@@ -41,11 +41,15 @@ class VersionEvaluator {
 
   // `policy` is the baseline; its trainable tensors are replaced by each version (same rule as a
   // rollout worker's replica: every trainable tensor, matching shapes, or nothing changes).
-  VersionEvaluator(models::VlaPolicy policy, PolicyEvalSettings settings, WeightSource source, ResultSink sink);
+  // `version_stride` > 1 evaluates less often: after version v, the next one asked for is the next
+  // multiple of the stride (the first version at or past it), so a learner publishing every step is
+  // evaluated about once per `version_stride` steps.
+  VersionEvaluator(models::VlaPolicy policy, PolicyEvalSettings settings, WeightSource source, ResultSink sink,
+                   int64_t version_stride = 1);
 
   absl::StatusOr<Result> EvaluateBaseline();
-  // Waits up to `wait` for a version newer than the last one evaluated and evaluates it; nullopt
-  // when none arrived.
+  // Waits up to `wait` for a version newer than the last one evaluated (and on the stride) and
+  // evaluates it; nullopt when none arrived.
   absl::StatusOr<std::optional<Result>> EvaluateNext(absl::Duration wait);
   // The baseline, then EvaluateNext until `stop`. A failed round (learner restarting, a version that
   // does not fit the policy) is reported through `on_error` and retried after `retry_delay`: an
@@ -63,6 +67,7 @@ class VersionEvaluator {
   PolicyEvalSettings settings_;
   WeightSource source_;
   ResultSink sink_;
+  int64_t version_stride_;
   int64_t last_version_ = -1;
 };
 

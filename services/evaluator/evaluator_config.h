@@ -24,6 +24,7 @@ struct EvaluatorConfig {
   std::string device = "cpu";
   int64_t torch_threads = 1;
   double weight_wait_s = 30;         // one long-poll for a newer version
+  int64_t version_stride = 1;        // > 1: evaluate about once per this many versions
   std::string results_file;          // append one JSON line per evaluation (empty: none)
   ClientOptions learner;
 
@@ -38,6 +39,8 @@ struct EvaluatorConfig {
     v.Field("device", device, "where the policy runs: cpu | cuda | cuda:N");
     v.Field("torch_threads", torch_threads, "intra-op threads (0 = default)");
     v.Field("weight_wait_s", weight_wait_s, "seconds one long-poll for a newer policy version waits");
+    v.Field("version_stride", version_stride,
+            "evaluate the first version at or past each multiple of this (1 = the newest version, always)");
     v.Field("results_file", results_file, "append one JSON line per evaluation here (empty = none)");
     v.Field("learner", learner);
   }
@@ -49,6 +52,7 @@ struct EvaluatorConfig {
                                                      episodes_per_task, " and ", threads));
     }
     if (weight_wait_s <= 0) return absl::InvalidArgumentError("weight_wait_s must be > 0");
+    if (version_stride < 1) return absl::InvalidArgumentError("version_stride must be >= 1");
     return core::ValidateMixedPrecision(mixed_precision, "mixed_precision");
   }
 };

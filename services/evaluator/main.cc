@@ -95,7 +95,7 @@ absl::Status RunEvaluator(const ServiceInvocation<EvaluatorConfig>& invocation, 
       if (!appended.ok()) LOG(ERROR) << "event=results_file_error " << appended;
     }
   };
-  evaluation::VersionEvaluator evaluator(policy, settings, source, sink);
+  evaluation::VersionEvaluator evaluator(policy, settings, source, sink, config.version_stride);
 
   std::atomic<bool> stop{false}, done{false};
   absl::Status status;

@@ -93,6 +93,18 @@ TEST_F(VersionEvaluatorTest, BaselineThenEachVersionItIsHanded) {
   EXPECT_EQ(source_.asked.back(), 4);
 }
 
+TEST_F(VersionEvaluatorTest, AStrideAsksForTheNextMultiple) {
+  VersionEvaluator evaluator(policy_, SmallSettings(), source_.AsSource(), Sink(), /*version_stride=*/25);
+  source_.answers.push_back(std::optional<PolicyVersion>(PolicyVersion{0, TrainableTensors(policy_, 0.0)}));
+  source_.answers.push_back(std::optional<PolicyVersion>(PolicyVersion{27, TrainableTensors(policy_, 0.01)}));
+  ASSERT_TRUE(evaluator.EvaluateNext(absl::Milliseconds(1)).ok());
+  ASSERT_TRUE(evaluator.EvaluateNext(absl::Milliseconds(1)).ok());  // the first version at or past 25
+  EXPECT_EQ(evaluator.last_version(), 27);
+  ASSERT_TRUE(evaluator.EvaluateNext(absl::Milliseconds(1)).ok());
+  EXPECT_EQ(source_.asked, (std::vector<int64_t>{0, 25, 50}));
+  EXPECT_EQ(seen_.size(), 2u);
+}
+
 TEST_F(VersionEvaluatorTest, SameSettingsFaceTheSameEpisodes) {
   VersionEvaluator evaluator(policy_, SmallSettings(), source_.AsSource(), Sink());
   auto first = evaluator.EvaluateBaseline();

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <numeric>
 #include <optional>
 #include <utility>
 
@@ -196,7 +197,12 @@ absl::Status RunRft(const std::vector<std::string>& args) {
          {"evaluator.policy_checkpoint=" + config.base_policy,
           absl::StrCat("evaluator.episodes_per_task=", config.probe_episodes_per_task), "evaluator.suites=" + suites + "]",
           absl::StrCat("evaluator.seed=", config.eval_seed), "evaluator.mixed_precision=" + config.eval_mixed_precision,
-          std::string("evaluator.threads=1"), std::string("evaluator.torch_threads=1")}) {
+          std::string("evaluator.threads=1"), std::string("evaluator.torch_threads=1"),
+          // About one evaluation per learner checkpoint interval, as the probe did (the evaluator
+          // shares the cores with training), on a stride that divides max_steps so the final
+          // version is one the evaluator asks for (the launcher waits for it).
+          absl::StrCat("evaluator.version_stride=",
+                       std::max<int64_t>(1, std::gcd(learner.checkpoint_every, learner.max_steps)))}) {
       overrides.push_back(o);
     }
   }
