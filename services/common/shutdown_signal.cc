@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 
@@ -47,6 +48,24 @@ std::optional<int> ShutdownSignal::WaitFor(absl::Duration timeout) {
     if (errno == EINTR) continue;  // interrupted by an unrelated signal
     return std::nullopt;           // EAGAIN: timed out
   }
+}
+
+absl::Status ShutdownSignal::RunUntilDone(std::atomic<bool>& stop, const std::function<absl::Status()>& work,
+                                          const std::function<void()>& on_signal) {
+  std::atomic<bool> done{false};
+  absl::Status status;
+  std::thread runner([&] {
+    status = work();
+    done = true;
+  });
+  while (!done.load()) {
+    if (WaitFor(absl::Milliseconds(200)).has_value()) {
+      stop = true;
+      if (on_signal) on_signal();
+    }
+  }
+  runner.join();
+  return status;
 }
 
 absl::Status TerminateWithParent(pid_t parent) {

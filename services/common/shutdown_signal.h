@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <atomic>
+#include <functional>
 #include <optional>
 
 #include "absl/status/status.h"
@@ -25,6 +27,12 @@ class ShutdownSignal {
   int Wait();
   // Waits up to `timeout`; the signal number, or nullopt on timeout.
   std::optional<int> WaitFor(absl::Duration timeout);
+
+  // Runs `work` on a thread of its own while this thread waits for signals: a SIGINT/SIGTERM sets
+  // `stop` (which `work` polls) and calls `on_signal` (e.g. to cancel in-flight calls that would
+  // otherwise make `work` wait). Returns `work`'s status once it has returned.
+  absl::Status RunUntilDone(std::atomic<bool>& stop, const std::function<absl::Status()>& work,
+                            const std::function<void()>& on_signal = nullptr);
 
  private:
   sigset_t signals_;

@@ -5,7 +5,6 @@
 // and metrics only. The loop itself is libs/evaluation's VersionEvaluator.
 #include <atomic>
 #include <fstream>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -97,23 +96,17 @@ absl::Status RunEvaluator(const ServiceInvocation<EvaluatorConfig>& invocation, 
   };
   evaluation::VersionEvaluator evaluator(policy, settings, source, sink, config.version_stride);
 
-  std::atomic<bool> stop{false}, done{false};
-  absl::Status status;
-  std::thread runner([&] {
-    status = evaluator.Run(stop, absl::Seconds(config.weight_wait_s), absl::Seconds(5), [&](const absl::Status& error) {
-      if (stop.load()) return;  // the long-poll cancelled by shutdown
-      LOG(WARNING) << "event=evaluation_round_failed " << error;
-      if (metrics) metrics->CountError();
-    });
-    done = true;
-  });
-  while (!done.load()) {
-    if (signals.WaitFor(absl::Milliseconds(200)).has_value()) {
-      stop = true;
-      in_flight.CancelAll();
-    }
-  }
-  runner.join();
+  std::atomic<bool> stop{false};
+  const absl::Status status = signals.RunUntilDone(
+      stop,
+      [&] {
+        return evaluator.Run(stop, absl::Seconds(config.weight_wait_s), absl::Seconds(5), [&](const absl::Status& error) {
+          if (stop.load()) return;  // the long-poll cancelled by shutdown
+          LOG(WARNING) << "event=evaluation_round_failed " << error;
+          if (metrics) metrics->CountError();
+        });
+      },
+      [&] { in_flight.CancelAll(); });
   server->Shutdown();
   return status;
 }

@@ -1,7 +1,6 @@
 // vlarft-learner: the GRPO learner process (one per rank). Rank 0 serves vlarft.v1.Learner.
 #include <atomic>
 #include <iostream>
-#include <thread>
 
 #include "glog/logging.h"
 #include "libs/core/status.h"
@@ -70,18 +69,9 @@ absl::Status RunLearner(const ServiceInvocation<LearnerConfig>& invocation, Shut
                           ServiceServer::Start(invocation.server, services, absl::StrCat("learner-rank", group->rank()),
                                                std::move(endpoint)));
 
-  std::atomic<bool> stop{false};
-  std::atomic<bool> done{false};
-  absl::Status loop_status;
-  std::thread trainer([&] {
-    loop_status = loop.Run(stop);
-    done = true;
-  });
   // A signal stops the loop (which checkpoints); finishing max_steps lingers so workers see it.
-  while (!done.load()) {
-    if (signals.WaitFor(absl::Milliseconds(200)).has_value()) stop = true;
-  }
-  trainer.join();
+  std::atomic<bool> stop{false};
+  const absl::Status loop_status = signals.RunUntilDone(stop, [&] { return loop.Run(stop); });
   if (progress.finished.load() && !stop.load()) {
     if (config.exit_when_finished) {
       signals.WaitFor(absl::Seconds(config.finish_linger_s));

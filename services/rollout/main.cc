@@ -2,7 +2,6 @@
 // learner finishes or SIGTERM.
 #include <atomic>
 #include <iostream>
-#include <thread>
 
 #include "glog/logging.h"
 #include "libs/core/device.h"
@@ -56,16 +55,8 @@ absl::Status RunRollout(const ServiceInvocation<RolloutConfig>& invocation, Shut
   if (invocation.server.validating()) return ValidateServerFiles(invocation.server);
   VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<ServiceServer> server,
                           ServiceServer::Start(invocation.server, {}, "rollout", std::move(endpoint)));
-  std::atomic<bool> stop{false}, done{false};
-  absl::Status status;
-  std::thread runner([&] {
-    status = worker->Run(stop);
-    done = true;
-  });
-  while (!done.load()) {
-    if (signals.WaitFor(absl::Milliseconds(200)).has_value()) stop = true;
-  }
-  runner.join();
+  std::atomic<bool> stop{false};
+  const absl::Status status = signals.RunUntilDone(stop, [&] { return worker->Run(stop); });
   server->Shutdown();
   return status;
 }
