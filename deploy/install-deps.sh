@@ -29,8 +29,8 @@ PACKAGES=(
   # scripts used by tests (HTTP scrape of /metrics)
   curl ca-certificates
   # deploy tests: the real Prometheus server and promtool (tests/deploy), python3 for the
-  # dashboard generator (deploy/grafana)
-  prometheus python3
+  # dashboard generator (deploy/grafana); h5py writes the real-LIBERO-file fixture (tests/data)
+  prometheus python3 python3-h5py
 )
 
 # Tools the deploy tests need that a machine may already have from elsewhere (e.g. a newer Node.js

@@ -94,8 +94,90 @@ absl::StatusOr<std::vector<float>> ReadRows(const std::string& path, hid_t group
   return rows;
 }
 
+bool Exists(hid_t group, const char* name) { return H5Lexists(group, name, H5P_DEFAULT) > 0; }
+
+// The end-effector pose [T, >= 3]: `ee_states` (position + axis-angle), or, in files that store
+// the two halves apart (LIBERO keeps both), `ee_pos` [T, 3] beside `ee_ori` [T, 3].
+absl::StatusOr<std::vector<float>> ReadEndEffector(const std::string& path, hid_t obs, const std::string& obs_where,
+                                                   int64_t length, size_t* width) {
+  if (Exists(obs, "ee_states") || !Exists(obs, "ee_pos") || !Exists(obs, "ee_ori")) {
+    absl::StatusOr<std::vector<float>> ee = ReadRows(path, obs, obs_where, "ee_states", length, 3, 64, width);
+    if (ee.status().code() == absl::StatusCode::kInvalidArgument && !Exists(obs, "ee_states")) {
+      return Malformed(path, obs_where + "/ee_states", "is missing, and there is no ee_pos + ee_ori pair to build it from");
+    }
+    return ee;
+  }
+  size_t pos_width = 0, ori_width = 0;
+  VLARFT_ASSIGN_OR_RETURN(std::vector<float> pos, ReadRows(path, obs, obs_where, "ee_pos", length, 3, 3, &pos_width));
+  VLARFT_ASSIGN_OR_RETURN(std::vector<float> ori, ReadRows(path, obs, obs_where, "ee_ori", length, 3, 3, &ori_width));
+  std::vector<float> ee(static_cast<size_t>(length) * 6);
+  for (int64_t k = 0; k < length; ++k) {
+    std::copy(pos.begin() + k * 3, pos.begin() + k * 3 + 3, ee.begin() + k * 6);
+    std::copy(ori.begin() + k * 3, ori.begin() + k * 3 + 3, ee.begin() + k * 6 + 3);
+  }
+  *width = 6;
+  return ee;
+}
+
+// Camera frames obs/<name> [T, H, W, 3] uint8, rows reversed when the file was written in
+// OpenGL's convention (bottom row first), then resized to `size` x `size` (0 = the stored size,
+// which must then be square). `*size` receives the final size.
+absl::StatusOr<std::vector<uint8_t>> ReadFrames(const std::string& path, hid_t obs, const std::string& obs_where,
+                                                const char* name, int64_t length, int image_size, bool flip_rows,
+                                                int* size) {
+  const std::string field = obs_where + "/" + name;
+  ArrayInfo info;
+  absl::StatusOr<std::vector<uint8_t>> raw = ReadByteArray(obs, name, &info);
+  if (!raw.ok()) {
+    return raw.status().code() == absl::StatusCode::kDataLoss ? AtField(path, field, raw.status())
+                                                               : Malformed(path, field, std::string(raw.status().message()));
+  }
+  if (info.dims.size() != 4 || info.dims[3] != 3 || info.dims[1] == 0 || info.dims[2] == 0) {
+    return Malformed(path, field, absl::StrCat("shape ", Shape(info.dims), "; expected [T, H, W, 3]"));
+  }
+  if (static_cast<int64_t>(info.dims[0]) != length) {
+    return Malformed(path, field, absl::StrCat("has ", info.dims[0], " frames but actions has ", length, " steps"));
+  }
+  const int h = static_cast<int>(info.dims[1]), w = static_cast<int>(info.dims[2]);
+  if (image_size <= 0 && h != w) {
+    return Malformed(path, field, absl::StrCat("frames are ", h, "x", w, "; pass an image size to resize them"));
+  }
+  const size_t row = static_cast<size_t>(w) * 3, frame = row * h;
+  if (flip_rows) {
+    std::vector<uint8_t> upright(raw->size());
+    for (int64_t k = 0; k < length; ++k) {
+      for (int y = 0; y < h; ++y) {
+        const uint8_t* from = raw->data() + k * frame + static_cast<size_t>(h - 1 - y) * row;
+        std::copy(from, from + row, upright.begin() + k * frame + static_cast<size_t>(y) * row);
+      }
+    }
+    *raw = std::move(upright);
+  }
+  *size = image_size > 0 ? image_size : h;
+  if (*size == h && *size == w) return raw;
+  std::vector<uint8_t> frames;
+  frames.reserve(static_cast<size_t>(length) * *size * *size * 3);
+  for (int64_t k = 0; k < length; ++k) {
+    const std::vector<uint8_t> r = ResizeRgb(raw->data() + k * frame, h, w, *size);
+    frames.insert(frames.end(), r.begin(), r.end());
+  }
+  return frames;
+}
+
+// How the file stores images (`data/@macros_image_convention`, written by robosuite/LIBERO):
+// "opengl" = upside down (the renderer's bottom row first), "opencv" or absent = upright.
+absl::StatusOr<bool> StoredUpsideDown(const std::string& path, hid_t data) {
+  absl::StatusOr<std::string> convention = ReadStringAttribute(data, "macros_image_convention");
+  if (convention.status().code() == absl::StatusCode::kNotFound) return false;
+  if (!convention.ok()) return Malformed(path, "data/@macros_image_convention", std::string(convention.status().message()));
+  if (*convention == "opengl") return true;
+  if (*convention == "opencv") return false;
+  return Malformed(path, "data/@macros_image_convention",
+                   absl::StrCat("is '", *convention, "'; expected 'opengl' (stored upside down) or 'opencv' (upright)"));
+}
+
 absl::StatusOr<Episode> ReadEpisode(const std::string& path, hid_t data, const std::string& name, int image_size,
-                                    bool with_frames) {
+                                    bool with_frames, bool flip_rows, bool with_wrist) {
   const std::string where = "data/" + name;
   H5Handle demo(H5Gopen2(data, name.c_str(), H5P_DEFAULT), H5Gclose);
   if (!demo.valid()) return Malformed(path, where, "is not a group");
@@ -112,7 +194,7 @@ absl::StatusOr<Episode> ReadEpisode(const std::string& path, hid_t data, const s
   if (!obs.valid()) return Malformed(path, where + "/obs", "is not a group");
   const std::string obs_where = where + "/obs";
   size_t ee_width = 0, grip_width = 0;
-  VLARFT_ASSIGN_OR_RETURN(std::vector<float> ee, ReadRows(path, obs.get(), obs_where, "ee_states", e.length, 3, 64, &ee_width));
+  VLARFT_ASSIGN_OR_RETURN(std::vector<float> ee, ReadEndEffector(path, obs.get(), obs_where, e.length, &ee_width));
   VLARFT_ASSIGN_OR_RETURN(std::vector<float> grip,
                           ReadRows(path, obs.get(), obs_where, "gripper_states", e.length, 2, 2, &grip_width));
   e.proprio.assign(e.length * kProprioDim, 0.f);
@@ -151,31 +233,12 @@ absl::StatusOr<Episode> ReadEpisode(const std::string& path, hid_t data, const s
     e.size = image_size > 0 ? image_size : static_cast<int>(dims[1]);
     return e;
   }
-  ArrayInfo info;
-  absl::StatusOr<std::vector<uint8_t>> raw = ReadByteArray(obs.get(), "agentview_rgb", &info);
-  if (!raw.ok()) {
-    return raw.status().code() == absl::StatusCode::kDataLoss ? AtField(path, frames_field, raw.status())
-                                                               : Malformed(path, frames_field, std::string(raw.status().message()));
-  }
-  if (info.dims.size() != 4 || info.dims[3] != 3 || info.dims[1] == 0 || info.dims[2] == 0) {
-    return Malformed(path, frames_field, absl::StrCat("shape ", Shape(info.dims), "; expected [T, H, W, 3]"));
-  }
-  if (static_cast<int64_t>(info.dims[0]) != e.length) {
-    return Malformed(path, frames_field, absl::StrCat("has ", info.dims[0], " frames but actions has ", e.length, " steps"));
-  }
-  const int h = static_cast<int>(info.dims[1]), w = static_cast<int>(info.dims[2]);
-  if (image_size <= 0 && h != w) {
-    return Malformed(path, frames_field, absl::StrCat("frames are ", h, "x", w, "; pass an image size to resize them"));
-  }
-  e.size = image_size > 0 ? image_size : h;
-  if (e.size == h && e.size == w) {
-    e.frames = std::move(*raw);
-  } else {
-    e.frames.reserve(static_cast<size_t>(e.length) * e.size * e.size * 3);
-    for (int64_t k = 0; k < e.length; ++k) {
-      const std::vector<uint8_t> r = ResizeRgb(raw->data() + static_cast<size_t>(k) * h * w * 3, h, w, e.size);
-      e.frames.insert(e.frames.end(), r.begin(), r.end());
-    }
+  VLARFT_ASSIGN_OR_RETURN(e.frames, ReadFrames(path, obs.get(), obs_where, "agentview_rgb", e.length, image_size,
+                                               flip_rows, &e.size));
+  if (with_wrist && Exists(obs.get(), "eye_in_hand_rgb")) {
+    int wrist_size = 0;
+    VLARFT_ASSIGN_OR_RETURN(e.wrist_frames, ReadFrames(path, obs.get(), obs_where, "eye_in_hand_rgb", e.length, e.size,
+                                                       flip_rows, &wrist_size));
   }
   return e;
 }
@@ -235,6 +298,7 @@ absl::Status WriteTaskFile(const std::string& path, const TaskDemos& demos) {
     }
     VLARFT_RETURN_IF_ERROR(WriteStringAttribute(data.get(), "problem_info", info.dump()));
     VLARFT_RETURN_IF_ERROR(WriteStringAttribute(data.get(), "env_args", demos.env_args_json));
+    VLARFT_RETURN_IF_ERROR(WriteStringAttribute(data.get(), "macros_image_convention", "opencv"));  // upright
     VLARFT_RETURN_IF_ERROR(WriteStringAttribute(data.get(), "action_stats", action_stats));
     VLARFT_RETURN_IF_ERROR(WriteIntAttribute(data.get(), "total", total));
     VLARFT_RETURN_IF_ERROR(WriteIntAttribute(data.get(), "num_demos", static_cast<int64_t>(demos.episodes.size())));
@@ -245,7 +309,8 @@ absl::Status WriteTaskFile(const std::string& path, const TaskDemos& demos) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Episode> ReadDemoEpisode(const std::string& path, const std::string& demo, int image_size) {
+absl::StatusOr<Episode> ReadDemoEpisode(const std::string& path, const std::string& demo, int image_size,
+                                        bool with_wrist) {
   if (!fs::exists(path)) return absl::NotFoundError(absl::StrCat(path, ": no such file"));
   auto lock = Hdf5Lock();
   SilenceHdf5Errors quiet;
@@ -254,10 +319,12 @@ absl::StatusOr<Episode> ReadDemoEpisode(const std::string& path, const std::stri
   H5Handle data(H5Gopen2(file.get(), "data", H5P_DEFAULT), H5Gclose);
   if (!data.valid()) return Malformed(path, "data", "is not a group");
   if (H5Lexists(data.get(), demo.c_str(), H5P_DEFAULT) <= 0) return Malformed(path, "data/" + demo, "is missing");
-  return ReadEpisode(path, data.get(), demo, image_size, /*with_frames=*/true);
+  VLARFT_ASSIGN_OR_RETURN(const bool upside_down, StoredUpsideDown(path, data.get()));
+  return ReadEpisode(path, data.get(), demo, image_size, /*with_frames=*/true, upside_down, with_wrist);
 }
 
-absl::StatusOr<std::vector<Episode>> ReadTaskFile(const std::string& path, int image_size, bool with_frames) {
+absl::StatusOr<std::vector<Episode>> ReadTaskFile(const std::string& path, int image_size, bool with_frames,
+                                                  bool with_wrist) {
   if (!fs::exists(path)) return absl::NotFoundError(absl::StrCat(path, ": no such file"));
   auto lock = Hdf5Lock();
   SilenceHdf5Errors quiet;
@@ -285,11 +352,12 @@ absl::StatusOr<std::vector<Episode>> ReadTaskFile(const std::string& path, int i
   if (absl::EndsWith(task, "_demo")) task.resize(task.size() - 5);
   task = text("task", task);
 
+  VLARFT_ASSIGN_OR_RETURN(const bool upside_down, StoredUpsideDown(path, data.get()));
   const std::vector<std::string> names = DemoNames(data.get());
   if (names.empty()) return Malformed(path, "data", "has no demo_<i> groups");
   std::vector<Episode> episodes;
   for (const std::string& name : names) {
-    VLARFT_ASSIGN_OR_RETURN(Episode e, ReadEpisode(path, data.get(), name, image_size, with_frames));
+    VLARFT_ASSIGN_OR_RETURN(Episode e, ReadEpisode(path, data.get(), name, image_size, with_frames, upside_down, with_wrist));
     e.suite = suite, e.task = task, e.instruction = instruction;
     episodes.push_back(std::move(e));
   }

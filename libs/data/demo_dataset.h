@@ -31,7 +31,9 @@ struct Episode {
   std::string suite, task, instruction;
   int64_t length = 0;           // T
   int size = 64;                // frames are size x size RGB
-  std::vector<uint8_t> frames;  // T * size * size * 3
+  std::vector<uint8_t> frames;  // T * size * size * 3, upright (row 0 = top), agentview camera
+  // The wrist camera (obs/eye_in_hand_rgb), same layout and size; empty unless asked for and present.
+  std::vector<uint8_t> wrist_frames;
   std::vector<float> actions;   // T * 7
   std::vector<float> proprio;   // T * 8: ee_states[0..6) then gripper_states[0..2)
   // Where it was read from (empty for episodes made in memory): an index loaded without frames
@@ -61,11 +63,21 @@ absl::Status WriteTaskFile(const std::string& path, const TaskDemos& demos);
 // one above (missing dataset or instruction, wrong rank or dtype, lengths that disagree).
 // With `with_frames` false the frames are checked for shape but not read: episodes keep their
 // size, length, actions and proprio, and `frames` stays empty (an index to stream frames from).
-absl::StatusOr<std::vector<Episode>> ReadTaskFile(const std::string& path, int image_size, bool with_frames = true);
+//
+// Files written by LIBERO's own scripts (h5py) load as they are (docs/benchmark.md, "Real LIBERO
+// files"): string attributes in ASCII or UTF-8, fixed or variable length; float32 or float64
+// arrays; images stored in OpenGL's convention (`data/@macros_image_convention` = "opengl",
+// bottom row first) are turned upright; the proprio comes from `ee_states` + `gripper_states` or,
+// without `ee_states`, from `ee_pos` + `ee_ori` + `gripper_states`; other datasets (joint_states,
+// states, robot_states, ...) are ignored. With `with_wrist`, obs/eye_in_hand_rgb is read into
+// `wrist_frames` when the file has it.
+absl::StatusOr<std::vector<Episode>> ReadTaskFile(const std::string& path, int image_size, bool with_frames = true,
+                                                  bool with_wrist = false);
 
 // One demonstration, frames included, of a task file (`demo` is its group name, e.g. "demo_3"),
-// with the same checks and resizing as ReadTaskFile.
-absl::StatusOr<Episode> ReadDemoEpisode(const std::string& path, const std::string& demo, int image_size);
+// with the same checks, orientation and resizing as ReadTaskFile.
+absl::StatusOr<Episode> ReadDemoEpisode(const std::string& path, const std::string& demo, int image_size,
+                                        bool with_wrist = false);
 
 struct DemoDataset {
   std::vector<Episode> episodes;

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "libs/core/progress_meter.h"
 #include "libs/data/demo_dataset.h"
 #include "libs/tabletop/env.h"
 #include "libs/tabletop/expert.h"
@@ -81,6 +82,10 @@ absl::StatusOr<GenerateSummary> GenerateDemos(const GenerateOptions& options,
   std::vector<std::vector<float>> all_actions, all_proprio;
   nlohmann::json per_task = nlohmann::json::array();
   std::atomic<size_t> next{0};
+  // A line at least every ~10 s across all workers (a task's 50 demos can take a minute).
+  std::atomic<int64_t> kept{0};
+  core::ProgressMeter meter({"data generate", "demos", static_cast<int64_t>(tasks.size()) * options.demos_per_task, 10},
+                            progress);
   auto worker = [&] {
     for (size_t i = next++; i < tasks.size(); i = next++) {
       const tabletop::Task& task = *tasks[i];
@@ -93,6 +98,7 @@ absl::StatusOr<GenerateSummary> GenerateDemos(const GenerateOptions& options,
         Episode e = RecordEpisode(task, tabletop::StreamSeed(options.seed, task.index, attempts++), options, &success);
         steps += e.length;
         if (success) kept_steps += e.length, demos.episodes.push_back(std::move(e));
+        if (success) meter.Update(++kept);
       }
       const std::string path = (fs::path(options.out) / task.suite / (task.name + "_demo.hdf5")).string();
       const absl::Status written = WriteTaskFile(path, demos);

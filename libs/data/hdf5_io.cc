@@ -193,8 +193,11 @@ absl::StatusOr<std::string> ReadStringAttribute(hid_t object, const std::string&
   }
   if (H5Tis_variable_str(type.get()) > 0) {
     char* value = nullptr;
+    // The memory type must carry the file's character set: HDF5 refuses to convert between ASCII
+    // and UTF-8 strings, and h5py writes every Python str as variable-length UTF-8.
     H5Handle memtype(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(memtype.get(), H5T_VARIABLE);
+    H5Tset_cset(memtype.get(), H5Tget_cset(type.get()));
     if (H5Aread(attr.get(), memtype.get(), &value) < 0) {
       return absl::DataLossError(absl::StrCat("attribute '", name, "' is unreadable"));
     }

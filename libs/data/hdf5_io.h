@@ -61,7 +61,8 @@ absl::StatusOr<ArrayInfo> InspectArray(hid_t group, const std::string& name);
 absl::StatusOr<std::vector<float>> ReadFloatArray(hid_t group, const std::string& name, ArrayInfo* info);
 // Reads a uint8 dataset; INVALID_ARGUMENT for any other type.
 absl::StatusOr<std::vector<uint8_t>> ReadByteArray(hid_t group, const std::string& name, ArrayInfo* info);
-// Fixed- or variable-length string attribute (LIBERO/h5py write variable-length ones).
+// Fixed- or variable-length string attribute, ASCII or UTF-8 (h5py writes every str as
+// variable-length UTF-8).
 absl::StatusOr<std::string> ReadStringAttribute(hid_t object, const std::string& name);
 
 }  // namespace vlarft::data

@@ -9,7 +9,7 @@
 #include "libs/core/status.h"
 #include "libs/core/torch_compat.h"
 #include "libs/models/checkpoint.h"
-#include "libs/models/training_loop.h"
+#include "libs/models/supervised_training_loop.h"
 
 namespace vlarft::models {
 

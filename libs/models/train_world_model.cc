@@ -7,7 +7,7 @@
 #include "libs/core/status.h"
 #include "libs/models/checkpoint.h"
 #include "libs/models/checkpoint_util.h"
-#include "libs/models/training_loop.h"
+#include "libs/models/supervised_training_loop.h"
 
 namespace vlarft::models {
 

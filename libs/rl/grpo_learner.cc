@@ -13,13 +13,6 @@ namespace {
 
 bool StartsWith(const std::string& name, const char* prefix) { return name.rfind(prefix, 0) == 0; }
 
-// What one forward/backward pass over some groups contributes; summed with token weights.
-struct MicroBatchResult {
-  double tokens = 0;
-  GrpoTerms terms;
-  double sigma_mean = 0;
-};
-
 // The proprio the sampler gave the policy for each encoded row of a group: the prompt's for chunk
 // 0; for later chunks of a closed-loop rollout, rolled forward through the sample's own earlier
 // chunks (proprio_rollforward.h), exactly as the rollout loop did.
@@ -41,7 +34,67 @@ bool AnyTrainable(const std::vector<torch::Tensor>& params) {
   return std::any_of(params.begin(), params.end(), [](const torch::Tensor& p) { return p.requires_grad(); });
 }
 
+// The action dimensions that are tokens of the loss: all of them (undefined), or, with
+// skip_constant_action_dims, those whose data range is not a single value (docs/architecture.md,
+// "The learner").
+torch::Tensor ActiveActionDims(const models::VlaPolicyImpl& policy, const GrpoConfig& grpo, const torch::Device& device) {
+  if (!grpo.skip_constant_action_dims) return {};
+  std::vector<int64_t> active;
+  const models::ActionNormalizer& n = policy.action_normalizer();
+  for (int64_t d = 0; d < n.dims(); ++d) {
+    if (n.max()[d] > n.min()[d]) active.push_back(d);
+  }
+  if (active.empty() || static_cast<int64_t>(active.size()) == n.dims()) return {};
+  return torch::tensor(active, torch::kInt64).to(device);
+}
+
 }  // namespace
+
+// Groups [begin, end) as one batch: each group's distinct observations once (encoded once), the
+// row of every (sample, chunk) in that encoding, chains, old log-probs and group-relative
+// advantages per row, and the prompt's expert chunk for the anchor.
+GrpoLearner::MicroBatch GrpoLearner::AssembleMicroBatch(const std::vector<RolloutGroupData>& groups, size_t begin,
+                                                        size_t end, const models::VlaPolicyImpl& policy,
+                                                        const GrpoConfig& grpo, GroupStatistics* statistics) {
+  const models::PolicyConfig& config = policy.config();
+  std::vector<torch::Tensor> frames, proprio, chains, old, advantages, rows, expert, anchor_rows;
+  std::vector<std::string> instructions;
+  int64_t next_row = 0;
+  for (size_t p = begin; p < end; ++p) {
+    const RolloutGroupData& g = groups[p];
+    const int64_t group_size = g.group_size(), horizon = g.horizon();
+    const int64_t distinct = g.observations.size(0);
+    frames.push_back(g.observations.reshape({distinct * horizon, g.observations.size(2), g.observations.size(3), 3}));
+    for (int64_t i = 0; i < distinct * horizon; ++i) instructions.push_back(g.instruction);
+    proprio.push_back(RowProprio(g, policy));
+    // Row of (sample i, chunk j) in the encoded batch.
+    torch::Tensor sample = torch::arange(group_size, torch::kInt64).unsqueeze(1);
+    torch::Tensor chunk = torch::arange(horizon, torch::kInt64).unsqueeze(0);
+    rows.push_back((next_row + (distinct == 1 ? chunk.expand({group_size, horizon}) : sample * horizon + chunk)).reshape({-1}));
+    anchor_rows.push_back(torch::tensor({next_row}, torch::kInt64));
+    next_row += distinct * horizon;
+    chains.push_back(g.chains.reshape({group_size * horizon, config.flow_steps + 1, config.chunk_length, config.action_dim}));
+    old.push_back(g.old_log_probs.reshape({group_size * horizon, config.flow_steps, config.chunk_length, config.action_dim}));
+    const torch::Tensor a = GroupAdvantages(g.rewards.to(torch::kFloat64).unsqueeze(0), grpo.normalize_by_std)
+                                .squeeze(0).to(torch::kFloat32);
+    advantages.push_back(a.repeat_interleave(horizon));
+    expert.push_back(g.expert_actions.narrow(0, 0, config.chunk_length).unsqueeze(0));
+    for (int64_t i = 0; i < group_size; ++i) {
+      statistics->rewards.push_back(g.rewards[i].item<double>());
+      statistics->advantages_abs.push_back(std::abs(a[i].item<double>()));
+    }
+    statistics->zero_variance_groups += (g.rewards.max().item<float>() == g.rewards.min().item<float>());
+  }
+  MicroBatch batch;
+  batch.observation = models::PolicyObservation{torch::cat(frames), instructions, torch::cat(proprio)};
+  batch.row_index = torch::cat(rows);
+  batch.anchor_rows = torch::cat(anchor_rows);
+  batch.chains = torch::cat(chains);
+  batch.old_log_probs = torch::cat(old);
+  batch.advantages = torch::cat(advantages);
+  batch.expert_chunks = torch::cat(expert);
+  return batch;
+}
 
 absl::Status LearnerOptimConfig::Validate() const {
   if (head_lr < 0 || sigma_lr < 0 || encoder_lr < 0 || localiser_lr < 0 || weight_decay < 0) {
@@ -145,120 +198,89 @@ absl::StatusOr<LearnerStepMetrics> GrpoLearner::Step(const std::vector<RolloutGr
     VLARFT_RETURN_IF_ERROR(core::Annotate(ValidateRolloutGroup(g, config), absl::StrCat("group ", g.group_id)));
   }
   const torch::Device device = policy_->parameters().front().device();
-  const bool encoder_trains = AnyTrainable(policy_->encoder->parameters());
-  const bool localiser_trains = AnyTrainable(policy_->SubgoalParameters());
-  const StepAggregation aggregation = grpo_.aggregation();
-  torch::Tensor active_dims;  // undefined: every action dimension is a token
-  if (grpo_.skip_constant_action_dims) {
-    std::vector<int64_t> active;
-    const models::ActionNormalizer& n = policy_->action_normalizer();
-    for (int64_t d = 0; d < n.dims(); ++d) {
-      if (n.max()[d] > n.min()[d]) active.push_back(d);
-    }
-    if (!active.empty() && static_cast<int64_t>(active.size()) < n.dims()) {
-      active_dims = torch::tensor(active, torch::kInt64).to(device);
-    }
-  }
+  const torch::Tensor active_dims = ActiveActionDims(*policy_, grpo_, device);
   optimizer_->zero_grad();
 
+  // Every micro-batch's loss is weighted by its share of the step's tokens, so the step's loss is
+  // the mean over all tokens whatever the micro-batching.
   double total_tokens = 0;
   for (const RolloutGroupData& g : local_groups) total_tokens += static_cast<double>(g.old_log_probs.numel()) / config.flow_steps;
   if (active_dims.defined()) total_tokens *= static_cast<double>(active_dims.numel()) / config.action_dim;
   std::vector<MicroBatchResult> results;
-  std::vector<double> rewards_all, advantages_abs;
-  int zero_variance = 0;
-
+  GroupStatistics statistics;
   for (size_t begin = 0; begin < local_groups.size(); begin += optim_.micro_batch_groups) {
     const size_t end = std::min(local_groups.size(), begin + static_cast<size_t>(optim_.micro_batch_groups));
-    // 1. Encode each group's distinct observations once.
-    std::vector<torch::Tensor> frames, proprio, chains, old, advantages, rows, expert, fm_rows;
-    std::vector<std::string> instructions;
-    int64_t next_row = 0;
-    for (size_t p = begin; p < end; ++p) {
-      const RolloutGroupData& g = local_groups[p];
-      const int64_t group_size = g.group_size(), horizon = g.horizon();
-      const int64_t distinct = g.observations.size(0);
-      frames.push_back(g.observations.reshape({distinct * horizon, g.observations.size(2), g.observations.size(3), 3}));
-      for (int64_t i = 0; i < distinct * horizon; ++i) instructions.push_back(g.instruction);
-      proprio.push_back(RowProprio(g, *policy_));
-      // Row of (sample i, chunk j) in the encoded batch.
-      torch::Tensor sample = torch::arange(group_size, torch::kInt64).unsqueeze(1);
-      torch::Tensor chunk = torch::arange(horizon, torch::kInt64).unsqueeze(0);
-      rows.push_back((next_row + (distinct == 1 ? chunk.expand({group_size, horizon}) : sample * horizon + chunk)).reshape({-1}));
-      fm_rows.push_back(torch::tensor({next_row}, torch::kInt64));
-      next_row += distinct * horizon;
-      chains.push_back(g.chains.reshape({group_size * horizon, config.flow_steps + 1, config.chunk_length, config.action_dim}));
-      old.push_back(g.old_log_probs.reshape({group_size * horizon, config.flow_steps, config.chunk_length, config.action_dim}));
-      const torch::Tensor a = GroupAdvantages(g.rewards.to(torch::kFloat64).unsqueeze(0), grpo_.normalize_by_std)
-                                  .squeeze(0).to(torch::kFloat32);
-      advantages.push_back(a.repeat_interleave(horizon));
-      expert.push_back(g.expert_actions.narrow(0, 0, config.chunk_length).unsqueeze(0));
-      for (int64_t i = 0; i < group_size; ++i) {
-        rewards_all.push_back(g.rewards[i].item<double>());
-        advantages_abs.push_back(std::abs(a[i].item<double>()));
-      }
-      zero_variance += (g.rewards.max().item<float>() == g.rewards.min().item<float>());
-    }
-    models::PolicyObservation observation{torch::cat(frames), instructions, torch::cat(proprio)};
-    absl::StatusOr<models::PolicyContext> encoded = [&]() -> absl::StatusOr<models::PolicyContext> {
-      if (encoder_trains || localiser_trains) return policy_->Encode(observation, /*allow_unknown_words=*/true);
-      torch::NoGradGuard no_grad;
-      return policy_->Encode(observation, /*allow_unknown_words=*/true);
-    }();
-    if (!encoded.ok()) return encoded.status();
-
-    const torch::Tensor row_index = torch::cat(rows);
-    // Encode detaches the subgoal the heads steer by; a trained localiser needs the path back.
-    // The sampler conditioned on the same (detached) estimate, so the ratio is still 1 at staleness 0.
-    models::PolicyContext pg_encoded = *encoded;
-    if (localiser_trains) pg_encoded.subgoal = policy_->Subgoal(*encoded);
-    const models::PolicyContext context = pg_encoded.Index(row_index);
-    const torch::Tensor chain = torch::cat(chains).to(device);
-    VLARFT_ASSIGN_OR_RETURN(ChainLogProbs current, core::CatchTorchErrors("recomputing log-probs", [&] {
-                              return RecomputeChainLogProbs(*policy_, context, chain);
-                            }));
-    torch::Tensor log_probs = AggregateSteps(current.log_probs, aggregation);
-    torch::Tensor old_log_probs = AggregateSteps(torch::cat(old).to(device), aggregation);
-    torch::Tensor entropy = ChainEntropy(current.log_sigma);
-    if (active_dims.defined()) {  // [rows, C, A] -> [rows, C, active]
-      log_probs = log_probs.index_select(2, active_dims);
-      old_log_probs = old_log_probs.index_select(2, active_dims);
-      entropy = entropy.index_select(2, active_dims);
-    }
-
-    std::optional<torch::Tensor> fm_loss;
-    if (grpo_.flow_matching_coef > 0) {
-      // The anchor is behaviour cloning of the heads; it never moves the localiser (Encode's
-      // subgoal is detached), so whatever the localiser learns comes from the reward.
-      const models::PolicyContext fm_context = encoded->Index(torch::cat(fm_rows));
-      const torch::Tensor target = policy_->action_normalizer().Normalize(torch::cat(expert).to(device));
-      const torch::Tensor noise = torch::randn(target.sizes(), generator_).to(device);
-      const torch::Tensor tau = torch::rand({target.size(0)}, generator_).to(device);
-      fm_loss = policy_->FlowMatchingLoss(target, noise, tau, fm_context);
-    }
-    std::optional<torch::Tensor> ref_log_probs;
-    if (grpo_.kl_coef > 0) {
-      torch::NoGradGuard no_grad;
-      VLARFT_ASSIGN_OR_RETURN(models::PolicyContext ref_encoded, (*reference_)->Encode(observation, true));
-      ChainLogProbs ref = RecomputeChainLogProbs(**reference_, ref_encoded.Index(row_index), chain);
-      ref_log_probs = AggregateSteps(ref.log_probs, aggregation);
-    }
-    MicroBatchResult result;
-    result.tokens = static_cast<double>(log_probs.numel());
-    result.terms = GrpoLoss(log_probs, old_log_probs, torch::cat(advantages).to(device), entropy, grpo_, fm_loss,
-                            ref_log_probs);
-    result.sigma_mean = current.log_sigma.exp().mean().item<double>();
-    // Weight by token share so the step's loss is the mean over all tokens of all micro-batches.
+    const MicroBatch batch = AssembleMicroBatch(local_groups, begin, end, *policy_, grpo_, &statistics);
+    VLARFT_ASSIGN_OR_RETURN(MicroBatchResult result, MicroBatchLoss(batch, active_dims, device));
     (result.terms.loss * (result.tokens / total_tokens)).backward();
     results.push_back(std::move(result));
   }
+  bool skipped = false;
+  VLARFT_ASSIGN_OR_RETURN(const double grad_norm, ApplyGradients(&skipped));
+  return StepMetrics(results, statistics, local_groups.size(), total_tokens, grad_norm, skipped);
+}
 
-  // 2. Average gradients across ranks (undefined gradients count as zero), clip, step.
-  std::vector<torch::Tensor> params, grads;
+absl::StatusOr<GrpoLearner::MicroBatchResult> GrpoLearner::MicroBatchLoss(const MicroBatch& batch,
+                                                                          const torch::Tensor& active_dims,
+                                                                          const torch::Device& device) {
+  const bool encoder_trains = AnyTrainable(policy_->encoder->parameters());
+  const bool localiser_trains = AnyTrainable(policy_->SubgoalParameters());
+  absl::StatusOr<models::PolicyContext> encoded = [&]() -> absl::StatusOr<models::PolicyContext> {
+    if (encoder_trains || localiser_trains) return policy_->Encode(batch.observation, /*allow_unknown_words=*/true);
+    torch::NoGradGuard no_grad;
+    return policy_->Encode(batch.observation, /*allow_unknown_words=*/true);
+  }();
+  if (!encoded.ok()) return encoded.status();
+
+  // Encode detaches the subgoal the heads steer by; a trained localiser needs the path back.
+  // The sampler conditioned on the same (detached) estimate, so the ratio is still 1 at staleness 0.
+  models::PolicyContext pg_encoded = *encoded;
+  if (localiser_trains) pg_encoded.subgoal = policy_->Subgoal(*encoded);
+  const models::PolicyContext context = pg_encoded.Index(batch.row_index);
+  const torch::Tensor chain = batch.chains.to(device);
+  VLARFT_ASSIGN_OR_RETURN(ChainLogProbs current, core::CatchTorchErrors("recomputing log-probs", [&] {
+                            return RecomputeChainLogProbs(*policy_, context, chain);
+                          }));
+  const StepAggregation aggregation = grpo_.aggregation();
+  torch::Tensor log_probs = AggregateSteps(current.log_probs, aggregation);
+  torch::Tensor old_log_probs = AggregateSteps(batch.old_log_probs.to(device), aggregation);
+  torch::Tensor entropy = ChainEntropy(current.log_sigma);
+  if (active_dims.defined()) {  // [rows, C, A] -> [rows, C, active]
+    log_probs = log_probs.index_select(2, active_dims);
+    old_log_probs = old_log_probs.index_select(2, active_dims);
+    entropy = entropy.index_select(2, active_dims);
+  }
+
+  std::optional<torch::Tensor> fm_loss;
+  if (grpo_.flow_matching_coef > 0) {
+    // The anchor is behaviour cloning of the heads; it never moves the localiser (Encode's
+    // subgoal is detached), so whatever the localiser learns comes from the reward.
+    const models::PolicyContext fm_context = encoded->Index(batch.anchor_rows);
+    const torch::Tensor target = policy_->action_normalizer().Normalize(batch.expert_chunks.to(device));
+    const torch::Tensor noise = torch::randn(target.sizes(), generator_).to(device);
+    const torch::Tensor tau = torch::rand({target.size(0)}, generator_).to(device);
+    fm_loss = policy_->FlowMatchingLoss(target, noise, tau, fm_context);
+  }
+  std::optional<torch::Tensor> ref_log_probs;
+  if (grpo_.kl_coef > 0) {
+    torch::NoGradGuard no_grad;
+    VLARFT_ASSIGN_OR_RETURN(models::PolicyContext ref_encoded, (*reference_)->Encode(batch.observation, true));
+    ChainLogProbs ref = RecomputeChainLogProbs(**reference_, ref_encoded.Index(batch.row_index), chain);
+    ref_log_probs = AggregateSteps(ref.log_probs, aggregation);
+  }
+  MicroBatchResult result;
+  result.tokens = static_cast<double>(log_probs.numel());
+  result.terms = GrpoLoss(log_probs, old_log_probs, batch.advantages.to(device), entropy, grpo_, fm_loss, ref_log_probs);
+  result.sigma_mean = current.log_sigma.exp().mean().item<double>();
+  return result;
+}
+
+absl::StatusOr<double> GrpoLearner::ApplyGradients(bool* skipped) {
+  // Average gradients across ranks (undefined gradients count as zero), clip, step.
+  std::vector<torch::Tensor> grads;
   for (auto& group : optimizer_->param_groups()) {
     for (auto& p : group.params()) {
       if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-      params.push_back(p);
       grads.push_back(p.grad());
     }
   }
@@ -270,23 +292,29 @@ absl::StatusOr<LearnerStepMetrics> GrpoLearner::Step(const std::vector<RolloutGr
     for (const torch::Tensor& g : grads) total += g.to(torch::kFloat64).pow(2).sum().cpu();
     grad_norm = std::sqrt(total.item<double>());
   }
-  const bool skipped = !std::isfinite(grad_norm);
-  if (skipped) {
+  // The norm is taken after the all-reduce, so every rank makes the same decision.
+  *skipped = !std::isfinite(grad_norm);
+  if (*skipped) {
     optimizer_->zero_grad();
-  } else {
-    torch::NoGradGuard no_grad;
-    if (optim_.grad_clip > 0 && grad_norm > optim_.grad_clip) {
-      for (const torch::Tensor& g : grads) g.mul_(optim_.grad_clip / (grad_norm + 1e-6));
-    }
-    ApplyLearningRates();
-    optimizer_->step();
-    ++step_;
+    return grad_norm;
   }
+  torch::NoGradGuard no_grad;
+  if (optim_.grad_clip > 0 && grad_norm > optim_.grad_clip) {
+    for (const torch::Tensor& g : grads) g.mul_(optim_.grad_clip / (grad_norm + 1e-6));
+  }
+  ApplyLearningRates();
+  optimizer_->step();
+  ++step_;
+  return grad_norm;
+}
 
-  // 3. Metrics: token-weighted over micro-batches, then averaged over ranks.
+absl::StatusOr<LearnerStepMetrics> GrpoLearner::StepMetrics(const std::vector<MicroBatchResult>& results,
+                                                            const GroupStatistics& statistics, size_t groups,
+                                                            double total_tokens, double grad_norm, bool skipped) {
+  // Token-weighted over micro-batches, then averaged over ranks.
   LearnerStepMetrics m;
   m.step = step_;
-  m.groups = static_cast<int64_t>(local_groups.size());
+  m.groups = static_cast<int64_t>(groups);
   for (const MicroBatchResult& r : results) {
     const double w = r.tokens / std::max(total_tokens, 1.0);
     m.loss += w * r.terms.loss.item<double>();
@@ -300,34 +328,35 @@ absl::StatusOr<LearnerStepMetrics> GrpoLearner::Step(const std::vector<RolloutGr
     m.ratio_mean += w * r.terms.ratio_mean;
     m.sigma_mean += w * r.sigma_mean;
   }
-  if (!rewards_all.empty()) {
+  if (!statistics.rewards.empty()) {
     double sum = 0, sq = 0;
-    for (double r : rewards_all) sum += r;
-    m.reward_mean = sum / rewards_all.size();
-    for (double r : rewards_all) sq += (r - m.reward_mean) * (r - m.reward_mean);
-    m.reward_std = std::sqrt(sq / rewards_all.size());
+    for (double r : statistics.rewards) sum += r;
+    m.reward_mean = sum / statistics.rewards.size();
+    for (double r : statistics.rewards) sq += (r - m.reward_mean) * (r - m.reward_mean);
+    m.reward_std = std::sqrt(sq / statistics.rewards.size());
     double a = 0;
-    for (double v : advantages_abs) a += v;
-    m.advantage_abs_mean = a / advantages_abs.size();
-    m.zero_variance_groups = static_cast<double>(zero_variance) / local_groups.size();
+    for (double v : statistics.advantages_abs) a += v;
+    m.advantage_abs_mean = a / statistics.advantages_abs.size();
+    m.zero_variance_groups = static_cast<double>(statistics.zero_variance_groups) / groups;
   }
   if (group_ != nullptr && group_->world_size() > 1) {
-    torch::Tensor packed = torch::tensor({m.reward_mean, m.reward_std, m.advantage_abs_mean, m.zero_variance_groups,
-                                          m.loss, m.policy_loss, m.entropy, m.flow_matching, m.kl, m.clip_fraction,
-                                          m.dual_clip_fraction, m.approx_kl, m.ratio_mean, m.sigma_mean},
-                                         torch::kFloat64);
+    // One all-reduce for all of them: pack the named fields, average, unpack in the same order.
+    const std::vector<double*> averaged = {&m.reward_mean, &m.reward_std,     &m.advantage_abs_mean,
+                                           &m.zero_variance_groups, &m.loss,  &m.policy_loss,
+                                           &m.entropy,     &m.flow_matching,  &m.kl,
+                                           &m.clip_fraction, &m.dual_clip_fraction, &m.approx_kl,
+                                           &m.ratio_mean,  &m.sigma_mean};
+    std::vector<double> values;
+    for (const double* field : averaged) values.push_back(*field);
+    torch::Tensor packed = torch::tensor(values, torch::kFloat64);
     VLARFT_RETURN_IF_ERROR(group_->AllReduceMean({packed}));
-    double* v = packed.data_ptr<double>();
-    m.reward_mean = v[0], m.reward_std = v[1], m.advantage_abs_mean = v[2], m.zero_variance_groups = v[3];
-    m.loss = v[4], m.policy_loss = v[5], m.entropy = v[6], m.flow_matching = v[7], m.kl = v[8];
-    m.clip_fraction = v[9], m.dual_clip_fraction = v[10], m.approx_kl = v[11], m.ratio_mean = v[12];
-    m.sigma_mean = v[13];
+    for (size_t i = 0; i < averaged.size(); ++i) *averaged[i] = packed.data_ptr<double>()[i];
   }
   m.grad_norm = grad_norm;
   m.skipped_nonfinite = skipped;
-  const auto& groups = optimizer_->param_groups();
-  m.head_lr = static_cast<const torch::optim::AdamWOptions&>(groups[0].options()).lr();
-  m.sigma_lr = groups.size() > 1 ? static_cast<const torch::optim::AdamWOptions&>(groups[1].options()).lr() : 0;
+  const auto& param_groups = optimizer_->param_groups();
+  m.head_lr = static_cast<const torch::optim::AdamWOptions&>(param_groups[0].options()).lr();
+  m.sigma_lr = param_groups.size() > 1 ? static_cast<const torch::optim::AdamWOptions&>(param_groups[1].options()).lr() : 0;
   return m;
 }
 

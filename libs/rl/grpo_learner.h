@@ -87,8 +87,38 @@ class GrpoLearner {
   absl::StatusOr<YAML::Node> RestoreCheckpoint(const models::TrainingCheckpoints& checkpoints);
 
  private:
+  // A step is: assemble micro-batches of groups, their loss and backward pass, the all-reduce,
+  // clip and optimiser step, then the metrics.
+  struct MicroBatch {
+    models::PolicyObservation observation;  // each group's distinct observations, encoded once
+    torch::Tensor row_index;                // [rows]: the encoded row of every (sample, chunk)
+    torch::Tensor anchor_rows;              // [groups]: the prompt's row, for the flow-matching anchor
+    torch::Tensor chains, old_log_probs;    // per (sample, chunk) row
+    torch::Tensor advantages;               // [rows], group-relative
+    torch::Tensor expert_chunks;            // [groups, C, A]
+  };
+  struct MicroBatchResult {  // summed over micro-batches with token weights
+    double tokens = 0;
+    GrpoTerms terms;
+    double sigma_mean = 0;
+  };
+  struct GroupStatistics {  // of the submitted rewards, for the metrics
+    std::vector<double> rewards, advantages_abs;
+    int64_t zero_variance_groups = 0;
+  };
+
   GrpoLearner(models::VlaPolicy policy, GrpoConfig grpo, LearnerOptimConfig optim, DataParallelGroup* group,
               std::optional<models::VlaPolicy> reference);
+  static MicroBatch AssembleMicroBatch(const std::vector<RolloutGroupData>& groups, size_t begin, size_t end,
+                                       const models::VlaPolicyImpl& policy, const GrpoConfig& grpo,
+                                       GroupStatistics* statistics);
+  absl::StatusOr<MicroBatchResult> MicroBatchLoss(const MicroBatch& batch, const torch::Tensor& active_dims,
+                                                  const torch::Device& device);
+  // All-reduce, clip, step; the gradient norm. `skipped`: not finite, so no update was made.
+  absl::StatusOr<double> ApplyGradients(bool* skipped);
+  absl::StatusOr<LearnerStepMetrics> StepMetrics(const std::vector<MicroBatchResult>& results,
+                                                 const GroupStatistics& statistics, size_t groups, double total_tokens,
+                                                 double grad_norm, bool skipped);
   void ApplyLearningRates();
 
   models::VlaPolicy policy_;

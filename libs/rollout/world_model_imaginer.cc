@@ -50,6 +50,7 @@ class WorldModelSession : public ImaginationSession {
 }  // namespace
 
 absl::StatusOr<models::GroupResult> WorldModelImaginer::Run(const models::GroupJob& job) {
+  if (options_.concurrency == WorldModelImaginerOptions::Concurrency::kParallel) return engine_.Imagine(job);
   Pending mine{&job};
   std::unique_lock<std::mutex> lock(mu_);
   queue_.push_back(&mine);
@@ -61,8 +62,9 @@ absl::StatusOr<models::GroupResult> WorldModelImaginer::Run(const models::GroupJ
     }
     // Lead: give the expected callers a moment to join, then run everything queued.
     running_ = true;
-    const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(batch_window_);
-    changed_.wait_until(lock, deadline, [&] { return static_cast<int64_t>(queue_.size()) >= expected_callers_; });
+    const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(options_.batch_window);
+    changed_.wait_until(lock, deadline,
+                        [&] { return static_cast<int64_t>(queue_.size()) >= options_.expected_callers; });
     std::vector<Pending*> batch;
     batch.swap(queue_);
     lock.unlock();

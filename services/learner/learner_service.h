@@ -1,5 +1,5 @@
 // gRPC face of the learner (rank 0): SubmitGroups into the intake, GetPolicyWeights from the weight
-// store, GetStatus. The training loop runs elsewhere (training_loop.h); this class only validates,
+// store, GetStatus. The training loop runs elsewhere (learner_rank_loop.h); this class only validates,
 // admits and answers.
 #pragma once
 

@@ -12,7 +12,7 @@
 #include "libs/core/device.h"
 #include "services/learner/learner_config.h"
 #include "services/learner/learner_service.h"
-#include "services/learner/training_loop.h"
+#include "services/learner/learner_rank_loop.h"
 
 namespace vlarft::services {
 

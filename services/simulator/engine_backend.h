@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "libs/models/world_model_generation.h"
+#include "libs/models/imagination_engine.h"
 #include "services/simulator/session_table.h"
 #include "services/simulator/world_model_backend.h"
 

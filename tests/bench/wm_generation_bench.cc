@@ -25,7 +25,7 @@
 #include "libs/core/rng.h"
 #include "libs/core/status.h"
 #include "libs/models/layers.h"
-#include "libs/models/world_model_generation.h"
+#include "libs/models/imagination_engine.h"
 #include "nlohmann/json.hpp"
 
 namespace vlarft::bench {

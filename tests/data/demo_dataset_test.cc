@@ -1,9 +1,11 @@
 #include "libs/data/demo_dataset.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "libs/data/hdf5_io.h"
@@ -102,7 +104,8 @@ TEST(DemoDatasetTest, ReadsForeignLiberoStyleFiles) {
   EXPECT_EQ(e.task, "KITCHEN_SCENE3_turn_on_the_stove");
   EXPECT_EQ(e.size, 8);
   EXPECT_EQ(e.frames.size(), 2u * 8 * 8 * 3);
-  EXPECT_EQ(e.frames[0], 200);
+  // No image convention attribute: frames are upright as stored (the ramp grows downwards).
+  EXPECT_LT(e.frames[0], e.frames[7 * 8 * 3]);
   EXPECT_FLOAT_EQ(e.actions[3], 0.5f);
   EXPECT_FLOAT_EQ(e.state(1)[0], 0.1f);
   EXPECT_FLOAT_EQ(e.state(1)[6], 0.02f);
@@ -119,6 +122,161 @@ TEST(DemoDatasetTest, ReadsForeignLiberoStyleFiles) {
   auto dataset = LoadDemoDirectory(dir, {"libero_10"}, 8);
   ASSERT_TRUE(dataset.ok()) << dataset.status();
   EXPECT_EQ(dataset->episodes.size(), 1u);
+}
+
+// The pixel value the fixture stores in row y (test_files.h), and the upright row y of a file whose
+// `rows` rows were written bottom row first.
+uint8_t StoredRamp(int y) { return static_cast<uint8_t>(10 * y + 1); }
+
+// LIBERO writes images in OpenGL's convention (bottom row first) and says so in
+// data/@macros_image_convention; the reader turns them upright, wrist camera included.
+TEST(DemoDatasetTest, OpenGlFramesAreTurnedUprightWristCameraIncluded) {
+  const std::string dir = testing::FreshDir("opengl");
+  auto row0 = [](const std::vector<uint8_t>& frames) { return frames[0]; };
+  auto last_row = [](const std::vector<uint8_t>& frames) { return frames[15 * 16 * 3]; };
+  ForeignSpec spec;
+  spec.frame_dims = {2, 16, 16, 3};
+  spec.with_wrist = true;
+  for (const std::string convention : {"opengl", "opencv", ""}) {
+    spec.image_convention = convention;
+    const std::string path = dir + "/" + (convention.empty() ? "none" : convention) + "_demo.hdf5";
+    testing::WriteForeignFile(path, spec);
+    const bool flipped = convention == "opengl";
+    auto episodes = ReadTaskFile(path, 0, /*with_frames=*/true, /*with_wrist=*/true);
+    ASSERT_TRUE(episodes.ok()) << convention << ": " << episodes.status();
+    const Episode& e = (*episodes)[0];
+    EXPECT_EQ(row0(e.frames), flipped ? StoredRamp(15) : StoredRamp(0)) << convention;
+    EXPECT_EQ(last_row(e.frames), flipped ? StoredRamp(0) : StoredRamp(15)) << convention;
+    ASSERT_EQ(e.wrist_frames.size(), e.frames.size()) << convention;
+    EXPECT_EQ(row0(e.wrist_frames), 255 - row0(e.frames)) << convention;
+    // One demo read on its own gets the same orientation; the wrist camera only when asked for.
+    auto one = ReadDemoEpisode(path, "demo_0", 0, /*with_wrist=*/true);
+    ASSERT_TRUE(one.ok()) << one.status();
+    EXPECT_EQ(one->frames, e.frames);
+    EXPECT_EQ(one->wrist_frames, e.wrist_frames);
+    auto without_wrist = ReadTaskFile(path, 8);
+    ASSERT_TRUE(without_wrist.ok());
+    EXPECT_TRUE((*without_wrist)[0].wrist_frames.empty());
+    EXPECT_EQ((*without_wrist)[0].frames.size(), 2u * 8 * 8 * 3);
+    EXPECT_EQ((*without_wrist)[0].frames[0] > (*without_wrist)[0].frames[7 * 8 * 3], flipped) << convention;
+  }
+  spec.image_convention = "directx";
+  testing::WriteForeignFile(dir + "/bad_demo.hdf5", spec);
+  auto bad = ReadTaskFile(dir + "/bad_demo.hdf5", 0);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), AllOf(HasSubstr("macros_image_convention"), HasSubstr("'directx'"), HasSubstr("opengl")));
+  // Our own writer declares its frames upright.
+  TaskDemos demos{"libero_goal", "t", "open the drawer", "{}", {testing::MakeEpisode(2, 4, 1.f)}};
+  ASSERT_TRUE(WriteTaskFile(dir + "/ours_demo.hdf5", demos).ok());
+  auto ours = ReadTaskFile(dir + "/ours_demo.hdf5", 0);
+  ASSERT_TRUE(ours.ok()) << ours.status();
+  EXPECT_EQ((*ours)[0].frames, demos.episodes[0].frames);
+}
+
+// h5py stores every Python str as a variable-length UTF-8 string; other writers use ASCII or fixed
+// lengths. All four load (HDF5 will not convert UTF-8 into an ASCII memory type, which made real
+// LIBERO files fail with "attribute 'problem_info' is unreadable").
+TEST(DemoDatasetTest, StringAttributesInAsciiOrUtf8FixedOrVariable) {
+  const std::string dir = testing::FreshDir("strings");
+  for (bool utf8 : {true, false}) {
+    for (bool variable : {true, false}) {
+      ForeignSpec spec;
+      spec.utf8 = utf8;
+      spec.variable_length_string = variable;
+      spec.problem_info = R"({"language_instruction": "put the café mug on the plate"})";
+      spec.image_convention = "opengl";
+      const std::string path = absl::StrCat(dir, "/", utf8, variable, "_demo.hdf5");
+      testing::WriteForeignFile(path, spec);
+      auto episodes = ReadTaskFile(path, 8);
+      ASSERT_TRUE(episodes.ok()) << "utf8 " << utf8 << " variable " << variable << ": " << episodes.status();
+      EXPECT_EQ((*episodes)[0].instruction, "put the caf\u00e9 mug on the plate");
+    }
+  }
+}
+
+// LIBERO stores the end-effector pose twice: ee_states [T, 6] and ee_pos [T, 3] + ee_ori [T, 3].
+// Files with only the pair load from the pair; files with neither say what is missing.
+TEST(DemoDatasetTest, ProprioFromEePosAndOriWhenEeStatesIsAbsent) {
+  const std::string dir = testing::FreshDir("ee_pair");
+  ForeignSpec spec;
+  spec.with_ee_states = false;
+  spec.with_ee_pos_ori = true;
+  testing::WriteForeignFile(dir + "/pair_demo.hdf5", spec);
+  auto episodes = ReadTaskFile(dir + "/pair_demo.hdf5", 8);
+  ASSERT_TRUE(episodes.ok()) << episodes.status();
+  const Episode& e = (*episodes)[0];
+  for (int d = 0; d < 3; ++d) EXPECT_FLOAT_EQ(e.state(1)[d], 0.3f) << d;
+  for (int d = 3; d < 6; ++d) EXPECT_FLOAT_EQ(e.state(1)[d], -0.2f) << d;
+  EXPECT_FLOAT_EQ(e.state(1)[6], 0.02f);
+  // Both present: ee_states wins (0.1), as before.
+  spec.with_ee_states = true;
+  testing::WriteForeignFile(dir + "/both_demo.hdf5", spec);
+  auto both = ReadTaskFile(dir + "/both_demo.hdf5", 8);
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_FLOAT_EQ((*both)[0].state(0)[0], 0.1f);
+  spec.with_ee_states = false;
+  spec.with_ee_pos_ori = false;
+  testing::WriteForeignFile(dir + "/neither_demo.hdf5", spec);
+  auto neither = ReadTaskFile(dir + "/neither_demo.hdf5", 8);
+  ASSERT_FALSE(neither.ok());
+  EXPECT_EQ(neither.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(neither.status().message(),
+              AllOf(HasSubstr("data/demo_0/obs/ee_states"), HasSubstr("missing"), HasSubstr("ee_pos + ee_ori")));
+}
+
+// The strongest check: a file written by h5py itself, in the layout of LIBERO's create_dataset.py
+// (tests/data/write_libero_h5py.py). Skips, saying why, where no Python has h5py.
+TEST(DemoDatasetTest, ReadsFilesWrittenByH5py) {
+  const std::string dir = testing::FreshDir("h5py");
+  const std::string script = std::string(VLARFT_SOURCE_DIR) + "/tests/data/write_libero_h5py.py";
+  // "python3" first; Debian's own interpreter too, where a version manager shadows it.
+  std::string python;
+  for (const std::string candidate : {"python3", "/usr/bin/python3"}) {
+    const std::string probe = candidate + " -c 'import h5py, numpy' >/dev/null 2>&1";
+    if (std::system(probe.c_str()) == 0) {
+      python = candidate;
+      break;
+    }
+  }
+  if (python.empty()) GTEST_SKIP() << "no python3 with h5py (Debian: python3-h5py, installed by deploy/install-deps.sh)";
+  for (const bool ee_states : {true, false}) {
+    const std::string path = dir + "/libero_10/KITCHEN_SCENE3_open_the_top_drawer_of_the_cabinet" +
+                             (ee_states ? "" : "_pair") + "_demo.hdf5";
+    fs::create_directories(dir + "/libero_10");
+    const std::string command = python + " " + script + " " + path + (ee_states ? "" : " --no-ee-states");
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    auto episodes = ReadTaskFile(path, 0, /*with_frames=*/true, /*with_wrist=*/true);
+    ASSERT_TRUE(episodes.ok()) << episodes.status();
+    ASSERT_EQ(episodes->size(), 1u);
+    const Episode& e = (*episodes)[0];
+    EXPECT_EQ(e.instruction, "open the top drawer of the cabinet");
+    EXPECT_EQ(e.suite, "libero_10");
+    EXPECT_EQ(e.length, 3);
+    EXPECT_EQ(e.size, 128);
+    // Upright: pixel (y, x) of step t is ((2y + t) % 256, x % 256, 17) (the script's docstring).
+    for (int t = 0; t < 3; ++t) {
+      for (int y : {0, 1, 64, 127}) {
+        for (int x : {0, 5, 127}) {
+          const uint8_t* p = e.frame(t) + (static_cast<size_t>(y) * 128 + x) * 3;
+          EXPECT_EQ(p[0], (2 * y + t) % 256) << "t " << t << " y " << y << " x " << x;
+          EXPECT_EQ(p[1], x % 256);
+          EXPECT_EQ(p[2], 17);
+          EXPECT_EQ(e.wrist_frames[e.frame(t) - e.frames.data() + (static_cast<size_t>(y) * 128 + x) * 3], 255 - p[0]);
+        }
+      }
+    }
+    EXPECT_NEAR(e.action(1)[0], 0.2f, 1e-6);
+    EXPECT_NEAR(e.action(2)[6], -3.f, 1e-6);
+    EXPECT_NEAR(e.state(2)[0], 0.12f, 1e-6);   // ee position
+    EXPECT_NEAR(e.state(2)[3], 3.06f, 1e-6);   // ee axis-angle
+    EXPECT_NEAR(e.state(2)[6], 0.02f, 1e-6);   // gripper
+    EXPECT_NEAR(e.state(2)[7], -0.02f, 1e-6);
+    // Resized to the tiny preset's 64x64 for the policy.
+    auto small = ReadTaskFile(path, 64);
+    ASSERT_TRUE(small.ok()) << small.status();
+    EXPECT_EQ((*small)[0].size, 64);
+  }
 }
 
 struct MalformedCase {

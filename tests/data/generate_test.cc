@@ -1,5 +1,6 @@
 #include "libs/data/generate.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -26,7 +27,14 @@ TEST(GenerateTest, WritesSuccessfulDemosInLiberoLayoutWithStatistics) {
   EXPECT_EQ(summary->tasks, 20);
   EXPECT_EQ(summary->demos, 40);
   EXPECT_TRUE(summary->short_tasks.empty());
-  EXPECT_EQ(lines.size(), 20u);
+  // One line per task, plus the progress meter's (always its final one; others only after 10 s).
+  int task_lines = 0, meter_lines = 0;
+  for (const std::string& l : lines) (l.rfind("[data generate]", 0) == 0 ? meter_lines : task_lines)++;
+  EXPECT_EQ(task_lines, 20);
+  EXPECT_GE(meter_lines, 1);
+  EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
+                          [](const std::string& l) { return l.find("40/40 demos (100.0%)") != std::string::npos; }),
+            1);
   EXPECT_EQ(summary->files.size(), 20u);
   for (const tabletop::Task* task : tabletop::TasksOfSuites({"goal", "long"})) {
     EXPECT_TRUE(fs::exists(dir + "/" + task->suite + "/" + task->name + "_demo.hdf5")) << task->name;

@@ -9,7 +9,7 @@
 #include "libs/models/conv_blocks.h"
 #include "libs/models/instruction_tokenizer.h"
 #include "libs/models/train_policy.h"
-#include "libs/models/training_loop.h"
+#include "libs/models/supervised_training_loop.h"
 
 namespace vlarft::cli {
 namespace {

@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "libs/models/world_model_generation.h"
+#include "libs/models/imagination_engine.h"
 #include "libs/rl/rank_correlation.h"
 #include "libs/tabletop/chunk_perturbation.h"
 #include "libs/viz/image.h"

@@ -7,10 +7,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "libs/core/progress_meter.h"
 #include "libs/core/rng.h"
 #include "libs/core/status.h"
 #include "libs/models/checkpoint.h"
-#include "libs/models/world_model_generation.h"
+#include "libs/models/imagination_engine.h"
 #include "libs/rl/reward.h"
 #include "libs/rl/tokenizer_features.h"
 #include "libs/rollout/demo_prompt_source.h"
@@ -125,8 +126,12 @@ absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
     limits.max_group_size = options.producer.group_size + 1;
     VLARFT_ASSIGN_OR_RETURN(models::ImaginationEngine engine,
                             models::ImaginationEngine::Load(options.tokenizer, options.world_model, torch::kCPU, limits));
-    // The step's groups are produced in parallel threads and imagined in one batched decode loop.
-    auto wm = std::make_unique<rollout::WorldModelImaginer>(std::move(engine), options.prompts_per_step);
+    // The step's groups are produced in parallel threads; their imaginations run at the same time
+    // (one per core) or batched into one decode loop (options.imagine).
+    rollout::WorldModelImaginerOptions sharing;
+    sharing.expected_callers = options.prompts_per_step;
+    if (options.imagine == "parallel") sharing.concurrency = rollout::WorldModelImaginerOptions::Concurrency::kParallel;
+    auto wm = std::make_unique<rollout::WorldModelImaginer>(std::move(engine), sharing);
     VLARFT_ASSIGN_OR_RETURN(scorer, MakeVerifier(options, &wm->engine()));
     imaginer = std::move(wm);
   } else {
@@ -152,10 +157,11 @@ absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
   const core::SeedPath root(options.seed);
   // Each training seed draws its own prompt stream (draw i is a pure function of i).
   const uint64_t prompt_offset = root.Child("prompts").seed() % (uint64_t{1} << 40);
+  core::ProgressMeter meter({"", "steps", options.steps, 10}, [&](const std::string& line) { say(line); });
   for (int64_t step = 0; step < options.steps; ++step) {
-    // The step's groups, one thread each: their world-model imaginations are batched together
-    // (world_model_imaginer.h); every group's draws come from its own seeds, so the result does not
-    // depend on the threads' timing.
+    // The step's groups, one thread each: their world-model imaginations run in parallel or batched
+    // together (world_model_imaginer.h); every group's draws come from its own seeds, so the result
+    // does not depend on the threads' timing.
     const int64_t prompts_per_step = options.prompts_per_step;
     std::vector<absl::StatusOr<rollout::ProducedGroup>> produced(prompts_per_step,
                                                                  absl::UnknownError("not produced"));
@@ -198,13 +204,11 @@ absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
     replica.MarkVersion(learner->step());
     RftStudyStep record{step + 1, metrics, true_reward, SecondsSince(start)};
     result.steps.push_back(record);
-    if ((step + 1) % 5 == 0 || step == 0 || step + 1 == options.steps) {
-      say(absl::StrFormat("step %d/%d reward %.4f (std %.4f, zero-variance groups %.2f) clip %.3f approx_kl %.2e "
-                          "sigma %.4f grad %.3f fm %.4f  %.1f s",
-                          step + 1, options.steps, true_reward, metrics.reward_std, metrics.zero_variance_groups,
-                          metrics.clip_fraction, metrics.approx_kl, metrics.sigma_mean, metrics.grad_norm,
-                          metrics.flow_matching, record.seconds));
-    }
+    meter.Update(step + 1, absl::StrFormat("reward %.4f (std %.4f, zero-variance groups %.2f) clip %.3f approx_kl %.2e "
+                                           "sigma %.4f grad %.3f fm %.4f",
+                                           true_reward, metrics.reward_std, metrics.zero_variance_groups,
+                                           metrics.clip_fraction, metrics.approx_kl, metrics.sigma_mean,
+                                           metrics.grad_norm, metrics.flow_matching));
   }
   result.tuned = learner->policy();
   result.seconds = SecondsSince(start);

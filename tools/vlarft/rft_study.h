@@ -52,6 +52,9 @@ struct RftStudyOptions {
   // continuation, i.e. its success). tabletop_imaginer.h says more.
   std::string oracle_finisher = "expert";
   bool finisher_bf16 = false;  // bf16 autocast for the finishing policy (as the evaluation runs)
+  // With reward world_model: how a step's groups share the world model, "parallel" (each on its own
+  // thread at once: a CPU's cores) or "batched" (one decode loop: a GPU). world_model_imaginer.h.
+  std::string imagine = "parallel";
 };
 
 struct RftStudyStep {

@@ -35,6 +35,7 @@ struct StudyFlags {
   int64_t eval_seed = -1;           // -1: rft.eval_seed
   std::string eval_mixed_precision;  // empty: rft.eval_mixed_precision
   std::string oracle_finish = "expert";
+  std::string imagine = "parallel";
   int torch_threads = 0;
 
   template <typename V>
@@ -53,6 +54,9 @@ struct StudyFlags {
     v.Field("oracle_finish", oracle_finish,
             "expert | policy: who finishes each sample's episode for the oracle reward (policy = the policy "
             "being trained, deterministic, in the evaluation's precision)");
+    v.Field("imagine", imagine,
+            "parallel | batched: with reward world_model, whether a step's groups are imagined at the same time "
+            "on separate threads (fastest on a multi-core CPU) or in one batched decode loop (a GPU)");
     v.Field("torch_threads", torch_threads, "intra-op threads (0 = LibTorch default)");
   }
 };
@@ -162,6 +166,10 @@ absl::Status RunRftStudyCommand(const std::vector<std::string>& args) {
   VLARFT_ASSIGN_OR_RETURN(eval.bf16, core::UseBf16(precision, c10::DeviceType::CPU, "eval_mixed_precision"));
   precision = core::PrecisionName(eval.bf16);  // what ran, in results.json
   options.oracle_finisher = flags.oracle_finish;
+  if (flags.imagine != "parallel" && flags.imagine != "batched") {
+    return absl::InvalidArgumentError(absl::StrCat("--imagine is '", flags.imagine, "'; expected parallel or batched"));
+  }
+  options.imagine = flags.imagine;
   options.finisher_bf16 = eval.bf16;
   if (flags.torch_threads > 0) torch::set_num_threads(flags.torch_threads);
 
@@ -196,6 +204,7 @@ absl::Status RunRftStudyCommand(const std::vector<std::string>& args) {
                      {"group_size", options.producer.group_size},
                      {"eval_seed", eval.seed},       {"eval_mixed_precision", precision},
                      {"oracle_finish", flags.oracle_finish},
+                     {"imagine", flags.imagine},
                      {"policy", options.policy}};
   record["seconds"] = {{"total", run.seconds},
                        {"sampling", run.stage_seconds.policy},

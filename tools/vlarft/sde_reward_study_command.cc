@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "libs/core/command_line.h"
 #include "libs/core/config.h"
+#include "libs/core/progress_meter.h"
 #include "libs/core/rng.h"
 #include "libs/core/status.h"
 #include "libs/rl/rank_correlation.h"
@@ -109,6 +110,7 @@ absl::Status RunSdeRewardStudy(const std::vector<std::string>& args) {
                                        {"action L1 to the expert chunk (type 1)"}};
   int64_t truth_all_equal = 0, truth_any_failure = 0;
   const core::SeedPath root(flags.seed);
+  core::ProgressMeter meter({"", "groups", flags.groups, 10}, say);
   for (int64_t i = 0; i < flags.groups; ++i) {
     VLARFT_ASSIGN_OR_RETURN(rollout::Prompt prompt, prompts->Get(root.Child("prompts").seed() % (1ull << 40) + i));
     models::PolicyObservation obs{prompt.frame.unsqueeze(0), {prompt.instruction}, prompt.proprio.unsqueeze(0)};
@@ -153,7 +155,7 @@ absl::Status RunSdeRewardStudy(const std::vector<std::string>& args) {
       columns[k].pairs.y.push_back(y);
       columns[k].all_equal += AllEqual(rewards[k]);
     }
-    if ((i + 1) % 16 == 0) say(absl::StrFormat("%d/%d groups", i + 1, flags.groups));
+    meter.Update(i + 1);
   }
 
   std::string table = absl::StrFormat(

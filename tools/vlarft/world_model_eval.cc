@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "libs/core/progress_meter.h"
 #include "libs/core/rng.h"
 #include "libs/core/status.h"
 #include "libs/rl/image_metrics.h"
@@ -120,6 +121,7 @@ absl::StatusOr<WorldModelEvalReport> EvaluateWorldModel(models::ImaginationEngin
   Accumulator imagined(options.frames), reconstruction(options.frames), copy(options.frames);
   WorldModelEvalReport report;
   report.samples = options.samples;
+  core::ProgressMeter meter({"eval world-model", "clips", options.prompts, 10});
   for (int64_t start = 0; start < options.prompts; start += options.groups_per_batch) {
     const int64_t n = std::min(options.groups_per_batch, options.prompts - start);
     VLARFT_ASSIGN_OR_RETURN(models::VideoClips clips, data.SampleClips(n, options.frames, /*validation=*/true, generator));
@@ -151,6 +153,7 @@ absl::StatusOr<WorldModelEvalReport> EvaluateWorldModel(models::ImaginationEngin
     VLARFT_RETURN_IF_ERROR(copy.Add(
         tokenizer, clips.frames.narrow(1, 0, 1).expand({-1, options.frames, -1, -1, -1}), real_future));
     report.imagined_frames += n * options.samples * options.frames;
+    meter.Update(start + n);
   }
   report.prompts = options.prompts;
   report.imagined = imagined.Means();

@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "libs/models/video_data.h"
-#include "libs/models/world_model_generation.h"
+#include "libs/models/imagination_engine.h"
 #include "libs/viz/image.h"
 #include "nlohmann/json.hpp"
 

@@ -1,4 +1,4 @@
-#include "libs/models/world_model_generation.h"
+#include "libs/models/imagination_engine.h"
 
 #include "gtest/gtest.h"
 #include "libs/core/rng.h"

@@ -1,4 +1,4 @@
-#include "libs/models/training_loop.h"
+#include "libs/models/supervised_training_loop.h"
 
 #include <algorithm>
 #include <cmath>
@@ -26,6 +26,10 @@ absl::Status RunTrainingLoop(const TrainingLoopSpec& spec, int64_t start_step, t
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   double window_loss = 0;
   int64_t window = 0;
+  // Besides the logged points (every log_every steps, which make the loss curve), a line whenever
+  // 10 s pass without one, so a slow run never looks hung.
+  constexpr double kMaxSilenceSeconds = 10;
+  double last_line = 0;
   for (int64_t step = start_step; step < spec.steps; ++step) {
     const double lr = spec.schedule.At(step);
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
@@ -42,12 +46,16 @@ absl::Status RunTrainingLoop(const TrainingLoopSpec& spec, int64_t start_step, t
     ++window;
 
     const int64_t done = step + 1;
-    if (done % spec.log_every == 0 || done == spec.steps) {
-      result.train_loss.emplace_back(done, window_loss / window);
-      const double per_step = elapsed() / static_cast<double>(done - start_step);
+    const bool logged_point = done % spec.log_every == 0 || done == spec.steps;
+    if (logged_point || elapsed() - last_line >= kMaxSilenceSeconds) {
+      last_line = elapsed();
+      const double per_step = last_line / static_cast<double>(done - start_step);
       progress(absl::StrFormat("step %d/%d loss %.4f lr %.2e  %.2f steps/s  elapsed %s  ETA %s", done, spec.steps,
-                               window_loss / window, lr, 1.0 / per_step, core::FormatClock(elapsed()),
+                               window_loss / window, lr, 1.0 / per_step, core::FormatClock(last_line),
                                core::FormatClock(per_step * static_cast<double>(spec.steps - done))));
+    }
+    if (logged_point) {
+      result.train_loss.emplace_back(done, window_loss / window);
       window_loss = 0;
       window = 0;
     }

@@ -1,4 +1,4 @@
-#include "services/learner/training_loop.h"
+#include "services/learner/learner_rank_loop.h"
 
 #include <chrono>
 
