@@ -15,8 +15,8 @@
 //
 // Fields absent from the YAML keep their C++ defaults. Unknown keys, type mismatches and failed
 // Validate() calls are INVALID_ARGUMENT errors naming the full key path ("simulator.batching.max_batch").
-// Field types: bool, int, int64_t, uint64_t, float, double, std::string, std::vector of those, and
-// nested structs that have VisitFields.
+// Field types: bool, int, int64_t, uint64_t, float, double, std::string, std::vector of those,
+// named enums (EnumNames below), and nested structs that have VisitFields.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +45,54 @@ absl::Status ApplyOverrides(YAML::Node& root, const std::vector<std::string>& as
 
 // Returns the node at dotted `path` ("learner.optimizer"), or an undefined/null node if absent.
 YAML::Node NodeAtPath(const YAML::Node& root, absl::string_view path);
+
+// An enum becomes a config field by naming its values: specialise EnumNames in this namespace,
+//
+//   template <> struct EnumNames<rl::RewardType> {
+//     static constexpr std::pair<rl::RewardType, const char*> kEntries[] = {
+//         {rl::RewardType::kActionL1, "action_l1"}, ...};
+//   };
+//
+// YAML and --set hold the name; the enum's number is accepted too, so configs written before a
+// field became an enum keep working (reward.type: 3). Anything else is INVALID_ARGUMENT listing
+// the names.
+template <typename T>
+struct EnumNames {};
+
+namespace config_internal {
+
+template <typename T, typename = void>
+struct IsNamedEnum : std::false_type {};
+template <typename T>
+struct IsNamedEnum<T, std::void_t<decltype(EnumNames<T>::kEntries)>> : std::true_type {};
+
+}  // namespace config_internal
+
+// The config spelling of `value` ("?" for a value without a name).
+template <typename T>
+const char* EnumName(T value) {
+  for (const auto& [v, name] : EnumNames<T>::kEntries) {
+    if (v == value) return name;
+  }
+  return "?";
+}
+
+// "a | b | c": the names, for help texts and errors.
+template <typename T>
+std::string EnumNameList() {
+  std::string out;
+  for (const auto& entry : EnumNames<T>::kEntries) absl::StrAppend(&out, out.empty() ? "" : " | ", entry.second);
+  return out;
+}
+
+// The value named `text` (or numbered, see EnumNames); INVALID_ARGUMENT naming `what` otherwise.
+template <typename T>
+absl::StatusOr<T> ParseEnum(absl::string_view text, absl::string_view what) {
+  for (const auto& [value, name] : EnumNames<T>::kEntries) {
+    if (text == name || text == std::to_string(static_cast<int64_t>(value))) return value;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(what, ": '", text, "' is not one of ", EnumNameList<T>()));
+}
 
 namespace config_internal {
 
@@ -102,6 +150,12 @@ template <typename T>
 absl::Status ReadValue(const YAML::Node& node, const std::string& path, T* out) {
   if constexpr (IsVisitable<T>::value) {
     return BindStruct(node, path, out);
+  } else if constexpr (IsNamedEnum<T>::value) {
+    if (!node.IsScalar()) return ScalarError(path, node, EnumNameList<T>());
+    absl::StatusOr<T> value = ParseEnum<T>(node.Scalar(), absl::StrCat("config '", path, "'"));
+    if (!value.ok()) return value.status();
+    *out = *value;
+    return absl::OkStatus();
   } else if constexpr (IsVector<T>::value) {
     if (!node.IsSequence()) return ScalarError(path, node, "list");
     T values;
@@ -187,6 +241,8 @@ class YamlWriter {
       YamlWriter writer(child);
       value.VisitFields(writer);
       return child;
+    } else if constexpr (IsNamedEnum<T>::value) {
+      return YAML::Node(std::string(EnumName(value)));
     } else if constexpr (IsVector<T>::value) {
       YAML::Node seq(YAML::NodeType::Sequence);
       for (const auto& item : value) {

@@ -155,7 +155,7 @@ absl::StatusOr<std::vector<RewardBreakdown>> RewardScorer::ScoreAll(const std::v
   const int64_t min_size = distance_ ? distance_->min_image_size() : 1;
   for (size_t i = 0; i < requests.size(); ++i) {
     const RewardRequest& request = requests[i];
-    const RewardType type = request.type == RewardType::kUnspecified ? config_.reward_type() : request.type;
+    const RewardType type = request.type == RewardType::kUnspecified ? config_.type : request.type;
     switch (type) {
       case RewardType::kActionL1: {
         ActionJob job{i, {}};

@@ -47,10 +47,8 @@ PerceptualKind RewardConfig::perceptual_kind() const {
 }
 
 absl::Status RewardConfig::Validate() const {
-  if (type < 1 || type > 3) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "type must be 1 (action L1), 2 (imagined vs real) or 3 (imagined vs imagined-expert), got ",
-        type));
+  if (type == RewardType::kUnspecified) {
+    return absl::InvalidArgumentError(absl::StrCat("type must be one of ", core::EnumNameList<RewardType>()));
   }
   for (const auto& [name, value] : {std::pair<const char*, double>{"w_l1", w_l1},
                                     std::pair<const char*, double>{"w_perceptual", w_perceptual}}) {

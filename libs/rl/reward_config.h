@@ -3,10 +3,11 @@
 //   ℓ_t = w_l1·mean|o_t − ô_t| + w_perceptual·D_p(o_t, ô_t)      pixels in [0, 1]
 //   R   = −aggregate_t ℓ_t                                         aggregate ∈ {mean, last, discounted}
 //
-// Reward types (numbers match vlarft.v1.RewardType):
-//   1  action L1:   R = −mean_{t,d} |a_{t,d} − a^expert_{t,d}|   (no world model, no aggregation)
-//   2  imagined frames vs the real dataset frames that followed the prompt
-//   3  imagined frames vs the frames the same world model imagined for the expert's chunk (default)
+// Reward types (config names; numbers match vlarft.v1.RewardType and are accepted in configs too):
+//   action_l1                    1  R = −mean_{t,d} |a_{t,d} − a^expert_{t,d}|  (no world model, no aggregation)
+//   imagined_vs_real             2  imagined frames vs the real dataset frames that followed the prompt
+//   imagined_vs_imagined_expert  3  imagined frames vs the frames the same world model imagined for the
+//                                   expert's chunk (the paper's reward, the default)
 // Types 2 and 3 are one computation with a different reference (see reward.h).
 #pragma once
 
@@ -15,16 +16,32 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "libs/core/config.h"
 #include "libs/core/torch_compat.h"
 
 namespace vlarft::rl {
 
 enum class RewardType : int {
-  kUnspecified = 0,  // "use the configured default"
+  kUnspecified = 0,  // "use the configured default" (a request's value, never a config's)
   kActionL1 = 1,
   kImaginedVsReal = 2,
   kImaginedVsImaginedExpert = 3,
 };
+
+}  // namespace vlarft::rl
+
+namespace vlarft::core {
+template <>
+struct EnumNames<rl::RewardType> {
+  static constexpr std::pair<rl::RewardType, const char*> kEntries[] = {
+      {rl::RewardType::kActionL1, "action_l1"},
+      {rl::RewardType::kImaginedVsReal, "imagined_vs_real"},
+      {rl::RewardType::kImaginedVsImaginedExpert, "imagined_vs_imagined_expert"},
+  };
+};
+}  // namespace vlarft::core
+
+namespace vlarft::rl {
 
 // How per-frame losses ℓ_0..ℓ_{T−1} (index 0 = first imagined frame) become one number per sample:
 //   mean:        (1/T) Σ_t ℓ_t
@@ -46,7 +63,7 @@ enum class PerceptualKind {
 };
 
 struct RewardConfig {
-  int64_t type = 3;
+  RewardType type = RewardType::kImaginedVsImaginedExpert;
   double w_l1 = 1.0;
   double w_perceptual = 1.0;
   std::string aggregation = "mean";
@@ -58,7 +75,7 @@ struct RewardConfig {
   template <typename V>
   void VisitFields(V& v) {
     v.Field("type", type,
-            "default reward type: 1 action L1, 2 imagined vs real frames, 3 imagined vs imagined-expert");
+            "default reward type: action_l1 | imagined_vs_real | imagined_vs_imagined_expert (or 1 | 2 | 3)");
     v.Field("w_l1", w_l1, "weight of the per-frame mean absolute pixel error");
     v.Field("w_perceptual", w_perceptual, "weight of the per-frame perceptual distance");
     v.Field("aggregation", aggregation, "per-frame losses to one reward: mean | last | discounted");
@@ -72,7 +89,6 @@ struct RewardConfig {
   absl::Status Validate() const;
 
   // Typed views; valid only after Validate() succeeded.
-  RewardType reward_type() const { return static_cast<RewardType>(type); }
   FrameAggregation frame_aggregation() const;
   PerceptualKind perceptual_kind() const;
 };

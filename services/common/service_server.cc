@@ -15,6 +15,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "libs/core/status.h"
+#include "services/common/auth.h"
 
 namespace vlarft::services {
 
@@ -58,7 +59,13 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(const S
   if (!options.tls_client_ca_file.empty()) {
     VLARFT_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadSmallFile(options.tls_client_ca_file));
   }
-  return grpc::SslServerCredentials(ssl);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::SslServerCredentials(ssl);
+  if (!options.auth_token_env.empty()) {
+    // The token is checked on the headers, before the body is read (auth.h); handlers check again.
+    VLARFT_ASSIGN_OR_RETURN(TokenVerifier verifier, TokenVerifier::FromEnvironment(options.auth_token_env));
+    credentials->SetAuthMetadataProcessor(MakeTokenAuthProcessor(std::move(verifier)));
+  }
+  return credentials;
 }
 
 }  // namespace

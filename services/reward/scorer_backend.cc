@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/core/device.h"
 #include "libs/core/status.h"
+#include "services/common/reward_type_proto.h"
 
 namespace vlarft::services {
 
@@ -10,7 +11,7 @@ absl::StatusOr<ScoreResults> ScorerBackend::ScoreBatch(const std::vector<const S
   std::vector<rl::RewardRequest> requests;
   for (const ScoreJob* job : jobs) {
     rl::RewardRequest r;
-    r.type = static_cast<rl::RewardType>(static_cast<int>(job->type));
+    r.type = RewardTypeFromProto(job->type);
     r.frames = job->frames;
     r.reference_frames = job->reference_frames;
     r.actions = job->actions;
@@ -39,7 +40,7 @@ absl::StatusOr<std::unique_ptr<ScorerBackend>> LoadScorerBackend(const rl::Rewar
   }
   VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<rl::RewardScorer> scorer, rl::RewardScorer::Create(config, features));
   VerifierFacts facts;
-  facts.default_type = static_cast<v1::RewardType>(config.type);
+  facts.default_type = RewardTypeToProto(config.type);
   facts.perceptual_distance = scorer->perceptual_name();
   facts.aggregation = config.aggregation;
   facts.w_l1 = config.w_l1;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "libs/rl/reward_config.h"
 #include "services/common/client.h"
 
 namespace vlarft::services {
@@ -25,7 +26,7 @@ struct RolloutConfig {
   int64_t horizon = 1;                // H action chunks per rollout (closed loop for H > 1)
   int64_t prompts_in_flight = 2;      // concurrent groups per worker
   uint64_t seed = 1;
-  std::string reward_type = "imagined_vs_imagined_expert";  // | action_l1 | imagined_vs_real
+  rl::RewardType reward_type = rl::RewardType::kImaginedVsImaginedExpert;
   double wm_temperature = 1.0;
   int64_t wm_top_k = 0;
   double wm_top_p = 0.0;
@@ -51,7 +52,7 @@ struct RolloutConfig {
     v.Field("horizon", horizon, "action chunks per rollout");
     v.Field("prompts_in_flight", prompts_in_flight, "groups produced concurrently");
     v.Field("seed", seed, "root seed of this worker's sampling");
-    v.Field("reward_type", reward_type, "imagined_vs_imagined_expert | imagined_vs_real | action_l1");
+    v.Field("reward_type", reward_type, "imagined_vs_imagined_expert | imagined_vs_real | action_l1 (or 3 | 2 | 1)");
     v.Field("wm_temperature", wm_temperature, "world-model sampling temperature");
     v.Field("wm_top_k", wm_top_k, "world-model top-k (0 = off)");
     v.Field("wm_top_p", wm_top_p, "world-model top-p (0 = off)");
@@ -72,8 +73,8 @@ struct RolloutConfig {
     if (group_size < 2 || horizon < 1 || prompts_in_flight < 1) {
       return absl::InvalidArgumentError("need group_size >= 2, horizon >= 1, prompts_in_flight >= 1");
     }
-    if (reward_type != "imagined_vs_imagined_expert" && reward_type != "imagined_vs_real" && reward_type != "action_l1") {
-      return absl::InvalidArgumentError("unknown reward_type '" + reward_type + "'");
+    if (reward_type == rl::RewardType::kUnspecified) {
+      return absl::InvalidArgumentError("reward_type must be one of " + core::EnumNameList<rl::RewardType>());
     }
     return absl::OkStatus();
   }

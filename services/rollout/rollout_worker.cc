@@ -10,6 +10,7 @@
 #include "glog/logging.h"
 #include "libs/core/rng.h"
 #include "libs/core/status.h"
+#include "services/common/reward_type_proto.h"
 #include "services/common/rollout_proto.h"
 #include "services/common/tensor_proto.h"
 #include "services/common/weight_fetcher.h"
@@ -20,13 +21,6 @@ namespace {
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-// RolloutConfig::Validate has admitted only these three names.
-v1::RewardType RewardTypeFromName(const std::string& name) {
-  if (name == "action_l1") return v1::REWARD_TYPE_ACTION_L1;
-  if (name == "imagined_vs_real") return v1::REWARD_TYPE_IMAGINED_VS_REAL;
-  return v1::REWARD_TYPE_IMAGINED_VS_IMAGINED_EXPERT;
 }
 
 }  // namespace
@@ -66,7 +60,7 @@ absl::StatusOr<std::unique_ptr<RolloutWorker>> RolloutWorker::Create(const Rollo
       });
   worker->scorer_ = std::make_unique<GrpcScorer>(
       [self](const v1::ScoreRequest& request, v1::ScoreResponse* response) { return self->Score(request, response); },
-      RewardTypeFromName(config.reward_type));
+      RewardTypeToProto(config.reward_type));
   rollout::GroupProducerOptions options;
   options.group_size = config.group_size;
   options.horizon = config.horizon;

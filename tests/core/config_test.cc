@@ -129,6 +129,46 @@ class ConfigFileTest : public ::testing::Test {
 
 // ---- binding ----------------------------------------------------------------------------------
 
+enum class Codec { kRaw = 1, kDeflate = 7 };
+
+}  // namespace
+
+template <>
+struct EnumNames<Codec> {
+  static constexpr std::pair<Codec, const char*> kEntries[] = {{Codec::kRaw, "raw"}, {Codec::kDeflate, "deflate"}};
+};
+
+namespace {
+
+struct StorageConfig {
+  Codec codec = Codec::kRaw;
+  std::vector<Codec> fallbacks;
+  template <typename V>
+  void VisitFields(V& v) {
+    v.Field("codec", codec);
+    v.Field("fallbacks", fallbacks);
+  }
+};
+
+// An enum field holds its name; its number is accepted too; anything else names the field and the
+// choices; the effective config writes names back.
+TEST(BindConfigTest, NamedEnumFields) {
+  auto bind = [](const std::string& text, StorageConfig* out) {
+    return BindConfig(*ParseYamlString(text, "test"), out, "storage");
+  };
+  StorageConfig config;
+  ASSERT_TRUE(bind("codec: deflate\nfallbacks: [raw, 7]\n", &config).ok());
+  EXPECT_EQ(config.codec, Codec::kDeflate);
+  EXPECT_EQ(config.fallbacks, (std::vector<Codec>{Codec::kRaw, Codec::kDeflate}));
+  EXPECT_EQ(ConfigToYamlString(config), "codec: deflate\nfallbacks:\n  - raw\n  - deflate");
+  EXPECT_EQ(std::string(bind("codec: zstd\n", &config).message()),
+            "config 'storage.codec': 'zstd' is not one of raw | deflate");
+  EXPECT_EQ(std::string(bind("codec: 2\n", &config).message()), "config 'storage.codec': '2' is not one of raw | deflate");
+  EXPECT_THAT(std::string(bind("codec: {a: 1}\n", &config).message()), HasSubstr("expected raw | deflate"));
+  EXPECT_EQ(EnumName(Codec::kDeflate), std::string("deflate"));
+  EXPECT_EQ(*ParseEnum<Codec>("1", "x"), Codec::kRaw);
+}
+
 TEST(BindConfigTest, NullOrUndefinedNodeKeepsDefaults) {
   SimulatorConfig config;
   ASSERT_TRUE(BindConfig(YAML::Node(), &config).ok());

@@ -92,7 +92,7 @@ TEST(RewardAggregationTest, EndToEndFrameRewardsByHand) {
 
 TEST(RewardTypesTest, ActionL1ByHand) {
   RewardConfig config;
-  config.type = 1;
+  config.type = RewardType::kActionL1;
   config.perceptual = "none";
   config.aggregation = "last";  // type 1 is the plain mean whatever the frame aggregation
   auto scorer = MakeScorer(config);
@@ -196,7 +196,7 @@ TEST(RewardTypesTest, IdenticalTrajectoriesScoreExactlyZeroEverywhere) {
     }
   }
   RewardConfig config;
-  config.type = 1;
+  config.type = RewardType::kActionL1;
   config.perceptual = "none";
   const torch::Tensor expert = torch::randn({8, 7});
   absl::StatusOr<RewardBreakdown> r = MakeScorer(config)->ScoreActions(expert.expand({4, 8, 7}), expert);
@@ -285,7 +285,7 @@ TEST(RewardConfigTest, YamlBindingAndValidationNameTheField) {
   ASSERT_TRUE(yaml.ok());
   RewardConfig config;
   ASSERT_TRUE(core::BindConfig(*yaml, &config, "reward").ok());
-  EXPECT_EQ(config.reward_type(), RewardType::kImaginedVsReal);
+  EXPECT_EQ(config.type, RewardType::kImaginedVsReal);  // a number, as configs wrote it before the names
   EXPECT_EQ(config.frame_aggregation(), FrameAggregation::kDiscounted);
   EXPECT_EQ(config.perceptual_kind(), PerceptualKind::kSsim);
   EXPECT_DOUBLE_EQ(config.gamma, 0.9);
@@ -296,7 +296,18 @@ TEST(RewardConfigTest, YamlBindingAndValidationNameTheField) {
     absl::StatusOr<YAML::Node> node = core::ParseYamlString(text, "test");
     return std::string(core::BindConfig(*node, &c, "reward").message());
   };
-  EXPECT_THAT(error_for("type: 4\n"), HasSubstr("type must be 1"));
+  EXPECT_THAT(error_for("type: 4\n"),
+              HasSubstr("config 'reward.type': '4' is not one of action_l1 | imagined_vs_real | imagined_vs_imagined_expert"));
+  EXPECT_THAT(error_for("type: imagined\n"), HasSubstr("'imagined' is not one of"));
+  EXPECT_THAT(error_for("type: [3]\n"), HasSubstr("config 'reward.type': expected action_l1 | imagined_vs_real"));
+  // The name is what a config holds, and what the effective config says.
+  RewardConfig named;
+  ASSERT_TRUE(core::BindConfig(*core::ParseYamlString("type: action_l1\n", "test"), &named, "reward").ok());
+  EXPECT_EQ(named.type, RewardType::kActionL1);
+  EXPECT_THAT(core::ConfigToYamlString(named), HasSubstr("type: action_l1"));
+  RewardConfig unspecified;
+  unspecified.type = RewardType::kUnspecified;  // a request's value, not a config's
+  EXPECT_THAT(std::string(unspecified.Validate().message()), HasSubstr("type must be one of action_l1"));
   EXPECT_THAT(error_for("gamma: 1.5\n"), HasSubstr("gamma"));
   EXPECT_THAT(error_for("gamma: 0\n"), HasSubstr("gamma"));
   EXPECT_THAT(error_for("aggregation: max\n"), HasSubstr("aggregation"));

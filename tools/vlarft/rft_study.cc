@@ -31,7 +31,7 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 absl::StatusOr<std::unique_ptr<rollout::Scorer>> MakeVerifier(const RftStudyOptions& options,
                                                              const models::ImaginationEngine* engine) {
   rl::RewardConfig config = options.scoring;
-  config.type = static_cast<int64_t>(rl::RewardType::kImaginedVsImaginedExpert);
+  config.type = rl::RewardType::kImaginedVsImaginedExpert;
   std::shared_ptr<rl::MultiScaleFeatureExtractor> features;
   if (config.perceptual == "tokenizer") {
     if (engine != nullptr) {
