@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "libs/core/file_io.h"
 #include "libs/core/config.h"
 #include "libs/core/safetensors.h"
 #include "libs/core/state_dict.h"
@@ -16,21 +17,6 @@ namespace vlarft::models {
 namespace fs = std::filesystem;
 
 namespace {
-
-absl::Status WriteTextAtomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp));
-    out << text;
-    out.flush();
-    if (!out) return absl::DataLossError(absl::StrCat("short write to ", tmp));
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot rename ", tmp, ": ", ec.message()));
-  return absl::OkStatus();
-}
 
 std::string Emit(const YAML::Node& node) {
   YAML::Emitter out;
@@ -62,7 +48,7 @@ absl::Status SaveModel(const std::string& stem, const torch::nn::Module& module,
   root["torch_version"] = core::TorchVersionString();
   root["config"] = sidecar.config;
   if (sidecar.extra.IsDefined() && !sidecar.extra.IsNull()) root["extra"] = sidecar.extra;
-  return WriteTextAtomically(stem + ".yaml", Emit(root));
+  return core::WriteFileAtomically(stem + ".yaml", Emit(root));
 }
 
 namespace {
@@ -180,9 +166,9 @@ absl::Status TrainingCheckpoints::Save(const torch::nn::Module& module, const Mo
   YAML::Node trainer;
   trainer["step"] = state.step;
   if (state.extra.IsDefined() && !state.extra.IsNull()) trainer["extra"] = state.extra;
-  VLARFT_RETURN_IF_ERROR(WriteTextAtomically((step_dir / "trainer.yaml").string(), Emit(trainer)));
+  VLARFT_RETURN_IF_ERROR(core::WriteFileAtomically((step_dir / "trainer.yaml").string(), Emit(trainer)));
   // Commit point: LATEST is only updated once every file above is complete.
-  VLARFT_RETURN_IF_ERROR(WriteTextAtomically((fs::path(dir_) / "LATEST").string(), StepDirName(state.step) + "\n"));
+  VLARFT_RETURN_IF_ERROR(core::WriteFileAtomically((fs::path(dir_) / "LATEST").string(), StepDirName(state.step) + "\n"));
 
   // Retention: delete all but the newest `keep_` step directories.
   std::vector<std::pair<int64_t, fs::path>> steps;

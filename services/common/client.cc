@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/generic/generic_stub.h"
+#include "libs/core/file_io.h"
 #include "libs/core/status.h"
 #include "services/common/service_server.h"
 
@@ -15,10 +16,10 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ClientOptions& 
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   if (!options.tls_ca_file.empty()) {
     grpc::SslCredentialsOptions ssl;
-    VLARFT_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadSmallFile(options.tls_ca_file));
+    VLARFT_ASSIGN_OR_RETURN(ssl.pem_root_certs, core::ReadFileToString(options.tls_ca_file));
     if (!options.tls_cert_file.empty()) {
-      VLARFT_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadSmallFile(options.tls_cert_file));
-      VLARFT_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadSmallFile(options.tls_key_file));
+      VLARFT_ASSIGN_OR_RETURN(ssl.pem_cert_chain, core::ReadFileToString(options.tls_cert_file));
+      VLARFT_ASSIGN_OR_RETURN(ssl.pem_private_key, core::ReadFileToString(options.tls_key_file));
     }
     credentials = grpc::SslCredentials(ssl);
   }

@@ -14,36 +14,11 @@
 #include "glog/logging.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "libs/core/file_io.h"
 #include "libs/core/status.h"
 #include "services/common/auth.h"
 
 namespace vlarft::services {
-
-absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return errno == EACCES ? absl::PermissionDeniedError(absl::StrCat("cannot read ", path))
-                           : absl::NotFoundError(absl::StrCat("cannot open ", path));
-  }
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
-absl::Status WriteFileAtomically(const std::string& path, const std::string& contents) {
-  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp));
-    out << contents;
-    if (!out.flush()) return absl::DataLossError(absl::StrCat("short write to ", tmp));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return absl::PermissionDeniedError(absl::StrCat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
-}
 
 namespace {
 
@@ -53,11 +28,11 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(const S
                                             ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
                                             : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  VLARFT_ASSIGN_OR_RETURN(pair.cert_chain, ReadSmallFile(options.tls_cert_file));
-  VLARFT_ASSIGN_OR_RETURN(pair.private_key, ReadSmallFile(options.tls_key_file));
+  VLARFT_ASSIGN_OR_RETURN(pair.cert_chain, core::ReadFileToString(options.tls_cert_file));
+  VLARFT_ASSIGN_OR_RETURN(pair.private_key, core::ReadFileToString(options.tls_key_file));
   ssl.pem_key_cert_pairs.push_back(std::move(pair));
   if (!options.tls_client_ca_file.empty()) {
-    VLARFT_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadSmallFile(options.tls_client_ca_file));
+    VLARFT_ASSIGN_OR_RETURN(ssl.pem_root_certs, core::ReadFileToString(options.tls_client_ca_file));
   }
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::SslServerCredentials(ssl);
   if (!options.auth_token_env.empty()) {
@@ -130,7 +105,7 @@ absl::StatusOr<std::unique_ptr<ServiceServer>> ServiceServer::Start(
     const std::string ready = absl::StrCat("{\"pid\": ", getpid(), ", \"port\": ", result->port(),
                                            ", \"metrics_port\": ", result->metrics_port(),
                                            ", \"health_port\": ", result->health_port(), "}\n");
-    VLARFT_RETURN_IF_ERROR(WriteFileAtomically(options.ready_file, ready));
+    VLARFT_RETURN_IF_ERROR(core::WriteFileAtomically(options.ready_file, ready));
   }
   return result;
 }

@@ -73,10 +73,4 @@ absl::StatusOr<std::unique_ptr<metrics::MetricsEndpoint>> StartMetricsEndpoint(c
 // and that the TLS certificate, key and client CA are readable.
 absl::Status ValidateServerFiles(const ServerOptions& options);
 
-// Reads a whole (small) file, e.g. a PEM certificate. NOT_FOUND / PERMISSION_DENIED name the path.
-absl::StatusOr<std::string> ReadSmallFile(const std::string& path);
-
-// Writes `contents` to `path` atomically (temporary file + rename).
-absl::Status WriteFileAtomically(const std::string& path, const std::string& contents);
-
 }  // namespace vlarft::services

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "libs/core/file_io.h"
 #include "libs/core/status.h"
 #include "libs/tabletop/paired_comparison.h"
 #include "tools/vlarft/command.h"
@@ -27,7 +28,7 @@ struct EvalCompareOptions {
 };
 
 absl::StatusOr<tabletop::EvalReport> ReadReport(const std::string& path, const std::string& perturbation) {
-  VLARFT_ASSIGN_OR_RETURN(const std::string text, ReadTextFile(path));
+  VLARFT_ASSIGN_OR_RETURN(const std::string text, core::ReadFileToString(path));
   absl::StatusOr<std::vector<tabletop::EvalReport>> reports = tabletop::ParseReportsJson(text);
   if (!reports.ok()) return core::Annotate(reports.status(), path);
   for (tabletop::EvalReport& r : *reports) {

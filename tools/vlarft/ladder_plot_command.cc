@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "libs/core/file_io.h"
 #include "libs/core/command_line.h"
 #include "libs/core/config.h"
 #include "libs/core/status.h"
@@ -39,7 +40,7 @@ struct PairedGain {
 
 absl::StatusOr<PairedGain> ReadPairedGain(const std::string& dir) {
   const std::string path = (fs::path(dir) / "results.json").string();
-  VLARFT_ASSIGN_OR_RETURN(const std::string text, ReadTextFile(path));
+  VLARFT_ASSIGN_OR_RETURN(const std::string text, core::ReadFileToString(path));
   const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.contains("paired") || !j["paired"].contains("difference") ||
       !j["paired"].contains("ci95") || !j["paired"]["ci95"].is_array() || j["paired"]["ci95"].size() != 2) {
@@ -95,7 +96,7 @@ absl::Status RunLadderPlot(const std::vector<std::string>& args) {
   const fs::path out = flags.out;
   fs::create_directories(out);
   VLARFT_RETURN_IF_ERROR(viz::WritePng((out / "ladder.png").string(), viz::HorizontalBarChart(rows, chart)));
-  VLARFT_RETURN_IF_ERROR(WriteTextFile((out / "ladder.md").string(), table));
+  VLARFT_RETURN_IF_ERROR(core::WriteFileAtomically((out / "ladder.md").string(), table));
   std::cout << table << "wrote " << (out / "ladder.png").string() << " and ladder.md\n";
   return absl::OkStatus();
 }

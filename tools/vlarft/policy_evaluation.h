@@ -23,9 +23,5 @@ struct PairedResults {
 };
 PairedResults MakePairedResults(const tabletop::EvalReport& base, const tabletop::EvalReport& tuned);
 
-// Writes `text` to `path` and checks that it was written.
-absl::Status WriteTextFile(const std::string& path, const std::string& text);
-// The whole of `path`; NOT_FOUND naming it when it cannot be opened.
-absl::StatusOr<std::string> ReadTextFile(const std::string& path);
 
 }  // namespace vlarft::cli

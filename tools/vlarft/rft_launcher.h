@@ -1,6 +1,8 @@
 // `vlarft rft`: the local, one-machine launch of the services (docs/operations.md, "Run on one
 // machine"): simulator, reward verifier, learner ranks, rollout workers and, with a success probe,
-// the evaluator, on loopback with free ports, supervised (a crashed worker, simulator, verifier or
+// the evaluator, on loopback with free ports, supervised by launch::ProcessSupervisor (libs/launch:
+// starting, ready files, restarts, ordered shutdown, the manifest; this file decides what runs and
+// follows the learner over gRPC) (a crashed worker, simulator, verifier or
 // evaluator is restarted; a dead learner rank restarts all ranks, which resume from their
 // checkpoint), with a progress line per step, until the learner finishes; then every process is
 // stopped with SIGTERM (SIGKILL after a grace period) and its exit status kept.
@@ -22,6 +24,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "libs/launch/process_supervisor.h"
 #include "tools/vlarft/success_probe.h"
 
 namespace vlarft::cli {
@@ -62,15 +65,8 @@ struct RftStepRecord {
   double seconds = 0;  // since the launch
 };
 
-// One supervised process (its newest incarnation).
-struct RftProcessRecord {
-  std::string name;  // simulator, reward, learner-rank<R>, rollout-<W>
-  int64_t pid = 0;
-  int64_t restarts = 0;
-  std::optional<int> exit_code;  // once stopped: WEXITSTATUS, or 128 + signal
-  std::string log;
-  std::string ready_file;
-};
+// One supervised process (its newest incarnation): libs/launch/process_supervisor.h.
+using RftProcessRecord = launch::ProcessRecord;
 
 struct RftRunResult {
   std::vector<RftStepRecord> steps;
@@ -85,7 +81,7 @@ struct RftRunResult {
 
 // OK when every process exited with status 0 at the end of the run; otherwise INTERNAL naming each
 // process, its status and its log.
-absl::Status CheckCleanShutdown(const std::vector<RftProcessRecord>& processes);
+using launch::CheckCleanShutdown;
 
 // Launches, supervises and stops the services. `config_file` is the YAML document every service
 // reads its section from; `overrides` are extra `--set` assignments for all of them. With a `probe`

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "libs/core/file_io.h"
 #include "libs/core/mixed_precision.h"
 #include "libs/core/command_line.h"
 #include "libs/core/config.h"
@@ -113,7 +114,7 @@ absl::StatusOr<tabletop::EvalReport> BaseEvaluation(const std::string& policy_st
                                                     const std::string& cache,
                                                     const std::function<void(const std::string&)>& say) {
   if (!cache.empty() && fs::exists(cache)) {
-    VLARFT_ASSIGN_OR_RETURN(const std::string text, ReadTextFile(cache));
+    VLARFT_ASSIGN_OR_RETURN(const std::string text, core::ReadFileToString(cache));
     VLARFT_ASSIGN_OR_RETURN(std::vector<tabletop::EvalReport> reports, tabletop::ParseReportsJson(text));
     const std::string want_precision = core::PrecisionName(settings.bf16);
     if (reports.size() != 1 || reports[0].seed != settings.seed ||
@@ -130,7 +131,7 @@ absl::StatusOr<tabletop::EvalReport> BaseEvaluation(const std::string& policy_st
   }
   VLARFT_ASSIGN_OR_RETURN(const models::VlaPolicy policy, models::LoadPolicy(policy_stem));
   VLARFT_ASSIGN_OR_RETURN(tabletop::EvalReport report, evaluation::EvaluateVlaPolicy(policy, "base SFT", settings));
-  if (!cache.empty()) VLARFT_RETURN_IF_ERROR(WriteTextFile(cache, tabletop::ReportJson(report) + "\n"));
+  if (!cache.empty()) VLARFT_RETURN_IF_ERROR(core::WriteFileAtomically(cache, tabletop::ReportJson(report) + "\n"));
   return report;
 }
 
@@ -195,7 +196,7 @@ absl::Status RunRftStudyCommand(const std::vector<std::string>& args) {
       flags.reward, flags.control, options.seed, options.steps, run.seconds / 60, 100 * base.average.rate,
       100 * tuned_report.average.rate, results.summary);
   std::cout << "\n" << results.markdown << "\n" << summary << "\n";
-  VLARFT_RETURN_IF_ERROR(WriteTextFile((out / "results.md").string(), results.markdown + "\n" + summary + "\n"));
+  VLARFT_RETURN_IF_ERROR(core::WriteFileAtomically((out / "results.md").string(), results.markdown + "\n" + summary + "\n"));
 
   nlohmann::json& record = results.record;
   record["study"] = {{"reward", flags.reward},       {"control", flags.control},
@@ -220,7 +221,7 @@ absl::Status RunRftStudyCommand(const std::vector<std::string>& args) {
                                {"sigma_mean", s.metrics.sigma_mean}, {"grad_norm", s.metrics.grad_norm},
                                {"flow_matching", s.metrics.flow_matching}, {"seconds", s.seconds}});
   }
-  VLARFT_RETURN_IF_ERROR(WriteTextFile((out / "results.json").string(), record.dump(2) + "\n"));
+  VLARFT_RETURN_IF_ERROR(core::WriteFileAtomically((out / "results.json").string(), record.dump(2) + "\n"));
   viz::PlotOptions plot;
   plot.title = absl::StrCat("study rft: ", flags.reward, " reward (", flags.control, " control), seed ", options.seed);
   plot.x_label = "GRPO step";

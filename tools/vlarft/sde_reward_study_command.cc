@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "libs/core/file_io.h"
 #include "libs/core/command_line.h"
 #include "libs/core/config.h"
 #include "libs/core/progress_meter.h"
@@ -187,8 +188,8 @@ absl::Status RunSdeRewardStudy(const std::vector<std::string>& args) {
   std::cout << "\n" << table;
   const fs::path out = flags.out;
   fs::create_directories(out);
-  VLARFT_RETURN_IF_ERROR(WriteTextFile((out / "sde_rewards.md").string(), table));
-  VLARFT_RETURN_IF_ERROR(WriteTextFile((out / "sde_rewards.json").string(), record.dump(2) + "\n"));
+  VLARFT_RETURN_IF_ERROR(core::WriteFileAtomically((out / "sde_rewards.md").string(), table));
+  VLARFT_RETURN_IF_ERROR(core::WriteFileAtomically((out / "sde_rewards.json").string(), record.dump(2) + "\n"));
   viz::BarChartOptions chart;
   chart.title = "rewards vs true progress, SDE groups";
   chart.value_label = "mean within-group Spearman rho, 95% CI";
