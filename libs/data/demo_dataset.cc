@@ -100,12 +100,9 @@ bool Exists(hid_t group, const char* name) { return H5Lexists(group, name, H5P_D
 // the two halves apart (LIBERO keeps both), `ee_pos` [T, 3] beside `ee_ori` [T, 3].
 absl::StatusOr<std::vector<float>> ReadEndEffector(const std::string& path, hid_t obs, const std::string& obs_where,
                                                    int64_t length, size_t* width) {
-  if (Exists(obs, "ee_states") || !Exists(obs, "ee_pos") || !Exists(obs, "ee_ori")) {
-    absl::StatusOr<std::vector<float>> ee = ReadRows(path, obs, obs_where, "ee_states", length, 3, 64, width);
-    if (ee.status().code() == absl::StatusCode::kInvalidArgument && !Exists(obs, "ee_states")) {
-      return Malformed(path, obs_where + "/ee_states", "is missing, and there is no ee_pos + ee_ori pair to build it from");
-    }
-    return ee;
+  if (Exists(obs, "ee_states")) return ReadRows(path, obs, obs_where, "ee_states", length, 3, 64, width);
+  if (!Exists(obs, "ee_pos") || !Exists(obs, "ee_ori")) {
+    return Malformed(path, obs_where + "/ee_states", "is missing, and there is no ee_pos + ee_ori pair to build it from");
   }
   size_t pos_width = 0, ori_width = 0;
   VLARFT_ASSIGN_OR_RETURN(std::vector<float> pos, ReadRows(path, obs, obs_where, "ee_pos", length, 3, 3, &pos_width));
@@ -117,6 +114,22 @@ absl::StatusOr<std::vector<float>> ReadEndEffector(const std::string& path, hid_
   }
   *width = 6;
   return ee;
+}
+
+// Checks a camera dataset's shape [T, H, W, 3] against the episode's `length`; returns the size
+// frames will have after loading (`image_size`, or the stored size, which must then be square).
+absl::StatusOr<int> CheckFrameShape(const std::string& path, const std::string& field, const std::vector<hsize_t>& dims,
+                                    int64_t length, int image_size) {
+  if (dims.size() != 4 || dims[3] != 3 || dims[1] == 0 || dims[2] == 0) {
+    return Malformed(path, field, absl::StrCat("shape ", Shape(dims), "; expected [T, H, W, 3]"));
+  }
+  if (static_cast<int64_t>(dims[0]) != length) {
+    return Malformed(path, field, absl::StrCat("has ", dims[0], " frames but actions has ", length, " steps"));
+  }
+  if (image_size <= 0 && dims[1] != dims[2]) {
+    return Malformed(path, field, absl::StrCat("frames are ", dims[1], "x", dims[2], "; pass an image size to resize them"));
+  }
+  return image_size > 0 ? image_size : static_cast<int>(dims[1]);
 }
 
 // Camera frames obs/<name> [T, H, W, 3] uint8, rows reversed when the file was written in
@@ -132,16 +145,8 @@ absl::StatusOr<std::vector<uint8_t>> ReadFrames(const std::string& path, hid_t o
     return raw.status().code() == absl::StatusCode::kDataLoss ? AtField(path, field, raw.status())
                                                                : Malformed(path, field, std::string(raw.status().message()));
   }
-  if (info.dims.size() != 4 || info.dims[3] != 3 || info.dims[1] == 0 || info.dims[2] == 0) {
-    return Malformed(path, field, absl::StrCat("shape ", Shape(info.dims), "; expected [T, H, W, 3]"));
-  }
-  if (static_cast<int64_t>(info.dims[0]) != length) {
-    return Malformed(path, field, absl::StrCat("has ", info.dims[0], " frames but actions has ", length, " steps"));
-  }
+  VLARFT_ASSIGN_OR_RETURN(*size, CheckFrameShape(path, field, info.dims, length, image_size));
   const int h = static_cast<int>(info.dims[1]), w = static_cast<int>(info.dims[2]);
-  if (image_size <= 0 && h != w) {
-    return Malformed(path, field, absl::StrCat("frames are ", h, "x", w, "; pass an image size to resize them"));
-  }
   const size_t row = static_cast<size_t>(w) * 3, frame = row * h;
   if (flip_rows) {
     std::vector<uint8_t> upright(raw->size());
@@ -153,7 +158,6 @@ absl::StatusOr<std::vector<uint8_t>> ReadFrames(const std::string& path, hid_t o
     }
     *raw = std::move(upright);
   }
-  *size = image_size > 0 ? image_size : h;
   if (*size == h && *size == w) return raw;
   std::vector<uint8_t> frames;
   frames.reserve(static_cast<size_t>(length) * *size * *size * 3);
@@ -220,17 +224,7 @@ absl::StatusOr<Episode> ReadEpisode(const std::string& path, hid_t data, const s
     if (H5Lexists(obs.get(), "agentview_rgb", H5P_DEFAULT) <= 0) return Malformed(path, frames_field, "is missing");
     absl::StatusOr<ArrayInfo> shape = InspectArray(obs.get(), "agentview_rgb");
     if (!shape.ok()) return Malformed(path, frames_field, std::string(shape.status().message()));
-    const std::vector<hsize_t>& dims = shape->dims;
-    if (dims.size() != 4 || dims[3] != 3 || dims[1] == 0 || dims[2] == 0) {
-      return Malformed(path, frames_field, absl::StrCat("shape ", Shape(dims), "; expected [T, H, W, 3]"));
-    }
-    if (static_cast<int64_t>(dims[0]) != e.length) {
-      return Malformed(path, frames_field, absl::StrCat("has ", dims[0], " frames but actions has ", e.length, " steps"));
-    }
-    if (image_size <= 0 && dims[1] != dims[2]) {
-      return Malformed(path, frames_field, absl::StrCat("frames are ", dims[1], "x", dims[2], "; pass an image size to resize them"));
-    }
-    e.size = image_size > 0 ? image_size : static_cast<int>(dims[1]);
+    VLARFT_ASSIGN_OR_RETURN(e.size, CheckFrameShape(path, frames_field, shape->dims, e.length, image_size));
     return e;
   }
   VLARFT_ASSIGN_OR_RETURN(e.frames, ReadFrames(path, obs.get(), obs_where, "agentview_rgb", e.length, image_size,

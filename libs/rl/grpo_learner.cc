@@ -198,7 +198,9 @@ absl::StatusOr<LearnerStepMetrics> GrpoLearner::Step(const std::vector<RolloutGr
     VLARFT_RETURN_IF_ERROR(core::Annotate(ValidateRolloutGroup(g, config), absl::StrCat("group ", g.group_id)));
   }
   const torch::Device device = policy_->parameters().front().device();
-  const torch::Tensor active_dims = ActiveActionDims(*policy_, grpo_, device);
+  const StepSetup setup{device, ActiveActionDims(*policy_, grpo_, device), AnyTrainable(policy_->encoder->parameters()),
+                        AnyTrainable(policy_->SubgoalParameters())};
+  const torch::Tensor& active_dims = setup.active_dims;
   optimizer_->zero_grad();
 
   // Every micro-batch's loss is weighted by its share of the step's tokens, so the step's loss is
@@ -211,7 +213,7 @@ absl::StatusOr<LearnerStepMetrics> GrpoLearner::Step(const std::vector<RolloutGr
   for (size_t begin = 0; begin < local_groups.size(); begin += optim_.micro_batch_groups) {
     const size_t end = std::min(local_groups.size(), begin + static_cast<size_t>(optim_.micro_batch_groups));
     const MicroBatch batch = AssembleMicroBatch(local_groups, begin, end, *policy_, grpo_, &statistics);
-    VLARFT_ASSIGN_OR_RETURN(MicroBatchResult result, MicroBatchLoss(batch, active_dims, device));
+    VLARFT_ASSIGN_OR_RETURN(MicroBatchResult result, MicroBatchLoss(batch, setup));
     (result.terms.loss * (result.tokens / total_tokens)).backward();
     results.push_back(std::move(result));
   }
@@ -221,10 +223,10 @@ absl::StatusOr<LearnerStepMetrics> GrpoLearner::Step(const std::vector<RolloutGr
 }
 
 absl::StatusOr<GrpoLearner::MicroBatchResult> GrpoLearner::MicroBatchLoss(const MicroBatch& batch,
-                                                                          const torch::Tensor& active_dims,
-                                                                          const torch::Device& device) {
-  const bool encoder_trains = AnyTrainable(policy_->encoder->parameters());
-  const bool localiser_trains = AnyTrainable(policy_->SubgoalParameters());
+                                                                          const StepSetup& setup) {
+  const torch::Device& device = setup.device;
+  const torch::Tensor& active_dims = setup.active_dims;
+  const bool encoder_trains = setup.encoder_trains, localiser_trains = setup.localiser_trains;
   absl::StatusOr<models::PolicyContext> encoded = [&]() -> absl::StatusOr<models::PolicyContext> {
     if (encoder_trains || localiser_trains) return policy_->Encode(batch.observation, /*allow_unknown_words=*/true);
     torch::NoGradGuard no_grad;

@@ -112,8 +112,13 @@ class GrpoLearner {
   static MicroBatch AssembleMicroBatch(const std::vector<RolloutGroupData>& groups, size_t begin, size_t end,
                                        const models::VlaPolicyImpl& policy, const GrpoConfig& grpo,
                                        GroupStatistics* statistics);
-  absl::StatusOr<MicroBatchResult> MicroBatchLoss(const MicroBatch& batch, const torch::Tensor& active_dims,
-                                                  const torch::Device& device);
+  // What every micro-batch of a step shares, decided once per step.
+  struct StepSetup {
+    torch::Device device;
+    torch::Tensor active_dims;  // undefined: every action dimension is a token
+    bool encoder_trains = false, localiser_trains = false;
+  };
+  absl::StatusOr<MicroBatchResult> MicroBatchLoss(const MicroBatch& batch, const StepSetup& setup);
   // All-reduce, clip, step; the gradient norm. `skipped`: not finite, so no update was made.
   absl::StatusOr<double> ApplyGradients(bool* skipped);
   absl::StatusOr<LearnerStepMetrics> StepMetrics(const std::vector<MicroBatchResult>& results,

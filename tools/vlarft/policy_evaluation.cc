@@ -1,8 +1,5 @@
 #include "tools/vlarft/policy_evaluation.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "libs/core/status.h"
