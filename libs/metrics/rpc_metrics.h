@@ -28,25 +28,6 @@ class RpcMetrics {
   // Records one finished call.
   void Record(const std::string& method, const std::string& code, double seconds);
 
-  // Times a call from construction to destruction; set the outcome with set_code().
-  class Scope {
-   public:
-    Scope(RpcMetrics& metrics, std::string method)
-        : metrics_(metrics), method_(std::move(method)), start_(std::chrono::steady_clock::now()) {}
-    ~Scope() {
-      const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start_;
-      metrics_.Record(method_, code_, elapsed.count());
-    }
-    void set_code(std::string code) { code_ = std::move(code); }
-    Scope(const Scope&) = delete;
-    Scope& operator=(const Scope&) = delete;
-
-   private:
-    RpcMetrics& metrics_;
-    std::string method_;
-    std::string code_ = "OK";
-    std::chrono::steady_clock::time_point start_;
-  };
 
  private:
   const std::string service_;

@@ -96,7 +96,11 @@ float ChunkProgress(bool success, int steps_used, int max_steps) {
 
 absl::StatusOr<std::unique_ptr<ImaginationSession>> TabletopImaginer::Start(const Prompt& prompt,
                                                                             const ImagineSettings& settings) {
-  VLARFT_ASSIGN_OR_RETURN(data::DemoState state, replayer_.StateAt(prompt.episode, prompt.step));
+  absl::StatusOr<data::DemoState> replayed = prompt.simulator_state != nullptr
+                                                 ? absl::StatusOr<data::DemoState>(*prompt.simulator_state)
+                                                 : replayer_.StateAt(prompt.episode, prompt.step);
+  if (!replayed.ok()) return replayed.status();
+  const data::DemoState& state = *replayed;
   const int size = static_cast<int>(prompt.frame.size(0));
   // The prompt's frame must be this state's rendering: a prompt from another dataset would
   // otherwise be executed from the wrong scene.

@@ -74,6 +74,20 @@ class WorkerPool {
 
 }  // namespace
 
+Observation Observe(const TabletopEnv& env, int image_size, int episode) {
+  Observation o;
+  o.frame.resize(static_cast<size_t>(image_size) * image_size * 3);
+  env.RenderInto(image_size, o.frame.data());
+  o.size = image_size;
+  o.instruction = env.task().instruction;
+  o.proprio = env.proprio().Flat();
+  o.task_index = env.task().index;
+  o.episode = episode;
+  o.step = env.steps();
+  o.privileged_subgoal = NextSubgoalXy(env);
+  return o;
+}
+
 absl::Status RunEpisodes(Policy& policy, const std::vector<TabletopEnv*>& envs, int image_size, int chunk_length,
                          int threads, const std::function<void(const EpisodeProgress&)>& progress) {
   WorkerPool pool(std::max(1, threads));
@@ -97,19 +111,8 @@ absl::Status RunEpisodes(Policy& policy, const std::vector<TabletopEnv*>& envs, 
     if (active.empty()) return absl::OkStatus();
     ++where.decisions;
     observations.resize(active.size());
-    pool.ParallelFor(static_cast<int>(active.size()), [&](int i) {
-      const TabletopEnv& env = *envs[active[i]];
-      Observation& o = observations[i];
-      o.frame.resize(static_cast<size_t>(image_size) * image_size * 3);
-      env.RenderInto(image_size, o.frame.data());
-      o.size = image_size;
-      o.instruction = env.task().instruction;
-      o.proprio = env.proprio().Flat();
-      o.task_index = env.task().index;
-      o.episode = active[i];
-      o.step = env.steps();
-      o.privileged_subgoal = NextSubgoalXy(env);
-    });
+    pool.ParallelFor(static_cast<int>(active.size()),
+                     [&](int i) { observations[i] = Observe(*envs[active[i]], image_size, active[i]); });
     absl::StatusOr<std::vector<ActionChunk>> chunks = policy.ActBatch(observations);
     if (!chunks.ok()) return absl::Status(chunks.status().code(), absl::StrCat(policy.name(), ": ", chunks.status().message()));
     if (chunks->size() != active.size()) {

@@ -66,6 +66,9 @@ struct EvalOptions {
   std::function<void(const EpisodeProgress&)> progress;
 };
 
+// What a policy sees of `env` (rendered at image_size × image_size); `episode` is its index in the batch.
+Observation Observe(const TabletopEnv& env, int image_size, int episode);
+
 // Drives every environment in `envs` with `policy` until each is done (solved or out of steps), in
 // lockstep: one ActBatch per decision over the episodes still running (Observation::episode is the
 // index into `envs`), rendering and stepping on `threads` threads. Evaluate's loop; the rollout

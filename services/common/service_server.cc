@@ -13,6 +13,7 @@
 #include "libs/core/file_io.h"
 #include "libs/core/status.h"
 #include "services/common/auth.h"
+#include "services/common/rpc_metrics_interceptor.h"
 
 namespace vlarft::services {
 
@@ -46,14 +47,15 @@ absl::Status ValidateServerFiles(const ServerOptions& options) {
   return MakeCredentials(options).status();
 }
 
-ServiceServer::ServiceServer(std::string name, ServerOptions options,
-                             std::unique_ptr<grpc::Server> server, int port,
-                             std::unique_ptr<metrics::MetricsEndpoint> metrics)
+ServiceServer::ServiceServer(std::string name, ServerOptions options, std::unique_ptr<metrics::MetricsEndpoint> metrics,
+                             std::unique_ptr<metrics::RpcMetrics> rpc_metrics, std::unique_ptr<grpc::Server> server,
+                             int port)
     : name_(std::move(name)),
       options_(std::move(options)),
+      metrics_(std::move(metrics)),
+      rpc_metrics_(std::move(rpc_metrics)),
       server_(std::move(server)),
-      port_(port),
-      metrics_(std::move(metrics)) {}
+      port_(port) {}
 
 absl::StatusOr<std::unique_ptr<metrics::MetricsEndpoint>> StartMetricsEndpoint(const ServerOptions& options) {
   VLARFT_RETURN_IF_ERROR(options.Validate());
@@ -63,7 +65,7 @@ absl::StatusOr<std::unique_ptr<metrics::MetricsEndpoint>> StartMetricsEndpoint(c
 
 absl::StatusOr<std::unique_ptr<ServiceServer>> ServiceServer::Start(
     const ServerOptions& options, const std::vector<grpc::Service*>& services,
-    const std::string& name, std::unique_ptr<metrics::MetricsEndpoint> metrics) {
+    const std::string& name, std::unique_ptr<metrics::MetricsEndpoint> metrics, const std::string& rpc_service) {
   VLARFT_RETURN_IF_ERROR(options.Validate());
   if (metrics == nullptr) {
     VLARFT_ASSIGN_OR_RETURN(metrics, StartMetricsEndpoint(options));
@@ -85,6 +87,13 @@ absl::StatusOr<std::unique_ptr<ServiceServer>> ServiceServer::Start(
   builder.SetMaxReceiveMessageSize(max_bytes);
   builder.SetMaxSendMessageSize(max_bytes);
   for (grpc::Service* service : services) builder.RegisterService(service);
+  std::unique_ptr<metrics::RpcMetrics> rpc_metrics;
+  if (metrics != nullptr && !services.empty()) {
+    rpc_metrics = std::make_unique<metrics::RpcMetrics>(metrics->registry(), rpc_service.empty() ? name : rpc_service);
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+    interceptors.push_back(MakeRpcMetricsInterceptorFactory(rpc_metrics.get()));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {
     return absl::UnavailableError(absl::StrCat(name, ": cannot listen on ", address));
@@ -92,7 +101,7 @@ absl::StatusOr<std::unique_ptr<ServiceServer>> ServiceServer::Start(
   server->GetHealthCheckService()->SetServingStatus(true);
 
   auto result = std::unique_ptr<ServiceServer>(
-      new ServiceServer(name, options, std::move(server), bound_port, std::move(metrics)));
+      new ServiceServer(name, options, std::move(metrics), std::move(rpc_metrics), std::move(server), bound_port));
   VLARFT_RETURN_IF_ERROR(result->StartHealthServer());
   LOG(INFO) << "event=serving service=" << name << " port=" << result->port()
             << " metrics_port=" << result->metrics_port() << " health_port=" << result->health_port()

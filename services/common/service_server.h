@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
 #include "libs/metrics/metrics_endpoint.h"
+#include "libs/metrics/rpc_metrics.h"
 #include "services/common/server_options.h"
 
 namespace vlarft::services {
@@ -27,9 +28,12 @@ class ServiceServer {
   // UNAVAILABLE if a port cannot be bound, INVALID_ARGUMENT for bad options or unreadable TLS files.
   // Pass `metrics` when services must register their metric families before serving (see
   // StartMetricsEndpoint); otherwise the endpoint is started here as configured.
+  // With metrics enabled, every RPC of `services` is recorded by one interceptor
+  // (rpc_metrics_interceptor.h) under the label service=`rpc_service` (empty: `name`).
   static absl::StatusOr<std::unique_ptr<ServiceServer>> Start(
       const ServerOptions& options, const std::vector<grpc::Service*>& services,
-      const std::string& name, std::unique_ptr<metrics::MetricsEndpoint> metrics = nullptr);
+      const std::string& name, std::unique_ptr<metrics::MetricsEndpoint> metrics = nullptr,
+      const std::string& rpc_service = "");
 
   ServiceServer(const ServiceServer&) = delete;
   ServiceServer& operator=(const ServiceServer&) = delete;
@@ -49,16 +53,19 @@ class ServiceServer {
   void Shutdown();
 
  private:
-  ServiceServer(std::string name, ServerOptions options, std::unique_ptr<grpc::Server> server,
-                int port, std::unique_ptr<metrics::MetricsEndpoint> metrics);
+  ServiceServer(std::string name, ServerOptions options, std::unique_ptr<metrics::MetricsEndpoint> metrics,
+                std::unique_ptr<metrics::RpcMetrics> rpc_metrics, std::unique_ptr<grpc::Server> server, int port);
   // Builds and starts the health-only server of options.health_port (if any).
   absl::Status StartHealthServer();
 
   std::string name_;
   ServerOptions options_;
+  // Destroyed in reverse order: the server (whose interceptors record into rpc_metrics_) first,
+  // then the RPC metrics, then the registry they live in.
+  std::unique_ptr<metrics::MetricsEndpoint> metrics_;
+  std::unique_ptr<metrics::RpcMetrics> rpc_metrics_;
   std::unique_ptr<grpc::Server> server_;
   int port_;
-  std::unique_ptr<metrics::MetricsEndpoint> metrics_;
   std::unique_ptr<grpc::Server> health_server_;  // plaintext, grpc.health.v1 only
   int health_port_ = -1;
   bool shut_down_ = false;

@@ -5,7 +5,6 @@
 
 #include <atomic>
 
-#include "libs/metrics/rpc_metrics.h"
 #include "libs/models/policy.h"
 #include "services/common/auth.h"
 #include "services/learner/learner_config.h"
@@ -28,7 +27,7 @@ class LearnerServiceImpl final : public v1::Learner::Service {
  public:
   LearnerServiceImpl(const LearnerConfig& config, const models::PolicyConfig& policy_config, RolloutIntake& intake,
                      const WeightStore& weights, const LearnerProgress& progress, TokenVerifier auth,
-                     metrics::RpcMetrics* rpc_metrics, LearnerMetrics* learner_metrics);
+                     LearnerMetrics* learner_metrics);
 
   grpc::Status SubmitGroups(grpc::ServerContext* context, const v1::SubmitGroupsRequest* request,
                             v1::SubmitGroupsResponse* response) override;
@@ -44,7 +43,6 @@ class LearnerServiceImpl final : public v1::Learner::Service {
   const WeightStore& weights_;
   const LearnerProgress& progress_;
   TokenVerifier auth_;
-  metrics::RpcMetrics* rpc_metrics_;
   LearnerMetrics* learner_metrics_;
 };
 

@@ -4,7 +4,6 @@
 
 #include "glog/logging.h"
 #include "libs/core/status.h"
-#include "libs/metrics/rpc_metrics.h"
 #include "services/common/auth.h"
 #include "services/common/service_main.h"
 #include "services/common/service_server.h"
@@ -51,23 +50,18 @@ absl::Status RunLearner(const ServiceInvocation<LearnerConfig>& invocation, Shut
   LearnerProgress progress;
   VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<metrics::MetricsEndpoint> endpoint, StartMetricsEndpoint(invocation.server));
   std::unique_ptr<LearnerMetrics> learner_metrics;
-  std::unique_ptr<metrics::RpcMetrics> rpc_metrics;
-  if (endpoint != nullptr) {
-    learner_metrics = std::make_unique<LearnerMetrics>(endpoint->registry());
-    rpc_metrics = std::make_unique<metrics::RpcMetrics>(endpoint->registry(), "learner");
-  }
+  if (endpoint != nullptr) learner_metrics = std::make_unique<LearnerMetrics>(endpoint->registry());
   TrainingLoop loop(config, *learner, *group, leader ? &intake : nullptr, &weights, &progress, learner_metrics.get());
   VLARFT_RETURN_IF_ERROR(loop.Resume());  // restores the newest checkpoint in checkpoint_dir, if any
   if (invocation.server.validating()) return ValidateServerFiles(invocation.server);
 
   // Followers serve only health and metrics; the leader also serves vlarft.v1.Learner.
-  LearnerServiceImpl service(config, policy->config(), intake, weights, progress, auth, rpc_metrics.get(),
-                             learner_metrics.get());
+  LearnerServiceImpl service(config, policy->config(), intake, weights, progress, auth, learner_metrics.get());
   std::vector<grpc::Service*> services;
   if (leader) services.push_back(&service);
   VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<ServiceServer> server,
                           ServiceServer::Start(invocation.server, services, absl::StrCat("learner-rank", group->rank()),
-                                               std::move(endpoint)));
+                                               std::move(endpoint), /*rpc_service=*/"learner"));
 
   // A signal stops the loop (which checkpoints); finishing max_steps lingers so workers see it.
   std::atomic<bool> stop{false};

@@ -11,8 +11,7 @@ namespace vlarft::services {
 
 struct RewardServiceImpl::Metrics {
   explicit Metrics(prometheus::Registry& r)
-      : rpc(r, "reward"),
-        batch_size(prometheus::BuildHistogram()
+      : batch_size(prometheus::BuildHistogram()
                        .Name("vlarft_reward_batch_size")
                        .Help("trajectories per scoring batch")
                        .Register(r)
@@ -26,7 +25,6 @@ struct RewardServiceImpl::Metrics {
                      .Help("Score requests rejected before scoring")
                      .Register(r)
                      .Add({})) {}
-  metrics::RpcMetrics rpc;
   prometheus::Histogram& batch_size;
   prometheus::Family<prometheus::Histogram>& value;
   prometheus::Counter& rejected;
@@ -94,10 +92,8 @@ RewardServiceImpl::~RewardServiceImpl() { scheduler_->Stop(); }
 
 grpc::Status RewardServiceImpl::Score(grpc::ServerContext* context, const v1::ScoreRequest* request,
                                       v1::ScoreResponse* response) {
-  std::optional<metrics::RpcMetrics::Scope> scope;
-  if (metrics_) scope.emplace(metrics_->rpc, "Score");
+  // Latency and status codes: the server's RPC interceptor (rpc_metrics_interceptor.h).
   auto finish = [&](const absl::Status& status) {
-    if (scope) scope->set_code(absl::StatusCodeToString(status.code()));
     if (metrics_ && status.code() == absl::StatusCode::kInvalidArgument) metrics_->rejected.Increment();
     return ToGrpcStatus(status);
   };

@@ -12,8 +12,7 @@ namespace vlarft::services {
 
 struct SimulatorServiceImpl::Metrics {
   explicit Metrics(prometheus::Registry& r)
-      : rpc(r, "simulator"),
-        batch_size(prometheus::BuildHistogram()
+      : batch_size(prometheus::BuildHistogram()
                        .Name("vlarft_simulator_batch_size")
                        .Help("sequences per imagination batch")
                        .Register(r)
@@ -31,7 +30,6 @@ struct SimulatorServiceImpl::Metrics {
                           .Help("compute time of one imagination batch")
                           .Register(r)
                           .Add({}, metrics::LatencyBuckets())) {}
-  metrics::RpcMetrics rpc;
   prometheus::Histogram& batch_size;
   prometheus::Gauge& queue_units;
   prometheus::Counter& frames;
@@ -126,12 +124,8 @@ SimulatorServiceImpl::~SimulatorServiceImpl() { scheduler_->Stop(); }
 
 grpc::Status SimulatorServiceImpl::Imagine(grpc::ServerContext* context, const v1::ImagineRequest* request,
                                            v1::ImagineResponse* response) {
-  std::optional<metrics::RpcMetrics::Scope> scope;
-  if (metrics_) scope.emplace(metrics_->rpc, "Imagine");
-  auto finish = [&](const absl::Status& status) {
-    if (scope) scope->set_code(absl::StatusCodeToString(status.code()));
-    return ToGrpcStatus(status);
-  };
+  // Latency and status codes: the server's RPC interceptor (rpc_metrics_interceptor.h).
+  auto finish = [](const absl::Status& status) { return ToGrpcStatus(status); };
   if (absl::Status s = auth_.Check(*context); !s.ok()) return finish(s);
   absl::StatusOr<ImagineJob> job = ValidateImagineRequest(*request, backend_->Facts(), *backend_);
   if (!job.ok()) return finish(job.status());

@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <set>
 
 #include "gtest/gtest.h"
 #include "libs/data/demo_replay.h"
 #include "libs/data/generate.h"
 #include "libs/rollout/demo_prompt_source.h"
+#include "libs/rollout/policy_state_prompt_source.h"
 #include "libs/rollout/scorers.h"
 #include "tests/data/test_files.h"
 
@@ -19,8 +21,8 @@ namespace {
 
 constexpr int kSize = 32;
 
-const data::DemoDataset& Dataset() {
-  static const data::DemoDataset* dataset = [] {
+const std::string& DatasetDir() {
+  static const std::string* dir = [] {
     data::GenerateOptions options;
     // One directory per process: CTest runs this file's tests as separate processes, in parallel.
     options.out = data::testing::FreshDir("tabletop_imaginer_" + std::to_string(getpid()));
@@ -28,7 +30,14 @@ const data::DemoDataset& Dataset() {
     options.demos_per_task = 2;
     options.image_size = kSize;
     EXPECT_TRUE(data::GenerateDemos(options, [](const std::string&) {}).ok());
-    auto loaded = data::LoadDemoDirectory(options.out, {}, kSize);
+    return new std::string(options.out);
+  }();
+  return *dir;
+}
+
+const data::DemoDataset& Dataset() {
+  static const data::DemoDataset* dataset = [] {
+    auto loaded = data::LoadDemoDirectory(DatasetDir(), {}, kSize);
     EXPECT_TRUE(loaded.ok()) << loaded.status();
     return new data::DemoDataset(std::move(*loaded));
   }();
@@ -153,6 +162,91 @@ TEST(TabletopImaginerTest, RefusesPromptsThatAreNotTheReplayedStateAndBadActions
   // A world-model-only session has no ground truth.
   GroundTruthScorer oracle;
   EXPECT_EQ(oracle.Score({}).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// A deterministic stand-in for the policy: every chunk drifts the gripper along +x, open.
+class DriftPolicy : public tabletop::Policy {
+ public:
+  std::string name() const override { return "drift"; }
+  absl::StatusOr<std::vector<tabletop::ActionChunk>> ActBatch(const std::vector<tabletop::Observation>& obs) override {
+    ++calls;
+    tabletop::Action a{};
+    a[0] = 0.3f;
+    a[6] = -1.f;
+    return std::vector<tabletop::ActionChunk>(obs.size(), tabletop::ActionChunk(8, a));
+  }
+  int calls = 0;
+};
+
+TEST(PolicyStatePromptSourceTest, PromptsStartWhereThePolicyLeftTheSceneAndTheSimulatorContinuesFromThere) {
+  auto demos = DemoPromptSource::Load(DatasetDir(), {}, kSize, 1, 0.1, 8);
+  ASSERT_TRUE(demos.ok()) << demos.status();
+  DriftPolicy policy;
+  PolicyStatePromptOptions options;
+  options.max_decisions = 3;
+  PolicyStatePromptSource source(demos->get(), &policy, {}, options);
+  TabletopImaginer imaginer(&(*demos)->dataset(), {});
+  std::set<int64_t> steps_seen;
+  for (uint64_t index : {0, 1, 2, 3, 4, 5}) {
+    auto prompt = source.Get(index);
+    ASSERT_TRUE(prompt.ok()) << prompt.status();
+    ASSERT_NE(prompt->simulator_state, nullptr);
+    // k policy chunks of 8 steps from the episode's first state: rebuild it by hand, bit for bit.
+    ASSERT_EQ(prompt->step % 8, 0);
+    ASSERT_GE(prompt->step, 8);
+    ASSERT_LE(prompt->step, 24);
+    steps_seen.insert(prompt->step);
+    data::DemoReplayer replayer(&(*demos)->dataset(), {});
+    auto state = replayer.StateAt(prompt->episode, 0);
+    ASSERT_TRUE(state.ok());
+    tabletop::Action drift{};
+    drift[0] = 0.3f;
+    drift[6] = -1.f;
+    for (int64_t t = 0; t < prompt->step; ++t) {
+      state->expert.Act(state->env);
+      state->env.Step(drift);
+    }
+    EXPECT_TRUE(FrameIs(state->env, prompt->frame.data_ptr<uint8_t>())) << "index " << index;
+    const std::array<float, 8> proprio = state->env.proprio().Flat();
+    EXPECT_EQ(std::memcmp(proprio.data(), prompt->proprio.data_ptr<float>(), sizeof(proprio)), 0);
+    // The expert's continuation from there is what the real simulator renders for the reference.
+    ImagineSettings settings;
+    settings.group_size = 1;
+    auto session = imaginer.Start(*prompt, settings);
+    ASSERT_TRUE(session.ok()) << session.status();
+    auto chunk = (*session)->Next(prompt->expert_actions.unsqueeze(0), prompt->expert_actions);
+    ASSERT_TRUE(chunk.ok()) << chunk.status();
+    EXPECT_TRUE(torch::equal(chunk->reference, prompt->expert_frames));
+    EXPECT_TRUE(torch::equal(chunk->frames[0], prompt->expert_frames));
+    // Same index, same prompt.
+    auto again = source.Get(index);
+    ASSERT_TRUE(again.ok());
+    EXPECT_TRUE(torch::equal(again->frame, prompt->frame));
+    EXPECT_TRUE(torch::equal(again->expert_actions, prompt->expert_actions));
+    // Without the state, the backend would replay the demonstration to that step: a different scene,
+    // which it refuses rather than execute from.
+    Prompt stateless = *prompt;
+    stateless.simulator_state = nullptr;
+    EXPECT_EQ(imaginer.Start(stateless, settings).status().code(), absl::StatusCode::kFailedPrecondition);
+  }
+  EXPECT_GE(steps_seen.size(), 2u) << "the number of policy chunks should vary with the index";
+}
+
+TEST(PolicyStatePromptSourceTest, APolicyErrorNamesThePolicy) {
+  auto demos = DemoPromptSource::Load(DatasetDir(), {}, kSize, 1, 0.1, 8);
+  ASSERT_TRUE(demos.ok()) << demos.status();
+  class Broken : public tabletop::Policy {
+   public:
+    std::string name() const override { return "broken policy"; }
+    absl::StatusOr<std::vector<tabletop::ActionChunk>> ActBatch(const std::vector<tabletop::Observation>&) override {
+      return absl::InvalidArgumentError("no weights");
+    }
+  } broken;
+  PolicyStatePromptSource source(demos->get(), &broken, {}, {});
+  auto prompt = source.Get(0);
+  ASSERT_FALSE(prompt.ok());
+  EXPECT_EQ(prompt.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(prompt.status().message()).find("broken policy: no weights"), std::string::npos);
 }
 
 }  // namespace

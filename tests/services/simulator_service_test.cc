@@ -8,9 +8,11 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "libs/metrics/prometheus_text.h"
 #include "services/common/client.h"
 #include "services/common/service_server.h"
 #include "services/common/tensor_proto.h"
+#include "tests/testing/child_process.h"
 
 namespace vlarft::services {
 namespace {
@@ -177,6 +179,73 @@ TEST_F(SimulatorServiceTest, ErrorsNameTheField) {
   request.clear_context_frame();
   request.set_session_id("nope");
   EXPECT_EQ(Call(request, &response).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(SimulatorServiceTest, EveryRpcIsRecordedOnceByTheServersInterceptor) {
+  // A second server with metrics on: latency and status of every method come from one interceptor
+  // (rpc_metrics_interceptor.h), including the RPCs whose handlers never recorded any.
+  RollingWorldModel backend;
+  SimulatorServiceImpl service(&backend, {}, TokenVerifier::Disabled(), nullptr);
+  ServerOptions options;
+  options.host = "127.0.0.1";
+  options.metrics_host = "127.0.0.1";
+  auto server = ServiceServer::Start(options, {&service}, "simulator-rank0", nullptr, "simulator");
+  ASSERT_TRUE(server.ok()) << server.status();
+  ClientOptions client;
+  client.target = "127.0.0.1:" + std::to_string((*server)->port());
+  auto channel = *MakeChannel(client);
+  auto stub = v1::WorldModelSimulator::NewStub(channel);
+  auto call = [&](const v1::ImagineRequest& request) {
+    grpc::ClientContext context;
+    v1::ImagineResponse response;
+    return stub->Imagine(&context, request, &response).error_code();
+  };
+  EXPECT_EQ(call(Valid(2, 0)), grpc::StatusCode::OK);
+  EXPECT_EQ(call(Valid(1, 1)), grpc::StatusCode::OK);
+  v1::ImagineRequest bad = Valid(2, 0);
+  bad.set_horizon(3);
+  EXPECT_EQ(call(bad), grpc::StatusCode::INVALID_ARGUMENT);
+  {
+    grpc::ClientContext context;
+    v1::SimulatorInfo info;
+    EXPECT_TRUE(stub->GetInfo(&context, {}, &info).ok());
+  }
+  {
+    grpc::ClientContext context;
+    v1::ReleaseSessionRequest release;
+    release.set_session_id("never-opened");
+    v1::ReleaseSessionResponse released;
+    stub->ReleaseSession(&context, release, &released);
+  }
+  EXPECT_TRUE(WaitForHealthy(channel, "", absl::Seconds(10)).ok());  // probes are not counted
+
+  auto body = vlarft::testing::HttpGet((*server)->metrics_port(), "/metrics", absl::Seconds(5));
+  ASSERT_TRUE(body.ok()) << body.status();
+  auto samples = metrics::ParsePrometheusText(*body);
+  ASSERT_TRUE(samples.ok()) << samples.status();
+  auto requests = [&](const std::string& method, const std::string& code) {
+    return metrics::FindSample(*samples, "vlarft_rpc_requests_total",
+                               {{"service", "simulator"}, {"method", method}, {"code", code}});
+  };
+  EXPECT_EQ(requests("Imagine", "OK"), 2.0);
+  EXPECT_EQ(requests("Imagine", "INVALID_ARGUMENT"), 1.0);
+  EXPECT_EQ(requests("GetInfo", "OK"), 1.0);
+  double release_calls = 0;
+  int series = 0;
+  for (const metrics::Sample& sample : *samples) {
+    if (sample.name != "vlarft_rpc_requests_total") continue;
+    ++series;
+    EXPECT_EQ(sample.labels.at("service"), "simulator");
+    EXPECT_NE(sample.labels.at("method"), "Check") << "health probes must not be counted";
+    if (sample.labels.at("method") == "ReleaseSession") release_calls += sample.value;
+  }
+  EXPECT_EQ(release_calls, 1.0);
+  EXPECT_EQ(series, 4);
+  EXPECT_EQ(metrics::FindSample(*samples, "vlarft_rpc_latency_seconds_count",
+                                {{"service", "simulator"}, {"method", "Imagine"}}),
+            3.0);
+  (*server)->Shutdown();
+  service.Stop();
 }
 
 TEST_F(SimulatorServiceTest, SessionsContinueFromTheLastImaginedFrame) {

@@ -1,6 +1,7 @@
 // `vlarft study sde-rewards`: how informative is each reward on the groups RFT actually trains on?
 // Groups of G chunks sampled from the SDE policy (not perturbed expert chunks) at demonstration
-// states; every chunk is executed in the real benchmark from the prompt's exact state (ground truth:
+// states, or (--states policy) at states the policy reached itself after 1..max_decisions of its own
+// chunks from a demonstration's start (policy_state_prompt_source.h); every chunk is executed in the real benchmark from the prompt's exact state (ground truth:
 // tabletop_imaginer.h progress) and imagined by the world model, greedy and sampled; the real
 // frames are also scored after a round trip through the tokenizer, which separates what the
 // tokenizer cannot represent from what the dynamics model gets wrong. Per reward,
@@ -21,7 +22,10 @@
 #include "libs/rl/rank_correlation.h"
 #include "libs/rl/reward.h"
 #include "libs/rl/tokenizer_features.h"
+#include "libs/core/mixed_precision.h"
+#include "libs/evaluation/policy_adapter.h"
 #include "libs/rollout/demo_prompt_source.h"
+#include "libs/rollout/policy_state_prompt_source.h"
 #include "libs/rollout/policy_replica.h"
 #include "libs/rollout/tabletop_imaginer.h"
 #include "libs/rollout/world_model_imaginer.h"
@@ -42,6 +46,9 @@ struct SdeRewardFlags {
   std::string world_model = "checkpoints/tiny/world_model";
   std::string dataset = "data/tabletop";
   int64_t group_size = 16;
+  std::string states = "demo";
+  int64_t max_decisions = 6;
+  std::string mixed_precision = "auto";
   std::string out = "out/study/sde_rewards";
   template <typename V>
   void VisitFields(V& v) {
@@ -52,11 +59,15 @@ struct SdeRewardFlags {
     v.Field("world_model", world_model, "world-model stem");
     v.Field("dataset", dataset, "prompt demonstrations");
     v.Field("group_size", group_size, "G");
+    v.Field("states", states, "where the groups start: demo (demonstration states) or policy (the policy's own)");
+    v.Field("max_decisions", max_decisions, "--states policy: the policy acts 1..N chunks before each group");
+    v.Field("mixed_precision", mixed_precision, "--states policy: how the policy acts (auto, bf16, none), as in eval");
     v.Field("out", out, "output directory (table, JSON, PNG)");
   }
 };
 
 struct RewardColumn {
+  explicit RewardColumn(std::string n) : name(std::move(n)) {}
   std::string name;
   rl::GroupedPairs pairs;  // x = reward, y = ground-truth progress
   int64_t all_equal = 0;
@@ -93,6 +104,23 @@ absl::Status RunSdeRewardStudy(const std::vector<std::string>& args) {
   VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<rollout::DemoPromptSource> prompts,
                           rollout::DemoPromptSource::Load(flags.dataset, {}, static_cast<int>(pc.encoder.image_size), 1,
                                                           0.1, pc.chunk_length));
+  rollout::PromptSource* prompt_source = prompts.get();
+  std::unique_ptr<tabletop::Policy> actor;  // --states policy: deterministic ODE sampling, as evaluated
+  std::unique_ptr<rollout::PolicyStatePromptSource> policy_states;
+  if (flags.states == "policy") {
+    evaluation::PolicyAdapterOptions adapter;
+    VLARFT_ASSIGN_OR_RETURN(adapter.bf16, core::UseBf16(flags.mixed_precision, c10::DeviceType::CPU, "mixed_precision"));
+    VLARFT_ASSIGN_OR_RETURN(actor, evaluation::MakeVlaPolicyAdapter(policy, "policy", adapter));
+    rollout::PolicyStatePromptOptions options;
+    options.max_decisions = static_cast<int>(flags.max_decisions);
+    options.chunk_length = static_cast<int>(pc.chunk_length);
+    options.expert_steps = pc.chunk_length;
+    policy_states = std::make_unique<rollout::PolicyStatePromptSource>(prompts.get(), actor.get(),
+                                                                         data::DemoReplayOptions{}, options);
+    prompt_source = policy_states.get();
+  } else if (flags.states != "demo") {
+    return absl::InvalidArgumentError(absl::StrCat("--states is '", flags.states, "'; expected demo or policy"));
+  }
   models::EngineLimits limits;
   limits.max_group_size = flags.group_size + 1;
   VLARFT_ASSIGN_OR_RETURN(models::ImaginationEngine engine,
@@ -104,16 +132,18 @@ absl::Status RunSdeRewardStudy(const std::vector<std::string>& args) {
   rl::RewardConfig config;  // the configured type-3 formula: L1 + tokenizer perceptual, mean over frames
   VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<rl::RewardScorer> scorer, rl::RewardScorer::Create(config, features));
 
-  std::vector<RewardColumn> columns = {{"world model, greedy (type 3, the README run's)"},
-                                       {"world model, sampled (type 3)"},
-                                       {"real frames (type 3 formula on rendered frames)"},
-                                       {"real frames through the tokenizer (encode, decode)"},
-                                       {"action L1 to the expert chunk (type 1)"}};
+  std::vector<RewardColumn> columns;
+  for (const char* name : {"world model, greedy (type 3, the README run's)", "world model, sampled (type 3)",
+                           "real frames (type 3 formula on rendered frames)",
+                           "real frames through the tokenizer (encode, decode)",
+                           "action L1 to the expert chunk (type 1)"}) {
+    columns.emplace_back(name);
+  }
   int64_t truth_all_equal = 0, truth_any_failure = 0;
   const core::SeedPath root(flags.seed);
   core::ProgressMeter meter({"", "groups", flags.groups, 10}, say);
   for (int64_t i = 0; i < flags.groups; ++i) {
-    VLARFT_ASSIGN_OR_RETURN(rollout::Prompt prompt, prompts->Get(root.Child("prompts").seed() % (1ull << 40) + i));
+    VLARFT_ASSIGN_OR_RETURN(rollout::Prompt prompt, prompt_source->Get(root.Child("prompts").seed() % (1ull << 40) + i));
     models::PolicyObservation obs{prompt.frame.unsqueeze(0), {prompt.instruction}, prompt.proprio.unsqueeze(0)};
     VLARFT_ASSIGN_OR_RETURN(rollout::PolicyReplica::Sampled sampled,
                             replica.SampleGroup(obs, flags.group_size, root.Child("policy").Child(i).seed()));
@@ -160,11 +190,14 @@ absl::Status RunSdeRewardStudy(const std::vector<std::string>& args) {
   }
 
   std::string table = absl::StrFormat(
-      "SDE groups from %s: %d prompts x %d chunks (seed %d). Ground truth: progress (tabletop_imaginer.h); "
+      "SDE groups from %s at %s: %d prompts x %d chunks (seed %d). Ground truth: progress (tabletop_imaginer.h); "
       "all %d chunks of a group tie on it in %d groups, and some chunk fails in %d.\n\n"
       "| reward | within-group Spearman ρ vs progress [95%% CI] | groups where ρ is defined | groups with all rewards equal |\n"
       "|---|---:|---:|---:|\n",
-      flags.policy, flags.groups, flags.group_size, flags.seed, flags.group_size, truth_all_equal, truth_any_failure);
+      flags.policy,
+      flags.states == "policy" ? absl::StrCat("its own states (1..", flags.max_decisions, " chunks in)")
+                               : std::string("demonstration states"),
+      flags.groups, flags.group_size, flags.seed, flags.group_size, truth_all_equal, truth_any_failure);
   nlohmann::json record;
   std::vector<viz::BarRow> rows;
   for (RewardColumn& c : columns) {
@@ -182,6 +215,7 @@ absl::Status RunSdeRewardStudy(const std::vector<std::string>& args) {
     rows.push_back({c.name, {rho.value_or(NAN)}, {ci ? ci->low : NAN}, {ci ? ci->high : NAN}});
   }
   record["groups"] = flags.groups;
+  record["states"] = flags.states;
   record["group_size"] = flags.group_size;
   record["truth_all_equal_groups"] = truth_all_equal;
   record["groups_with_a_failure"] = truth_any_failure;
