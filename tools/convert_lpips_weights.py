@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Converts the official LPIPS weights into the safetensors file the reward verifier loads.
 
-The reward library (libs/rl/lpips.h) never downloads anything and never falls back to a random
+The reward library (libs/reward/lpips.h) never downloads anything and never falls back to a random
 network: the user supplies the weights once, converted by this script on any machine that has
 PyTorch. Nothing here runs in CI.
 

@@ -48,9 +48,9 @@ YAML::Node NodeAtPath(const YAML::Node& root, absl::string_view path);
 
 // An enum becomes a config field by naming its values: specialise EnumNames in this namespace,
 //
-//   template <> struct EnumNames<rl::RewardType> {
-//     static constexpr std::pair<rl::RewardType, const char*> kEntries[] = {
-//         {rl::RewardType::kActionL1, "action_l1"}, ...};
+//   template <> struct EnumNames<reward::RewardType> {
+//     static constexpr std::pair<reward::RewardType, const char*> kEntries[] = {
+//         {reward::RewardType::kActionL1, "action_l1"}, ...};
 //   };
 //
 // YAML and --set hold the name; the enum's number is accepted too, so configs written before a

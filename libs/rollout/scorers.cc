@@ -15,16 +15,16 @@ absl::StatusOr<torch::Tensor> RealReferenceFrames(const ScoreInputs& inputs) {
 }
 
 absl::StatusOr<torch::Tensor> VerifierScorer::Score(const ScoreInputs& inputs) {
-  rl::RewardRequest request;
+  reward::RewardRequest request;
   request.type = type_;
-  const rl::RewardType type =
-      type_ == rl::RewardType::kUnspecified ? static_cast<rl::RewardType>(scorer_->config().type) : type_;
+  const reward::RewardType type =
+      type_ == reward::RewardType::kUnspecified ? static_cast<reward::RewardType>(scorer_->config().type) : type_;
   switch (type) {
-    case rl::RewardType::kActionL1:
+    case reward::RewardType::kActionL1:
       request.actions = inputs.actions;
       request.reference_actions = inputs.reference_actions;
       break;
-    case rl::RewardType::kImaginedVsReal: {
+    case reward::RewardType::kImaginedVsReal: {
       request.frames = inputs.frames;
       VLARFT_ASSIGN_OR_RETURN(request.reference_frames, RealReferenceFrames(inputs));
       break;
@@ -34,7 +34,7 @@ absl::StatusOr<torch::Tensor> VerifierScorer::Score(const ScoreInputs& inputs) {
       request.reference_frames = inputs.reference_frames;
       break;
   }
-  VLARFT_ASSIGN_OR_RETURN(rl::RewardBreakdown breakdown, scorer_->Score(request));
+  VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown breakdown, scorer_->Score(request));
   return breakdown.rewards;
 }
 

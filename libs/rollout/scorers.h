@@ -1,5 +1,5 @@
 // The Scorer implementations that need no network (scorer.h):
-//   VerifierScorer     the reward verifier's computation in process (rl::RewardScorer): type 3
+//   VerifierScorer     the reward verifier's computation in process (reward::RewardScorer): type 3
 //                      against the simulator's frames of the expert chunk, type 2 against the real
 //                      dataset frames that followed the prompt, type 1 against the expert's actions;
 //   GroundTruthScorer  the benchmark's ground truth (tabletop_imaginer.h): the chunk's progress,
@@ -8,7 +8,7 @@
 
 #include <memory>
 
-#include "libs/rl/reward.h"
+#include "libs/reward/reward.h"
 #include "libs/rollout/scorer.h"
 
 namespace vlarft::rollout {
@@ -16,14 +16,14 @@ namespace vlarft::rollout {
 class VerifierScorer : public Scorer {
  public:
   // `type`: the reward type to request (kUnspecified: the scorer's configured type).
-  VerifierScorer(std::unique_ptr<rl::RewardScorer> scorer, rl::RewardType type = rl::RewardType::kUnspecified)
+  VerifierScorer(std::unique_ptr<reward::RewardScorer> scorer, reward::RewardType type = reward::RewardType::kUnspecified)
       : scorer_(std::move(scorer)), type_(type) {}
   std::string name() const override { return "reward verifier"; }
   absl::StatusOr<torch::Tensor> Score(const ScoreInputs& inputs) override;
 
  private:
-  std::unique_ptr<rl::RewardScorer> scorer_;
-  rl::RewardType type_;
+  std::unique_ptr<reward::RewardScorer> scorer_;
+  reward::RewardType type_;
 };
 
 class GroundTruthScorer : public Scorer {

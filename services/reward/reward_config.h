@@ -4,13 +4,13 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "libs/rl/reward_config.h"
+#include "libs/reward/reward_config.h"
 #include "services/common/batch_scheduler.h"
 
 namespace vlarft::services {
 
 struct RewardServiceConfig {
-  rl::RewardConfig scoring;           // type, weights, aggregation, perceptual distance, device
+  reward::RewardConfig scoring;           // type, weights, aggregation, perceptual distance, device
   std::string tokenizer_checkpoint;   // for perceptual = tokenizer
   int64_t frame_size = 64;            // for distances without a tokenizer
   int64_t max_group_size = 32;

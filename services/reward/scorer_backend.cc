@@ -8,9 +8,9 @@
 namespace vlarft::services {
 
 absl::StatusOr<ScoreResults> ScorerBackend::ScoreBatch(const std::vector<const ScoreJob*>& jobs) {
-  std::vector<rl::RewardRequest> requests;
+  std::vector<reward::RewardRequest> requests;
   for (const ScoreJob* job : jobs) {
-    rl::RewardRequest r;
+    reward::RewardRequest r;
     r.type = RewardTypeFromProto(job->type);
     r.frames = job->frames;
     r.reference_frames = job->reference_frames;
@@ -18,16 +18,16 @@ absl::StatusOr<ScoreResults> ScorerBackend::ScoreBatch(const std::vector<const S
     r.reference_actions = job->reference_actions;
     requests.push_back(std::move(r));
   }
-  VLARFT_ASSIGN_OR_RETURN(std::vector<rl::RewardBreakdown> scored, scorer_->ScoreBatch(requests));
+  VLARFT_ASSIGN_OR_RETURN(std::vector<reward::RewardBreakdown> scored, scorer_->ScoreBatch(requests));
   ScoreResults out;
-  for (rl::RewardBreakdown& b : scored) out.push_back(ScoreResult{b.rewards, b.l1, b.perceptual, b.per_frame});
+  for (reward::RewardBreakdown& b : scored) out.push_back(ScoreResult{b.rewards, b.l1, b.perceptual, b.per_frame});
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<ScorerBackend>> LoadScorerBackend(const rl::RewardConfig& config,
+absl::StatusOr<std::unique_ptr<ScorerBackend>> LoadScorerBackend(const reward::RewardConfig& config,
                                                                  const std::string& tokenizer_stem, int64_t frame_size,
                                                                  int64_t max_group_size, int64_t max_frames) {
-  std::shared_ptr<rl::MultiScaleFeatureExtractor> features;
+  std::shared_ptr<reward::MultiScaleFeatureExtractor> features;
   if (config.perceptual == "tokenizer") {
     if (tokenizer_stem.empty()) {
       return absl::InvalidArgumentError(
@@ -38,7 +38,7 @@ absl::StatusOr<std::unique_ptr<ScorerBackend>> LoadScorerBackend(const rl::Rewar
     frame_size = tokenizer->config().image_size;
     features = std::make_shared<TokenizerFeatureExtractor>(tokenizer);
   }
-  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<rl::RewardScorer> scorer, rl::RewardScorer::Create(config, features));
+  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<reward::RewardScorer> scorer, reward::RewardScorer::Create(config, features));
   VerifierFacts facts;
   facts.default_type = RewardTypeToProto(config.type);
   facts.perceptual_distance = scorer->perceptual_name();

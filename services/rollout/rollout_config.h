@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "libs/rl/reward_config.h"
+#include "libs/reward/reward_config.h"
 #include "services/common/client.h"
 
 namespace vlarft::services {
@@ -26,7 +26,7 @@ struct RolloutConfig {
   int64_t horizon = 1;                // H action chunks per rollout (closed loop for H > 1)
   int64_t prompts_in_flight = 2;      // concurrent groups per worker
   uint64_t seed = 1;
-  rl::RewardType reward_type = rl::RewardType::kImaginedVsImaginedExpert;
+  reward::RewardType reward_type = reward::RewardType::kImaginedVsImaginedExpert;
   double wm_temperature = 1.0;
   int64_t wm_top_k = 0;
   double wm_top_p = 0.0;
@@ -73,8 +73,8 @@ struct RolloutConfig {
     if (group_size < 2 || horizon < 1 || prompts_in_flight < 1) {
       return absl::InvalidArgumentError("need group_size >= 2, horizon >= 1, prompts_in_flight >= 1");
     }
-    if (reward_type == rl::RewardType::kUnspecified) {
-      return absl::InvalidArgumentError("reward_type must be one of " + core::EnumNameList<rl::RewardType>());
+    if (reward_type == reward::RewardType::kUnspecified) {
+      return absl::InvalidArgumentError("reward_type must be one of " + core::EnumNameList<reward::RewardType>());
     }
     return absl::OkStatus();
   }

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
-#include "libs/rl/image_metrics.h"
+#include "libs/reward/image_metrics.h"
 #include "services/common/client.h"
 #include "services/common/service_server.h"
 #include "services/common/tensor_proto.h"
@@ -19,9 +19,9 @@ namespace {
 class RewardServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    rl::RewardConfig config;
+    reward::RewardConfig config;
     config.perceptual = "ssim";
-    auto scorer = rl::RewardScorer::CreateWithDistance(config, rl::MakeSsimDistance());
+    auto scorer = reward::RewardScorer::CreateWithDistance(config, reward::MakeSsimDistance());
     ASSERT_TRUE(scorer.ok()) << scorer.status();
     VerifierFacts facts;
     facts.frame_height = facts.frame_width = 16;

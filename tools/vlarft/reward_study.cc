@@ -12,8 +12,8 @@
 #include "absl/strings/str_join.h"
 #include "libs/core/rng.h"
 #include "libs/core/status.h"
-#include "libs/rl/reward.h"
-#include "libs/rl/tokenizer_features.h"
+#include "libs/reward/reward.h"
+#include "libs/reward/tokenizer_features.h"
 #include "libs/tabletop/chunk_outcome.h"
 #include "libs/tabletop/expert.h"
 #include "libs/tabletop/tasks.h"
@@ -119,15 +119,15 @@ std::vector<double> ToVector(const torch::Tensor& t) {
 // One reward scorer per distance, with the column names it produces.
 struct DistanceScorer {
   std::string distance;
-  std::unique_ptr<rl::RewardScorer> scorer;
+  std::unique_ptr<reward::RewardScorer> scorer;
 };
 
 absl::StatusOr<std::vector<DistanceScorer>> MakeScorers(models::ImaginationEngine& engine, const RewardStudyOptions& o) {
-  std::shared_ptr<rl::MultiScaleFeatureExtractor> features =
-      std::make_shared<rl::TokenizerFeatureExtractor>(engine.tokenizer());
+  std::shared_ptr<reward::MultiScaleFeatureExtractor> features =
+      std::make_shared<reward::TokenizerFeatureExtractor>(engine.tokenizer());
   std::vector<DistanceScorer> out;
   for (const std::string& distance : o.distances) {
-    rl::RewardConfig config;
+    reward::RewardConfig config;
     config.w_l1 = o.w_l1;
     config.w_perceptual = o.w_perceptual;
     config.aggregation = o.aggregation;
@@ -135,7 +135,7 @@ absl::StatusOr<std::vector<DistanceScorer>> MakeScorers(models::ImaginationEngin
     config.perceptual = distance;
     config.lpips_weights = o.lpips_weights;
     config.device = engine.device().str();
-    absl::StatusOr<std::unique_ptr<rl::RewardScorer>> scorer = rl::RewardScorer::Create(config, features);
+    absl::StatusOr<std::unique_ptr<reward::RewardScorer>> scorer = reward::RewardScorer::Create(config, features);
     if (!scorer.ok()) {
       return absl::Status(scorer.status().code(),
                           absl::StrCat("--distances entry '", distance, "': ", scorer.status().message()));
@@ -155,19 +155,19 @@ absl::Status ScoreState(const SampledState& s, const torch::Tensor& imagined, st
   const torch::Tensor imagined_expert = imagined[m];
   size_t column = 0;
   auto put = [&](const torch::Tensor& values) { rewards[column++].values[state] = ToVector(values); };
-  VLARFT_ASSIGN_OR_RETURN(rl::RewardBreakdown type1,
+  VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown type1,
                           scorers[0].scorer->ScoreActions(ChunksTensor(s.chunks), ChunksTensor({s.expert_chunk})[0]));
   put(type1.rewards);
   for (DistanceScorer& d : scorers) {
-    std::vector<rl::RewardRequest> requests(3);
-    requests[0].type = rl::RewardType::kImaginedVsReal;
+    std::vector<reward::RewardRequest> requests(3);
+    requests[0].type = reward::RewardType::kImaginedVsReal;
     requests[0].frames = imagined_chunks, requests[0].reference_frames = expert_real;
-    requests[1].type = rl::RewardType::kImaginedVsImaginedExpert;
+    requests[1].type = reward::RewardType::kImaginedVsImaginedExpert;
     requests[1].frames = imagined_chunks, requests[1].reference_frames = imagined_expert;
-    requests[2].type = rl::RewardType::kImaginedVsReal;  // a perfect world model: real frames both sides
+    requests[2].type = reward::RewardType::kImaginedVsReal;  // a perfect world model: real frames both sides
     requests[2].frames = real, requests[2].reference_frames = expert_real;
-    VLARFT_ASSIGN_OR_RETURN(std::vector<rl::RewardBreakdown> scored, d.scorer->ScoreBatch(requests));
-    for (const rl::RewardBreakdown& b : scored) put(b.rewards);
+    VLARFT_ASSIGN_OR_RETURN(std::vector<reward::RewardBreakdown> scored, d.scorer->ScoreBatch(requests));
+    for (const reward::RewardBreakdown& b : scored) put(b.rewards);
   }
   return absl::OkStatus();
 }
@@ -202,21 +202,21 @@ std::vector<StudyColumn> TruthColumns(const std::vector<SampledState>& states, i
 
 bool IsBinary(const StudyColumn& truth) { return truth.name != "progress"; }
 
-std::optional<double> PooledAuroc(const rl::GroupedPairs& data, const std::vector<int64_t>& groups) {
+std::optional<double> PooledAuroc(const reward::GroupedPairs& data, const std::vector<int64_t>& groups) {
   std::vector<double> scores;
   std::vector<bool> positive;
   for (int64_t g : groups) {
     scores.insert(scores.end(), data.x[g].begin(), data.x[g].end());
     for (double y : data.y[g]) positive.push_back(y > 0.5);
   }
-  return rl::Auroc(scores, positive);
+  return reward::Auroc(scores, positive);
 }
 
 CorrelationResult Summarise(int64_t groups, const std::function<std::optional<double>(const std::vector<int64_t>&)>& stat,
                             int64_t resamples, uint64_t seed) {
   CorrelationResult r;
-  r.value = stat(rl::AllGroups(groups));
-  if (r.value) r.ci = rl::ClusterBootstrap(groups, stat, resamples, seed);
+  r.value = stat(reward::AllGroups(groups));
+  if (r.value) r.ci = reward::ClusterBootstrap(groups, stat, resamples, seed);
   return r;
 }
 
@@ -228,7 +228,7 @@ std::vector<std::vector<double>> MeanRanks(const std::vector<StudyColumn>& colum
     for (const std::vector<double>& group : c.values) {
       std::vector<double> negated;
       for (double v : group) negated.push_back(-v);
-      const std::vector<double> ranks = rl::AverageRanks(negated);
+      const std::vector<double> ranks = reward::AverageRanks(negated);
       for (size_t i = 0; i < ranks.size(); ++i) sum[i] += ranks[i] / static_cast<double>(c.values.size());
     }
     out.push_back(sum);
@@ -381,14 +381,14 @@ absl::StatusOr<RewardStudyReport> RunRewardStudy(models::ImaginationEngine& engi
   const uint64_t bootstrap_seed = core::SeedPath(options.seed).Child("bootstrap").seed();
   for (const StudyColumn& reward : report.rewards) {
     for (const StudyColumn& truth : report.truths) {
-      const rl::GroupedPairs data{reward.values, truth.values};
+      const reward::GroupedPairs data{reward.values, truth.values};
       VariantResult r{reward.name, truth.name, {}, {}, {}};
       // One bootstrap seed for every pair, so all rewards see the same resampled states.
-      r.pooled = Summarise(n, [&](const std::vector<int64_t>& g) { return rl::PooledSpearman(data, g); },
+      r.pooled = Summarise(n, [&](const std::vector<int64_t>& g) { return reward::PooledSpearman(data, g); },
                            options.bootstrap, bootstrap_seed);
-      r.within = Summarise(n, [&](const std::vector<int64_t>& g) { return rl::MeanWithinGroupSpearman(data, g); },
+      r.within = Summarise(n, [&](const std::vector<int64_t>& g) { return reward::MeanWithinGroupSpearman(data, g); },
                            options.bootstrap, bootstrap_seed);
-      rl::MeanWithinGroupSpearman(data, rl::AllGroups(n), &r.within.defined_groups);
+      reward::MeanWithinGroupSpearman(data, reward::AllGroups(n), &r.within.defined_groups);
       if (IsBinary(truth)) {
         r.auroc = Summarise(n, [&](const std::vector<int64_t>& g) { return PooledAuroc(data, g); }, options.bootstrap,
                             bootstrap_seed);

@@ -10,14 +10,14 @@
 //   success    solved within the task's step budget (the benchmark's definition)
 //   on_time    solved within the expert's own episode length + `on_time_slack` steps
 //   progress   −(steps − expert's steps) when solved, every failure tied below every success
-// Rewards per chunk (libs/rl/reward.h, the verifier's scorer):
+// Rewards per chunk (libs/reward/reward.h, the verifier's scorer):
 //   type1            −L1 between the chunk and the expert chunk (no world model)
 //   type2/<D>        world model's imagination of the chunk vs the real frames of the expert chunk
 //   type3/<D>        imagination of the chunk vs imagination of the expert chunk (the default)
 //   real/<D>         the real frames of the chunk vs the real frames of the expert chunk: types 2/3
 //                    with a perfect world model, i.e. what the pixel reward itself can see
 // for each perceptual distance D in `distances` (tokenizer | ssim | none = L1 only | lpips-*).
-// Statistics (libs/rl/rank_correlation.h): Spearman ρ pooled over all chunks and the mean of
+// Statistics (libs/reward/rank_correlation.h): Spearman ρ pooled over all chunks and the mean of
 // within-state ρ (what GRPO's group-relative advantages use), with 95% bootstrap intervals over
 // states, and AUROC of the reward for the binary ground truths.
 #pragma once
@@ -29,7 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "libs/models/imagination_engine.h"
-#include "libs/rl/rank_correlation.h"
+#include "libs/reward/rank_correlation.h"
 #include "libs/tabletop/chunk_perturbation.h"
 #include "libs/viz/image.h"
 #include "nlohmann/json.hpp"
@@ -50,7 +50,7 @@ struct RewardStudyOptions {
   double top_p = 0.0;
   bool greedy = false;
   int64_t states_per_batch = 4;  // groups imagined together in one decode loop
-  // Reward (the verifier's formula; see libs/rl/reward_config.h).
+  // Reward (the verifier's formula; see libs/reward/reward_config.h).
   std::vector<std::string> distances = {"tokenizer", "ssim", "none"};
   double w_l1 = 1.0;
   double w_perceptual = 1.0;
@@ -100,7 +100,7 @@ struct StudyColumn {
 
 struct CorrelationResult {
   std::optional<double> value;
-  std::optional<rl::ConfidenceInterval> ci;
+  std::optional<reward::ConfidenceInterval> ci;
   int64_t defined_groups = 0;  // within-state statistics: states where it is defined
 };
 

@@ -12,8 +12,8 @@
 #include "libs/core/status.h"
 #include "libs/models/checkpoint.h"
 #include "libs/models/imagination_engine.h"
-#include "libs/rl/reward.h"
-#include "libs/rl/tokenizer_features.h"
+#include "libs/reward/reward.h"
+#include "libs/reward/tokenizer_features.h"
 #include "libs/rollout/demo_prompt_source.h"
 #include "libs/rollout/policy_replica.h"
 #include "libs/rollout/scorers.h"
@@ -30,22 +30,22 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 
 absl::StatusOr<std::unique_ptr<rollout::Scorer>> MakeVerifier(const RftStudyOptions& options,
                                                              const models::ImaginationEngine* engine) {
-  rl::RewardConfig config = options.scoring;
-  config.type = rl::RewardType::kImaginedVsImaginedExpert;
-  std::shared_ptr<rl::MultiScaleFeatureExtractor> features;
+  reward::RewardConfig config = options.scoring;
+  config.type = reward::RewardType::kImaginedVsImaginedExpert;
+  std::shared_ptr<reward::MultiScaleFeatureExtractor> features;
   if (config.perceptual == "tokenizer") {
     if (engine != nullptr) {
-      features = std::make_shared<rl::TokenizerFeatureExtractor>(engine->tokenizer());
+      features = std::make_shared<reward::TokenizerFeatureExtractor>(engine->tokenizer());
     } else {
       if (options.tokenizer.empty()) {
         return absl::InvalidArgumentError("reward.scoring.perceptual is 'tokenizer' but no tokenizer checkpoint is set");
       }
       VLARFT_ASSIGN_OR_RETURN(models::VideoTokenizer tokenizer,
                               models::LoadTokenizer(options.tokenizer, torch::Device(config.device)));
-      features = std::make_shared<rl::TokenizerFeatureExtractor>(tokenizer);
+      features = std::make_shared<reward::TokenizerFeatureExtractor>(tokenizer);
     }
   }
-  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<rl::RewardScorer> scorer, rl::RewardScorer::Create(config, features));
+  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<reward::RewardScorer> scorer, reward::RewardScorer::Create(config, features));
   return std::unique_ptr<rollout::Scorer>(new rollout::VerifierScorer(std::move(scorer)));
 }
 

@@ -20,7 +20,7 @@
 #include "libs/models/policy.h"
 #include "libs/rl/grpo.h"
 #include "libs/rl/grpo_learner.h"
-#include "libs/rl/reward_config.h"
+#include "libs/reward/reward_config.h"
 #include "libs/rollout/group_producer.h"
 
 namespace vlarft::cli {
@@ -45,7 +45,7 @@ struct RftStudyOptions {
   rollout::GroupProducerOptions producer;
   rl::GrpoConfig grpo;
   rl::LearnerOptimConfig optim;
-  rl::RewardConfig scoring;
+  reward::RewardConfig scoring;
   // With reward oracle: who finishes each sample's episode after its chunk. "expert" (the scripted
   // expert: the chunk's value under an expert continuation) or "policy" (the policy being trained,
   // deterministic ODE sampling as in evaluation: the chunk's value under the policy's own

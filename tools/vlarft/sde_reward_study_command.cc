@@ -19,9 +19,9 @@
 #include "libs/core/progress_meter.h"
 #include "libs/core/rng.h"
 #include "libs/core/status.h"
-#include "libs/rl/rank_correlation.h"
-#include "libs/rl/reward.h"
-#include "libs/rl/tokenizer_features.h"
+#include "libs/reward/rank_correlation.h"
+#include "libs/reward/reward.h"
+#include "libs/reward/tokenizer_features.h"
 #include "libs/core/mixed_precision.h"
 #include "libs/evaluation/policy_adapter.h"
 #include "libs/rollout/demo_prompt_source.h"
@@ -69,7 +69,7 @@ struct SdeRewardFlags {
 struct RewardColumn {
   explicit RewardColumn(std::string n) : name(std::move(n)) {}
   std::string name;
-  rl::GroupedPairs pairs;  // x = reward, y = ground-truth progress
+  reward::GroupedPairs pairs;  // x = reward, y = ground-truth progress
   int64_t all_equal = 0;
 };
 
@@ -126,11 +126,11 @@ absl::Status RunSdeRewardStudy(const std::vector<std::string>& args) {
   VLARFT_ASSIGN_OR_RETURN(models::ImaginationEngine engine,
                           models::ImaginationEngine::Load(flags.tokenizer, flags.world_model, torch::kCPU, limits));
   models::VideoTokenizer tokenizer = engine.tokenizer();
-  auto features = std::make_shared<rl::TokenizerFeatureExtractor>(tokenizer);
+  auto features = std::make_shared<reward::TokenizerFeatureExtractor>(tokenizer);
   rollout::WorldModelImaginer world_model(std::move(engine));
   rollout::TabletopImaginer real(&prompts->dataset(), {});
-  rl::RewardConfig config;  // the configured type-3 formula: L1 + tokenizer perceptual, mean over frames
-  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<rl::RewardScorer> scorer, rl::RewardScorer::Create(config, features));
+  reward::RewardConfig config;  // the configured type-3 formula: L1 + tokenizer perceptual, mean over frames
+  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<reward::RewardScorer> scorer, reward::RewardScorer::Create(config, features));
 
   std::vector<RewardColumn> columns;
   for (const char* name : {"world model, greedy (type 3, the README run's)", "world model, sampled (type 3)",
@@ -163,7 +163,7 @@ absl::Status RunSdeRewardStudy(const std::vector<std::string>& args) {
     VLARFT_ASSIGN_OR_RETURN(rollout::ImaginedChunk sampled_chunk, sampled_session->Next(actions, expert));
     std::vector<torch::Tensor> rewards;
     for (const rollout::ImaginedChunk* c : {&greedy, &sampled_chunk, &real_chunk}) {
-      VLARFT_ASSIGN_OR_RETURN(rl::RewardBreakdown b, scorer->ScoreTrajectories(c->frames, c->reference));
+      VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown b, scorer->ScoreTrajectories(c->frames, c->reference));
       rewards.push_back(b.rewards);
     }
     {
@@ -171,10 +171,10 @@ absl::Status RunSdeRewardStudy(const std::vector<std::string>& args) {
       const torch::Tensor all = ThroughTokenizer(
           tokenizer, prompt.frame, torch::cat({real_chunk.frames, real_chunk.reference.unsqueeze(0)}));
       const int64_t group = real_chunk.frames.size(0);
-      VLARFT_ASSIGN_OR_RETURN(rl::RewardBreakdown b, scorer->ScoreTrajectories(all.narrow(0, 0, group), all[group]));
+      VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown b, scorer->ScoreTrajectories(all.narrow(0, 0, group), all[group]));
       rewards.push_back(b.rewards);
     }
-    VLARFT_ASSIGN_OR_RETURN(rl::RewardBreakdown l1, scorer->ScoreActions(actions, expert));
+    VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown l1, scorer->ScoreActions(actions, expert));
     rewards.push_back(l1.rewards);
     const torch::Tensor progress = truth.progress.to(torch::kFloat64).contiguous();
     const std::vector<double> y(progress.data_ptr<double>(), progress.data_ptr<double>() + progress.numel());
@@ -202,9 +202,9 @@ absl::Status RunSdeRewardStudy(const std::vector<std::string>& args) {
   std::vector<viz::BarRow> rows;
   for (RewardColumn& c : columns) {
     int64_t defined = 0;
-    const std::optional<double> rho = rl::MeanWithinGroupSpearman(c.pairs, rl::AllGroups(c.pairs.groups()), &defined);
-    const auto ci = rl::ClusterBootstrap(
-        c.pairs.groups(), [&](const std::vector<int64_t>& g) { return rl::MeanWithinGroupSpearman(c.pairs, g); }, 1000,
+    const std::optional<double> rho = reward::MeanWithinGroupSpearman(c.pairs, reward::AllGroups(c.pairs.groups()), &defined);
+    const auto ci = reward::ClusterBootstrap(
+        c.pairs.groups(), [&](const std::vector<int64_t>& g) { return reward::MeanWithinGroupSpearman(c.pairs, g); }, 1000,
         flags.seed);
     absl::StrAppendFormat(&table, "| %s | %+.3f [%+.3f, %+.3f] | %d | %d (%.0f%%) |\n", c.name, rho.value_or(NAN),
                           ci ? ci->low : NAN, ci ? ci->high : NAN, defined, c.all_equal,

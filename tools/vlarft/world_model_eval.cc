@@ -8,7 +8,7 @@
 #include "libs/core/progress_meter.h"
 #include "libs/core/rng.h"
 #include "libs/core/status.h"
-#include "libs/rl/image_metrics.h"
+#include "libs/reward/image_metrics.h"
 
 namespace vlarft::cli {
 namespace {
@@ -30,9 +30,9 @@ struct Accumulator {
     for (int64_t k = 0; k < steps; ++k) {
       const torch::Tensor a = predicted.select(1, k).permute({0, 3, 1, 2}).to(torch::kFloat32) / 255.0;
       const torch::Tensor b = real.select(1, k).permute({0, 3, 1, 2}).to(torch::kFloat32) / 255.0;
-      VLARFT_ASSIGN_OR_RETURN(torch::Tensor psnr, rl::Psnr(a, b));
-      VLARFT_ASSIGN_OR_RETURN(torch::Tensor ssim, rl::Ssim(a, b));
-      VLARFT_ASSIGN_OR_RETURN(torch::Tensor mse, rl::Mse(a, b));
+      VLARFT_ASSIGN_OR_RETURN(torch::Tensor psnr, reward::Psnr(a, b));
+      VLARFT_ASSIGN_OR_RETURN(torch::Tensor ssim, reward::Ssim(a, b));
+      VLARFT_ASSIGN_OR_RETURN(torch::Tensor mse, reward::Mse(a, b));
       torch::Tensor perceptual;
       {
         torch::NoGradGuard no_grad;

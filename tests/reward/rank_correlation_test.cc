@@ -1,11 +1,11 @@
-#include "libs/rl/rank_correlation.h"
+#include "libs/reward/rank_correlation.h"
 
 #include <cmath>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 namespace {
 
 using ::testing::DoubleNear;
@@ -118,4 +118,4 @@ TEST(RankCorrelationTest, ClusterBootstrapSkipsUndefinedResamples) {
 }
 
 }  // namespace
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

@@ -1,11 +1,11 @@
-#include "libs/rl/rank_correlation.h"
+#include "libs/reward/rank_correlation.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <random>
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 
 std::vector<double> AverageRanks(const std::vector<double>& values) {
   const size_t n = values.size();
@@ -118,4 +118,4 @@ std::optional<ConfidenceInterval> ClusterBootstrap(
   return ci;
 }
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

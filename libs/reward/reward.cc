@@ -1,4 +1,4 @@
-#include "libs/rl/reward.h"
+#include "libs/reward/reward.h"
 
 #include <map>
 #include <utility>
@@ -6,10 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
 #include "libs/core/device.h"
-#include "libs/rl/perceptual_factory.h"
-#include "libs/rl/reward_inputs.h"
+#include "libs/reward/perceptual_factory.h"
+#include "libs/reward/reward_inputs.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 namespace {
 
 std::string FieldName(bool name_by_index, size_t index, const char* field) {
@@ -246,4 +246,4 @@ absl::StatusOr<std::vector<RewardBreakdown>> RewardScorer::ScoreAll(const std::v
   return out;
 }
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

@@ -24,10 +24,10 @@
 
 #include "absl/status/statusor.h"
 #include "libs/core/torch_compat.h"
-#include "libs/rl/feature_distance.h"
-#include "libs/rl/perceptual_distance.h"
+#include "libs/reward/feature_distance.h"
+#include "libs/reward/perceptual_distance.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 
 enum class LpipsBackbone { kVgg16, kAlexNet };
 
@@ -64,4 +64,4 @@ absl::StatusOr<std::unique_ptr<PerceptualDistance>> LoadLpipsDistance(const std:
                                                                       LpipsBackbone backbone,
                                                                       torch::Device device = torch::kCPU);
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

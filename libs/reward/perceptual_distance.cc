@@ -1,10 +1,10 @@
-#include "libs/rl/perceptual_distance.h"
+#include "libs/reward/perceptual_distance.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "libs/core/status.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 namespace {
 
 std::string ShapeOf(const torch::Tensor& t) { return absl::StrCat("[", absl::StrJoin(t.sizes(), ", "), "]"); }
@@ -94,4 +94,4 @@ absl::StatusOr<torch::Tensor> PerceptualDistance::Run(const torch::Tensor& image
   return result;
 }
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

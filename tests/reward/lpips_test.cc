@@ -1,4 +1,4 @@
-#include "libs/rl/lpips.h"
+#include "libs/reward/lpips.h"
 
 #include <map>
 #include <string>
@@ -6,10 +6,10 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "libs/rl/perceptual_factory.h"
-#include "tests/rl/reward_test_util.h"
+#include "libs/reward/perceptual_factory.h"
+#include "tests/reward/reward_test_util.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 namespace {
 
 using ::testing::AllOf;
@@ -213,4 +213,4 @@ TEST(RewardLpipsLoadingTest, FactoryExplainsWhatToDoWithoutWeights) {
 }
 
 }  // namespace
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

@@ -1,6 +1,6 @@
-#include "libs/rl/tokenizer_features.h"
+#include "libs/reward/tokenizer_features.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 
 TokenizerFeatureExtractor::TokenizerFeatureExtractor(models::VideoTokenizer tokenizer)
     : tokenizer_(std::move(tokenizer)) {
@@ -11,4 +11,4 @@ std::vector<torch::Tensor> TokenizerFeatureExtractor::Features(const torch::Tens
   return tokenizer_->MultiScaleFeatures(images * 2.0 - 1.0);
 }
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

@@ -21,11 +21,11 @@
 
 #include "absl/status/statusor.h"
 #include "libs/core/torch_compat.h"
-#include "libs/rl/feature_distance.h"
-#include "libs/rl/perceptual_distance.h"
-#include "libs/rl/reward_config.h"
+#include "libs/reward/feature_distance.h"
+#include "libs/reward/perceptual_distance.h"
+#include "libs/reward/reward_config.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 
 // Frame weights w_t (t = 0 is the first imagined frame) with Σ w_t = 1 such that
 // aggregate(ℓ) = Σ_t w_t ℓ_t: 1/T each (mean), one-hot on T − 1 (last), γ^t / Σ_s γ^s (discounted).
@@ -93,4 +93,4 @@ class RewardScorer {
   std::unique_ptr<PerceptualDistance> distance_;
 };
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

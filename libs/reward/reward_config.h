@@ -19,7 +19,7 @@
 #include "libs/core/config.h"
 #include "libs/core/torch_compat.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 
 enum class RewardType : int {
   kUnspecified = 0,  // "use the configured default" (a request's value, never a config's)
@@ -28,20 +28,20 @@ enum class RewardType : int {
   kImaginedVsImaginedExpert = 3,
 };
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward
 
 namespace vlarft::core {
 template <>
-struct EnumNames<rl::RewardType> {
-  static constexpr std::pair<rl::RewardType, const char*> kEntries[] = {
-      {rl::RewardType::kActionL1, "action_l1"},
-      {rl::RewardType::kImaginedVsReal, "imagined_vs_real"},
-      {rl::RewardType::kImaginedVsImaginedExpert, "imagined_vs_imagined_expert"},
+struct EnumNames<reward::RewardType> {
+  static constexpr std::pair<reward::RewardType, const char*> kEntries[] = {
+      {reward::RewardType::kActionL1, "action_l1"},
+      {reward::RewardType::kImaginedVsReal, "imagined_vs_real"},
+      {reward::RewardType::kImaginedVsImaginedExpert, "imagined_vs_imagined_expert"},
   };
 };
 }  // namespace vlarft::core
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 
 // How per-frame losses ℓ_0..ℓ_{T−1} (index 0 = first imagined frame) become one number per sample:
 //   mean:        (1/T) Σ_t ℓ_t
@@ -97,4 +97,4 @@ absl::StatusOr<FrameAggregation> ParseFrameAggregation(const std::string& name);
 absl::StatusOr<PerceptualKind> ParsePerceptualKind(const std::string& name);
 const char* PerceptualKindName(PerceptualKind kind);  // "lpips-vgg", ... (the config spelling)
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

@@ -14,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "libs/core/torch_compat.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 
 // The public entry points validate their inputs (INVALID_ARGUMENT naming the argument), run under
 // NoGradGuard, turn LibTorch exceptions into statuses, and guarantee D(x, x) == 0 exactly: a pair
@@ -57,4 +57,4 @@ class PerceptualDistance {
 // INVALID_ARGUMENT naming `field` otherwise. min_size bounds H and W from below.
 absl::Status CheckUnitImages(const torch::Tensor& images, const std::string& field, int64_t min_size = 1);
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

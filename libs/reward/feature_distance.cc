@@ -1,8 +1,8 @@
-#include "libs/rl/feature_distance.h"
+#include "libs/reward/feature_distance.h"
 
 #include <utility>
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 namespace {
 
 // The official LPIPS normalize_tensor: the epsilon is added to the norm, not under the root.
@@ -68,4 +68,4 @@ std::unique_ptr<PerceptualDistance> MakeTokenizerDistance(std::shared_ptr<MultiS
   return std::make_unique<FeatureDistance>(std::move(extractor), std::move(options));
 }
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

@@ -1,4 +1,4 @@
-#include "libs/rl/reward.h"
+#include "libs/reward/reward.h"
 
 #include <cmath>
 #include <memory>
@@ -8,10 +8,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "libs/core/config.h"
-#include "libs/rl/image_metrics.h"
-#include "tests/rl/reward_test_util.h"
+#include "libs/reward/image_metrics.h"
+#include "tests/reward/reward_test_util.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 namespace {
 
 using ::testing::HasSubstr;
@@ -320,4 +320,4 @@ TEST(RewardConfigTest, YamlBindingAndValidationNameTheField) {
 }
 
 }  // namespace
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

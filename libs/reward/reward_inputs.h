@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "libs/core/torch_compat.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 
 // `leading_dims` is how many dimensions come before the image ones (2 for [G, T, ...]).
 absl::StatusOr<torch::Tensor> ToCanonicalFrames(const torch::Tensor& frames, int64_t leading_dims,
@@ -43,4 +43,4 @@ absl::StatusOr<ActionPair> PrepareActionPair(const torch::Tensor& actions, const
                                              const std::string& actions_field, const std::string& reference_field,
                                              torch::Device device);
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

@@ -1,14 +1,14 @@
-#include "libs/rl/perceptual_factory.h"
+#include "libs/reward/perceptual_factory.h"
 
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
 #include "libs/core/device.h"
-#include "libs/rl/image_metrics.h"
-#include "libs/rl/lpips.h"
+#include "libs/reward/image_metrics.h"
+#include "libs/reward/lpips.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 
 absl::StatusOr<std::unique_ptr<PerceptualDistance>> MakePerceptualDistance(
     const RewardConfig& config, std::shared_ptr<MultiScaleFeatureExtractor> tokenizer_features) {
@@ -45,4 +45,4 @@ absl::StatusOr<std::unique_ptr<PerceptualDistance>> MakePerceptualDistance(
   return absl::InternalError("unhandled perceptual kind");
 }
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

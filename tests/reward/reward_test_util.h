@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "libs/core/torch_compat.h"
-#include "libs/rl/feature_distance.h"
-#include "libs/rl/lpips.h"
+#include "libs/reward/feature_distance.h"
+#include "libs/reward/lpips.h"
 
-namespace vlarft::rl::testing {
+namespace vlarft::reward::testing {
 
 // A fresh directory under the test temp dir, removed with everything in it on destruction.
 class ScratchDir {
@@ -39,7 +39,7 @@ class TinyConvExtractor : public MultiScaleFeatureExtractor {
 };
 
 // The tensors an LPIPS weights file holds, with He-scaled normal conv weights, small biases and
-// non-negative linear weights; names as documented in libs/rl/lpips.h.
+// non-negative linear weights; names as documented in libs/reward/lpips.h.
 std::vector<std::pair<std::string, torch::Tensor>> RandomLpipsTensors(LpipsBackbone backbone, uint64_t seed);
 // Writes them (plus {"backbone": vgg16|alexnet} metadata when `with_metadata`) to `path`.
 void WriteLpipsFile(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
@@ -51,4 +51,4 @@ torch::Tensor SquareFrame(int64_t height, int64_t width, int64_t top, int64_t le
 // Uniform uint8 noise of `shape`, seeded.
 torch::Tensor NoiseFrames(const std::vector<int64_t>& shape, uint64_t seed);
 
-}  // namespace vlarft::rl::testing
+}  // namespace vlarft::reward::testing

@@ -1,4 +1,4 @@
-#include "tests/rl/reward_test_util.h"
+#include "tests/reward/reward_test_util.h"
 
 #include <stdlib.h>
 
@@ -8,7 +8,7 @@
 #include "gtest/gtest.h"
 #include "libs/core/safetensors.h"
 
-namespace vlarft::rl::testing {
+namespace vlarft::reward::testing {
 
 ScratchDir::ScratchDir() {
   std::string pattern = (std::filesystem::path(::testing::TempDir()) / "vlarft_reward.XXXXXX").string();
@@ -85,4 +85,4 @@ torch::Tensor NoiseFrames(const std::vector<int64_t>& shape, uint64_t seed) {
   return torch::randint(0, 256, shape, generator, torch::kUInt8);
 }
 
-}  // namespace vlarft::rl::testing
+}  // namespace vlarft::reward::testing

@@ -1,4 +1,4 @@
-#include "libs/rl/image_metrics.h"
+#include "libs/reward/image_metrics.h"
 
 #include <cmath>
 #include <limits>
@@ -7,7 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 namespace {
 
 using ::testing::HasSubstr;
@@ -137,4 +137,4 @@ TEST(RewardSsimTest, BadInputsNameTheArgument) {
 }
 
 }  // namespace
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

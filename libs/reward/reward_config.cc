@@ -1,4 +1,4 @@
-#include "libs/rl/reward_config.h"
+#include "libs/reward/reward_config.h"
 
 #include "libs/core/device.h"
 
@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 
 absl::StatusOr<FrameAggregation> ParseFrameAggregation(const std::string& name) {
   if (name == "mean") return FrameAggregation::kMean;
@@ -81,4 +81,4 @@ absl::Status RewardConfig::Validate() const {
   return core::ParseDeviceName(device, "device").status();
 }
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

@@ -1,4 +1,4 @@
-#include "libs/rl/feature_distance.h"
+#include "libs/reward/feature_distance.h"
 
 #include <cmath>
 #include <memory>
@@ -6,9 +6,9 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/rl/reward_test_util.h"
+#include "tests/reward/reward_test_util.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 namespace {
 
 using ::testing::HasSubstr;
@@ -121,4 +121,4 @@ TEST(RewardTokenizerDistanceTest, BrokenExtractorIsAnErrorNotANanReward) {
 }
 
 }  // namespace
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

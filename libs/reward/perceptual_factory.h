@@ -5,11 +5,11 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "libs/rl/feature_distance.h"
-#include "libs/rl/perceptual_distance.h"
-#include "libs/rl/reward_config.h"
+#include "libs/reward/feature_distance.h"
+#include "libs/reward/perceptual_distance.h"
+#include "libs/reward/reward_config.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 
 // perceptual = lpips-vgg / lpips-alex: loads config.lpips_weights onto config.device (errors: no
 //   path, missing file, missing/extra/mismatched tensors — never a random network).
@@ -19,4 +19,4 @@ namespace vlarft::rl {
 absl::StatusOr<std::unique_ptr<PerceptualDistance>> MakePerceptualDistance(
     const RewardConfig& config, std::shared_ptr<MultiScaleFeatureExtractor> tokenizer_features = nullptr);
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

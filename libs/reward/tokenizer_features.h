@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "libs/models/tokenizer.h"
-#include "libs/rl/feature_distance.h"
+#include "libs/reward/feature_distance.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 
 class TokenizerFeatureExtractor : public MultiScaleFeatureExtractor {
  public:
@@ -21,4 +21,4 @@ class TokenizerFeatureExtractor : public MultiScaleFeatureExtractor {
   models::VideoTokenizer tokenizer_;
 };
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

@@ -1,4 +1,4 @@
-#include "libs/rl/reward_inputs.h"
+#include "libs/reward/reward_inputs.h"
 
 #include <vector>
 
@@ -6,7 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "libs/core/status.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 namespace {
 
 std::string ShapeOf(const torch::Tensor& t) { return absl::StrCat("[", absl::StrJoin(t.sizes(), ", "), "]"); }
@@ -160,4 +160,4 @@ absl::StatusOr<ActionPair> PrepareActionPair(const torch::Tensor& actions, const
   return pair;
 }
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

@@ -1,4 +1,4 @@
-#include "libs/rl/lpips.h"
+#include "libs/reward/lpips.h"
 
 #include <utility>
 
@@ -7,7 +7,7 @@
 #include "libs/core/state_dict.h"
 #include "libs/core/status.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 namespace {
 
 // One entry of torchvision's `features` Sequential. Indices in the Sequential are the indices in
@@ -175,4 +175,4 @@ absl::StatusOr<std::unique_ptr<PerceptualDistance>> LoadLpipsDistance(const std:
       std::make_unique<FeatureDistance>(std::make_shared<LpipsTaps>(*network), std::move(options)));
 }
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "libs/core/torch_compat.h"
-#include "libs/rl/perceptual_distance.h"
+#include "libs/reward/perceptual_distance.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 
 // Anything that maps images to feature maps at several scales: the tokenizer's encoder (adapted by
 // the world-model code), LPIPS's backbone taps, or a small conv stack in tests.
@@ -66,4 +66,4 @@ class FeatureDistance : public PerceptualDistance {
 // The "tokenizer" distance: unweighted, mean over scales.
 std::unique_ptr<PerceptualDistance> MakeTokenizerDistance(std::shared_ptr<MultiScaleFeatureExtractor> extractor);
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

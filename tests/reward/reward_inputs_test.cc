@@ -4,12 +4,12 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "libs/rl/reward.h"
-#include "libs/rl/image_metrics.h"
-#include "libs/rl/reward_inputs.h"
-#include "tests/rl/reward_test_util.h"
+#include "libs/reward/reward.h"
+#include "libs/reward/image_metrics.h"
+#include "libs/reward/reward_inputs.h"
+#include "tests/reward/reward_test_util.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 namespace {
 
 using ::testing::AllOf;
@@ -165,4 +165,4 @@ TEST(RewardDistanceInputsTest, DistanceChecksItsArguments) {
 }
 
 }  // namespace
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

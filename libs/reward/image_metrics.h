@@ -16,9 +16,9 @@
 
 #include "absl/status/statusor.h"
 #include "libs/core/torch_compat.h"
-#include "libs/rl/perceptual_distance.h"
+#include "libs/reward/perceptual_distance.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 
 struct SsimOptions {
   int64_t window_size = 11;
@@ -43,4 +43,4 @@ torch::Tensor SsimUnchecked(const torch::Tensor& a, const torch::Tensor& b, cons
 // The "ssim" reward distance, D = 1 − SSIM.
 std::unique_ptr<PerceptualDistance> MakeSsimDistance(const SsimOptions& options = {});
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

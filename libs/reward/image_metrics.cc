@@ -1,4 +1,4 @@
-#include "libs/rl/image_metrics.h"
+#include "libs/reward/image_metrics.h"
 
 #include <cmath>
 
@@ -6,7 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "libs/core/status.h"
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 namespace {
 
 std::string ShapeOf(const torch::Tensor& t) { return absl::StrCat("[", absl::StrJoin(t.sizes(), ", "), "]"); }
@@ -129,4 +129,4 @@ std::unique_ptr<PerceptualDistance> MakeSsimDistance(const SsimOptions& options)
   return std::make_unique<SsimDistance>(options);
 }
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward

@@ -17,7 +17,7 @@
 #include <optional>
 #include <vector>
 
-namespace vlarft::rl {
+namespace vlarft::reward {
 
 std::vector<double> AverageRanks(const std::vector<double>& values);
 
@@ -59,4 +59,4 @@ std::optional<ConfidenceInterval> ClusterBootstrap(
 // Linear-interpolated quantile (q in [0, 1]) of unsorted values; nullopt when empty.
 std::optional<double> Quantile(std::vector<double> values, double q);
 
-}  // namespace vlarft::rl
+}  // namespace vlarft::reward
