@@ -1,5 +1,5 @@
 // Perturbations of an action chunk (a short sequence of 7-D actions), for studies of how rewards
-// rank good and bad chunks (tools/vlarft/reward_study.h). Unlike perturbation.h (which moves the
+// rank good and bad chunks (studies/reward_study.h). Unlike perturbation.h (which moves the
 // initial scene), these corrupt what a policy would do:
 //
 //   none               the chunk unchanged

@@ -17,7 +17,7 @@
 #include "absl/strings/str_replace.h"
 #include "tools/vlarft/eval_recording.h"
 #include "libs/evaluation/policy_adapter.h"
-#include "tools/vlarft/subgoal_error_table.h"
+#include "libs/evaluation/subgoal_error_table.h"
 
 namespace vlarft::cli {
 namespace {
@@ -93,7 +93,7 @@ absl::Status RunEval(const std::vector<std::string>& args) {
   std::vector<const tabletop::TabletopEnv*> envs;
   std::unique_ptr<tabletop::Policy> policy;
   std::string precision;  // the network policy's (none | bf16); empty for expert / random
-  SubgoalErrorTable subgoal_errors;  // filled for subgoal-conditioned policies
+  evaluation::SubgoalErrorTable subgoal_errors;  // filled for subgoal-conditioned policies
   int image_size = options.image_size;
   if (options.policy == "expert") {
     policy = tabletop::MakeExpertPolicy(&envs, {options.expert_noise, options.expert_pause_prob});

@@ -10,7 +10,7 @@
 #include "libs/data/demo_dataset.h"
 #include "tools/vlarft/command.h"
 #include "tools/vlarft/command_options.h"
-#include "tools/vlarft/demo_video_data.h"
+#include "libs/training/demo_video_data.h"
 #include "tools/vlarft/world_model_eval.h"
 
 namespace vlarft::cli {
@@ -58,7 +58,7 @@ absl::Status RunEvalWorldModel(const std::vector<std::string>& args) {
                           data::LoadDemoDirectory(options.dataset, options.suites,
                                                   static_cast<int>(engine.tokenizer()->config().image_size),
                                                   options.max_demos_per_task));
-  DemoVideoData source(&dataset, options.split_seed, options.validation_fraction);
+  training::DemoVideoData source(&dataset, options.split_seed, options.validation_fraction);
   std::cout << absl::StrFormat("evaluating on %d held-out episodes of %s\n", source.validation_episodes(), options.dataset);
   VLARFT_ASSIGN_OR_RETURN(WorldModelEvalReport report, EvaluateWorldModel(engine, source, options.eval));
 

@@ -12,7 +12,7 @@
 #include "libs/data/demo_dataset.h"
 #include "libs/viz/image.h"
 #include "tools/vlarft/command.h"
-#include "tools/vlarft/localisation_study.h"
+#include "studies/localisation_study.h"
 
 namespace vlarft::cli {
 namespace {
@@ -24,7 +24,7 @@ struct StudyLocalisationOptions {
   double validation_fraction = 0.05;
   int64_t torch_threads = 1;
   std::string out = "results/localisation";
-  LocalisationStudyOptions study;
+  studies::LocalisationStudyOptions study;
 
   template <typename V>
   void VisitFields(V& v) {
@@ -38,13 +38,13 @@ struct StudyLocalisationOptions {
   }
 };
 
-absl::Status WriteCurve(const std::string& dir, const std::string& title, const std::vector<LocalisationPoint>& curve) {
+absl::Status WriteCurve(const std::string& dir, const std::string& title, const std::vector<studies::LocalisationPoint>& curve) {
   std::filesystem::create_directories(dir);
   std::ofstream csv(std::filesystem::path(dir) / "localisation.csv");
   csv << "step,train_rms_cm,validation_rms_cm,validation_far_rms_cm,validation_carrying_rms_cm,seconds\n";
   viz::Series train{"train", {}, {}, viz::PaletteColor(0)}, validation{"held out", {}, {}, viz::PaletteColor(1)},
       far{"held out, gripper >= 10 cm away", {}, {}, viz::PaletteColor(2)};
-  for (const LocalisationPoint& p : curve) {
+  for (const studies::LocalisationPoint& p : curve) {
     csv << p.step << "," << p.train_rms_cm << "," << p.validation_rms_cm << "," << p.validation_far_rms_cm << ","
         << p.validation_carrying_rms_cm << ","
         << p.seconds << "\n";
@@ -85,13 +85,13 @@ absl::Status RunStudyLocalisation(const std::vector<std::string>& args) {
     dataset.episodes = std::move(kept);
   }
   if (dataset.episodes.empty()) return absl::NotFoundError("no demonstrations match --suites / --task in " + options.dataset);
-  DemoPolicyData source(&dataset, model.chunk_length, options.study.seed, options.validation_fraction);
+  training::DemoPolicyData source(&dataset, model.chunk_length, options.study.seed, options.validation_fraction);
   std::cout << absl::StrFormat("localisation study: model %s, %d episodes (%d instructions), %d steps x %d\n",
                                options.study.model, dataset.episodes.size(), source.Instructions().size(),
                                options.study.steps, options.study.batch_size);
   VLARFT_ASSIGN_OR_RETURN(
-      const std::vector<LocalisationPoint> curve,
-      RunLocalisationStudy(model, source, options.study, [](const LocalisationPoint& p) {
+      const std::vector<studies::LocalisationPoint> curve,
+      studies::RunLocalisationStudy(model, source, options.study, [](const studies::LocalisationPoint& p) {
         std::cout << absl::StrFormat("step %5d  train RMS %5.2f cm  held-out RMS %5.2f cm (gripper >= 10 cm away: "
                                      "%5.2f cm, carrying: %5.2f cm)  (%.0f s)\n",
                                      p.step, p.train_rms_cm, p.validation_rms_cm, p.validation_far_rms_cm,

@@ -10,7 +10,7 @@
 #include "libs/core/status.h"
 #include "tools/vlarft/command.h"
 #include "tools/vlarft/command_options.h"
-#include "tools/vlarft/reward_study.h"
+#include "studies/reward_study.h"
 
 namespace vlarft::cli {
 namespace {
@@ -21,7 +21,7 @@ struct StudyRewardOptions {
   std::string device = "cpu";
   int64_t torch_threads = 1;
   std::string out = "results/reward_study";
-  RewardStudyOptions study;
+  studies::RewardStudyOptions study;
 
   template <typename V>
   void VisitFields(V& v) {
@@ -60,19 +60,19 @@ absl::Status RunStudyReward(const std::vector<std::string>& args) {
   std::cout << absl::StrFormat("reward study: %d states x %d chunks, world model %s, tokenizer %s\n",
                                options.study.states, options.study.perturbations.size(), options.world_model,
                                options.tokenizer);
-  VLARFT_ASSIGN_OR_RETURN(RewardStudyReport report, RunRewardStudy(engine, options.study));
+  VLARFT_ASSIGN_OR_RETURN(studies::RewardStudyReport report, studies::RunRewardStudy(engine, options.study));
 
   std::error_code ec;
   std::filesystem::create_directories(options.out, ec);
   if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", options.out, ": ", ec.message()));
-  nlohmann::json json = StudyToJson(report, options.study);
+  nlohmann::json json = studies::StudyToJson(report, options.study);
   json["checkpoints"] = {{"tokenizer", options.tokenizer}, {"world_model", options.world_model}};
   json["device"] = options.device;
   json["torch_threads"] = options.torch_threads;
-  const std::string markdown = StudyToMarkdown(report, options.study);
+  const std::string markdown = studies::StudyToMarkdown(report, options.study);
   std::ofstream(options.out + "/study.json") << json.dump(2) << "\n";
   std::ofstream(options.out + "/study.md") << markdown;
-  VLARFT_RETURN_IF_ERROR(viz::WritePng(options.out + "/rho.png", CorrelationChart(report)));
+  VLARFT_RETURN_IF_ERROR(viz::WritePng(options.out + "/rho.png", studies::CorrelationChart(report)));
   for (size_t i = 0; i < report.examples.size(); ++i) {
     VLARFT_RETURN_IF_ERROR(viz::WritePng(absl::StrFormat("%s/examples_%d.png", options.out, i), report.examples[i]));
   }

@@ -27,7 +27,7 @@
 #include "tools/vlarft/command.h"
 #include "tools/vlarft/policy_evaluation.h"
 #include "tools/vlarft/rft_launcher.h"
-#include "tools/vlarft/success_probe.h"
+#include "libs/evaluation/success_probe.h"
 
 namespace vlarft::cli {
 namespace fs = std::filesystem;
@@ -110,11 +110,11 @@ absl::StatusOr<std::vector<tabletop::EvalReport>> EvaluatePerturbations(const mo
 
 // Success per GRPO step: the probes (small samples, with their intervals) and the two full evaluations.
 absl::Status WriteSuccessCurve(const fs::path& png, const tabletop::EvalReport& base, const tabletop::EvalReport& tuned,
-                               int64_t steps, const std::vector<SuccessEstimate>& probes, int probe_episodes) {
+                               int64_t steps, const std::vector<evaluation::SuccessEstimate>& probes, int probe_episodes) {
   viz::Series estimate{absl::StrFormat("probe (%d episodes/task)", probe_episodes), {}, {}, viz::PaletteColor(0)};
   viz::Series low{"probe 95% interval", {}, {}, viz::PaletteColor(2)};
   viz::Series high{"", {}, {}, viz::PaletteColor(2)};
-  for (const SuccessEstimate& p : probes) {
+  for (const evaluation::SuccessEstimate& p : probes) {
     estimate.x.push_back(p.step), estimate.y.push_back(100 * p.success.rate);
     low.x.push_back(p.step), low.y.push_back(100 * p.success.low);
     high.x.push_back(p.step), high.y.push_back(100 * p.success.high);
@@ -188,7 +188,7 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   overrides.push_back("simulator.dataset=" + config.dataset);  // the tabletop backend replays the same demos
   // Success while training: the evaluator process, on the evaluation's suites, seed and precision
   // at probe size (docs/operations.md, "Measuring success on a cluster").
-  std::optional<SuccessProbe> probe;
+  std::optional<evaluation::SuccessProbe> probe;
   if (config.probe_episodes_per_task > 0) {
     probe.emplace((fs::absolute(config.launch.out_dir) / "evaluator_results.jsonl").string());
     std::string suites = "[";
@@ -257,7 +257,7 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   plot.x_label = "GRPO step";
   plot.y_label = "reward mean";
   VLARFT_RETURN_IF_ERROR(viz::WritePng((out / "reward_curve.png").string(), viz::LinePlot({reward}, plot)));
-  const std::vector<SuccessEstimate> probes = probe ? probe->history() : std::vector<SuccessEstimate>{};
+  const std::vector<evaluation::SuccessEstimate> probes = probe ? probe->history() : std::vector<evaluation::SuccessEstimate>{};
   VLARFT_RETURN_IF_ERROR(
       WriteSuccessCurve(out / "success_curve.png", base, tuned, steps, probes, config.probe_episodes_per_task));
   nlohmann::json record = paired.record;
@@ -266,7 +266,7 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   record["restarts"] = run.restarts;
   record["lost_steps"] = run.lost_steps;
   for (const RftStepRecord& r : run.steps) record["curve"].push_back({r.step, r.reward_mean, r.seconds});
-  for (const SuccessEstimate& p : probes) {
+  for (const evaluation::SuccessEstimate& p : probes) {
     record["success_probes"].push_back(
         {{"step", p.step}, {"rate", p.success.rate}, {"low", p.success.low}, {"high", p.success.high}});
   }

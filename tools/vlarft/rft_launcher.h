@@ -25,7 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "libs/launch/process_supervisor.h"
-#include "tools/vlarft/success_probe.h"
+#include "libs/evaluation/success_probe.h"
 
 namespace vlarft::cli {
 
@@ -91,6 +91,6 @@ using launch::CheckCleanShutdown;
 absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& launch, const std::string& config_file,
                                        const std::vector<std::string>& overrides,
                                        const std::function<void(const std::string&)>& progress,
-                                       SuccessProbe* probe = nullptr);
+                                       evaluation::SuccessProbe* probe = nullptr);
 
 }  // namespace vlarft::cli

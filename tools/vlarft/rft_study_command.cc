@@ -19,7 +19,7 @@
 #include "libs/viz/image.h"
 #include "tools/vlarft/command.h"
 #include "tools/vlarft/policy_evaluation.h"
-#include "tools/vlarft/rft_study.h"
+#include "studies/rft_study.h"
 
 namespace vlarft::cli {
 namespace fs = std::filesystem;
@@ -78,10 +78,10 @@ absl::Status Section(const YAML::Node& root, const std::string& path, T* out) {
   return core::BindConfig(core::NodeAtPath(root, path), out, path);
 }
 
-absl::StatusOr<RftStudyOptions> StudyOptions(const YAML::Node& root, const StudyFlags& flags) {
-  RftStudyOptions o;
-  VLARFT_ASSIGN_OR_RETURN(o.reward, ParseStudyReward(flags.reward));
-  VLARFT_ASSIGN_OR_RETURN(o.control, ParseStudyControl(flags.control));
+absl::StatusOr<studies::RftStudyOptions> StudyOptions(const YAML::Node& root, const StudyFlags& flags) {
+  studies::RftStudyOptions o;
+  VLARFT_ASSIGN_OR_RETURN(o.reward, studies::ParseStudyReward(flags.reward));
+  VLARFT_ASSIGN_OR_RETURN(o.control, studies::ParseStudyControl(flags.control));
   o.steps = flags.steps;
   o.seed = flags.seed;
   VLARFT_ASSIGN_OR_RETURN(o.policy, Scalar<std::string>(root, "rft.base_policy", "checkpoints/tiny/policy_heatmap_15w"));
@@ -100,7 +100,7 @@ absl::StatusOr<RftStudyOptions> StudyOptions(const YAML::Node& root, const Study
   VLARFT_RETURN_IF_ERROR(Section(root, "learner.grpo", &o.grpo));
   VLARFT_RETURN_IF_ERROR(Section(root, "learner.optim", &o.optim));
   VLARFT_RETURN_IF_ERROR(Section(root, "reward.scoring", &o.scoring));
-  if (o.reward == StudyReward::kWorldModel && (o.tokenizer.empty() || o.world_model.empty())) {
+  if (o.reward == studies::StudyReward::kWorldModel && (o.tokenizer.empty() || o.world_model.empty())) {
     return absl::InvalidArgumentError(
         "--reward world_model needs simulator.tokenizer_checkpoint and simulator.world_model_checkpoint");
   }
@@ -154,7 +154,7 @@ absl::Status RunRftStudyCommand(const std::vector<std::string>& args) {
     VLARFT_ASSIGN_OR_RETURN(root, core::LoadYamlFile(parsed.config_file));
   }
   VLARFT_RETURN_IF_ERROR(core::ApplyOverrides(root, parsed.config_overrides));
-  VLARFT_ASSIGN_OR_RETURN(RftStudyOptions options, StudyOptions(root, flags));
+  VLARFT_ASSIGN_OR_RETURN(studies::RftStudyOptions options, StudyOptions(root, flags));
   evaluation::PolicyEvalSettings eval;
   VLARFT_ASSIGN_OR_RETURN(eval.suites, Scalar<std::vector<std::string>>(root, "rft.eval_suites", {}));
   VLARFT_ASSIGN_OR_RETURN(eval.episodes_per_task, Scalar<int>(root, "rft.eval_episodes_per_task", 50));
@@ -180,7 +180,7 @@ absl::Status RunRftStudyCommand(const std::vector<std::string>& args) {
   say(absl::StrFormat("reward %s, control %s, %d steps, %d prompts x %d samples per step, seed %d, from %s",
                       flags.reward, flags.control, options.steps, options.prompts_per_step,
                       options.producer.group_size, options.seed, options.policy));
-  VLARFT_ASSIGN_OR_RETURN(RftStudyResult run, RunRftStudy(options, say));
+  VLARFT_ASSIGN_OR_RETURN(studies::RftStudyResult run, studies::RunRftStudy(options, say));
   const std::string tuned_stem = (out / "policy").string();
   VLARFT_RETURN_IF_ERROR(models::SaveModel(tuned_stem, *run.tuned, models::PolicySidecar(run.tuned, options.steps)));
   say(absl::StrFormat("trained in %.1f min: sampling %.0f s, simulator %.0f s, reward %.0f s, learner %.0f s; saved %s",
@@ -213,7 +213,7 @@ absl::Status RunRftStudyCommand(const std::vector<std::string>& args) {
                        {"reward", run.stage_seconds.reward},
                        {"learner", run.learner_seconds}};
   viz::Series reward{"reward mean", {}, {}, viz::PaletteColor(0)};
-  for (const RftStudyStep& s : run.steps) {
+  for (const studies::RftStudyStep& s : run.steps) {
     reward.x.push_back(s.step), reward.y.push_back(s.reward_mean);
     record["curve"].push_back({{"step", s.step}, {"reward_mean", s.reward_mean}, {"reward_std", s.metrics.reward_std},
                                {"zero_variance_groups", s.metrics.zero_variance_groups},

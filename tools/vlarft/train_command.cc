@@ -13,7 +13,7 @@
 #include "libs/models/train_policy.h"
 #include "libs/viz/image.h"
 #include "tools/vlarft/command.h"
-#include "tools/vlarft/demo_policy_data.h"
+#include "libs/training/demo_policy_data.h"
 
 namespace vlarft::cli {
 namespace {
@@ -77,7 +77,7 @@ absl::Status RunTrainPolicy(const std::vector<std::string>& args) {
                           data::LoadDemoDirectory(options.dataset, options.suites,
                                                   static_cast<int>(model.encoder.image_size), options.max_demos_per_task));
   std::cout << absl::StrFormat("loaded %d demonstrations from %s\n", dataset.episodes.size(), options.dataset);
-  DemoPolicyData source(&dataset, model.chunk_length, training.seed, options.validation_fraction);
+  training::DemoPolicyData source(&dataset, model.chunk_length, training.seed, options.validation_fraction);
   const std::string checkpoint_dir = options.checkpoint_dir.empty() ? options.out + "_ckpt" : options.checkpoint_dir;
   VLARFT_ASSIGN_OR_RETURN(models::PolicyTrainResult result,
                           models::TrainPolicy(model, training, source, checkpoint_dir, options.out,

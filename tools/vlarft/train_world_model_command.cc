@@ -15,7 +15,7 @@
 #include "libs/models/train_world_model.h"
 #include "libs/viz/image.h"
 #include "tools/vlarft/command.h"
-#include "tools/vlarft/demo_video_data.h"
+#include "libs/training/demo_video_data.h"
 #include "tools/vlarft/world_model_sections.h"
 
 namespace vlarft::cli {
@@ -139,7 +139,7 @@ absl::Status RunTrainTokenizer(const std::vector<std::string>& args) {
   if (!run) return absl::OkStatus();
   VLARFT_ASSIGN_OR_RETURN(torch::Device device, core::ParseDevice(options.data.device, "--device"));
   VLARFT_ASSIGN_OR_RETURN(data::DemoDataset dataset, LoadDemos(options.data, section.model.image_size));
-  DemoVideoData source(&dataset, options.data.split_seed, options.data.validation_fraction);
+  training::DemoVideoData source(&dataset, options.data.split_seed, options.data.validation_fraction);
   const std::string checkpoint_dir = options.checkpoint_dir.empty() ? options.out + "_ckpt" : options.checkpoint_dir;
   VLARFT_ASSIGN_OR_RETURN(models::TokenizerTrainResult result,
                           models::TrainTokenizer(section.model, section.training, source, checkpoint_dir, options.out, Print,
@@ -169,7 +169,7 @@ absl::Status RunTrainWorldModel(const std::vector<std::string>& args) {
   VLARFT_ASSIGN_OR_RETURN(torch::Device device, core::ParseDevice(options.data.device, "--device"));
   VLARFT_ASSIGN_OR_RETURN(models::VideoTokenizer tokenizer, models::LoadTokenizer(options.tokenizer, device));
   VLARFT_ASSIGN_OR_RETURN(data::DemoDataset dataset, LoadDemos(options.data, tokenizer->config().image_size));
-  DemoVideoData source(&dataset, options.data.split_seed, options.data.validation_fraction);
+  training::DemoVideoData source(&dataset, options.data.split_seed, options.data.validation_fraction);
   const std::string checkpoint_dir = options.checkpoint_dir.empty() ? options.out + "_ckpt" : options.checkpoint_dir;
   VLARFT_ASSIGN_OR_RETURN(models::WorldModelTrainResult result,
                           models::TrainWorldModel(section.model, section.training, tokenizer, options.tokenizer, source,

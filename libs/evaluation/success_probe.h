@@ -16,7 +16,7 @@
 
 #include "libs/tabletop/report.h"
 
-namespace vlarft::cli {
+namespace vlarft::evaluation {
 
 struct SuccessEstimate {
   int64_t step = 0;            // the learner version (= optimiser step) evaluated
@@ -52,4 +52,4 @@ class SuccessProbe {
 // One results-file line ({"version", "report"}) as an estimate; version -1 is the baseline.
 absl::StatusOr<SuccessEstimate> ParseEvaluatorResult(const std::string& line);
 
-}  // namespace vlarft::cli
+}  // namespace vlarft::evaluation

@@ -1,4 +1,4 @@
-#include "tools/vlarft/rft_study.h"
+#include "studies/rft_study.h"
 
 #include <chrono>
 #include <memory>
@@ -21,7 +21,7 @@
 #include "libs/rollout/world_model_imaginer.h"
 #include "libs/evaluation/policy_adapter.h"
 
-namespace vlarft::cli {
+namespace vlarft::studies {
 namespace {
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
@@ -215,4 +215,4 @@ absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
   return result;
 }
 
-}  // namespace vlarft::cli
+}  // namespace vlarft::studies

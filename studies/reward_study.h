@@ -34,7 +34,7 @@
 #include "libs/viz/image.h"
 #include "nlohmann/json.hpp"
 
-namespace vlarft::cli {
+namespace vlarft::studies {
 
 struct RewardStudyOptions {
   int64_t states = 48;
@@ -142,4 +142,4 @@ std::string StudyToMarkdown(const RewardStudyReport& report, const RewardStudyOp
 // Spearman ρ per reward (rows) for the progress and success ground truths, with 95% intervals.
 viz::Image CorrelationChart(const RewardStudyReport& report);
 
-}  // namespace vlarft::cli
+}  // namespace vlarft::studies

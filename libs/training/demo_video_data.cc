@@ -1,11 +1,11 @@
-#include "tools/vlarft/demo_video_data.h"
+#include "libs/training/demo_video_data.h"
 
 #include <algorithm>
 #include <cstring>
 
 #include "libs/data/prompts.h"
 
-namespace vlarft::cli {
+namespace vlarft::training {
 
 DemoVideoData::DemoVideoData(const data::DemoDataset* dataset, uint64_t split_seed, double validation_fraction)
     : dataset_(dataset) {
@@ -47,4 +47,4 @@ absl::StatusOr<models::VideoClips> DemoVideoData::SampleClips(int64_t batch, int
   return clips;
 }
 
-}  // namespace vlarft::cli
+}  // namespace vlarft::training

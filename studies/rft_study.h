@@ -23,7 +23,7 @@
 #include "libs/reward/reward_config.h"
 #include "libs/rollout/group_producer.h"
 
-namespace vlarft::cli {
+namespace vlarft::studies {
 
 enum class StudyReward { kOracle, kRealFrames, kWorldModel };
 enum class StudyControl { kNone, kShuffled, kZero };
@@ -74,4 +74,4 @@ struct RftStudyResult {
 absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
                                            const std::function<void(const std::string&)>& say);
 
-}  // namespace vlarft::cli
+}  // namespace vlarft::studies

@@ -7,7 +7,7 @@
 #include "libs/data/demo_dataset.h"
 #include "libs/models/train_policy.h"
 
-namespace vlarft::cli {
+namespace vlarft::training {
 
 class DemoPolicyData : public models::PolicyDataSource {
  public:
@@ -30,4 +30,4 @@ class DemoPolicyData : public models::PolicyDataSource {
 // (action dim 6, > 0 = close) differs from step k - 1's; the last step's (x, y) if there is none.
 std::vector<float> NextGripperFlipXy(const data::Episode& episode);
 
-}  // namespace vlarft::cli
+}  // namespace vlarft::training

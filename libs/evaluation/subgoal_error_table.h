@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace vlarft::cli {
+namespace vlarft::evaluation {
 
 class SubgoalErrorTable {
  public:
@@ -25,4 +25,4 @@ class SubgoalErrorTable {
   std::map<std::string, std::vector<double>> errors_, first_errors_;  // suite -> errors (metres)
 };
 
-}  // namespace vlarft::cli
+}  // namespace vlarft::evaluation

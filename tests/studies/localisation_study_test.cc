@@ -1,6 +1,6 @@
 // The localisation study on synthetic demonstrations: it reports a curve in centimetres, learns a
 // target it can learn, and rejects bad options.
-#include "tools/vlarft/localisation_study.h"
+#include "studies/localisation_study.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include "libs/data/stats.h"
 #include "tests/models/policy_test_util.h"
 
-namespace vlarft::cli {
+namespace vlarft::studies {
 namespace {
 
 // Episodes of 16x16 noise frames whose gripper always opens/closes at (0.1, -0.2) m: the subgoal is
@@ -47,7 +47,7 @@ data::DemoDataset ConstantSubgoalDataset() {
 
 TEST(LocalisationStudyTest, ReportsACurveInCentimetresAndLearnsAConstantTarget) {
   data::DemoDataset dataset = ConstantSubgoalDataset();
-  DemoPolicyData source(&dataset, 8, 0, 0.25);
+  training::DemoPolicyData source(&dataset, 8, 0, 0.25);
   LocalisationStudyOptions options;
   options.model = "cnn";
   options.steps = 150;
@@ -74,7 +74,7 @@ TEST(LocalisationStudyTest, ReportsACurveInCentimetresAndLearnsAConstantTarget) 
 
 TEST(LocalisationStudyTest, ThePolicyEncoderRuns) {
   data::DemoDataset dataset = ConstantSubgoalDataset();
-  DemoPolicyData source(&dataset, 8, 0, 0.25);
+  training::DemoPolicyData source(&dataset, 8, 0, 0.25);
   LocalisationStudyOptions options;
   options.steps = 2;
   options.batch_size = 4;
@@ -89,7 +89,7 @@ TEST(LocalisationStudyTest, ThePolicyEncoderRuns) {
 TEST(LocalisationStudyTest, TheHeatmapLocaliserLearnsAConstantTargetWithEitherLoss) {
   for (const std::string loss : {"estimate", "expected"}) {
     data::DemoDataset dataset = ConstantSubgoalDataset();
-    DemoPolicyData source(&dataset, 8, 0, 0.25);
+    training::DemoPolicyData source(&dataset, 8, 0, 0.25);
     LocalisationStudyOptions options;
     options.model = "heatmap";
     options.heatmap_channels = 8;
@@ -133,4 +133,4 @@ TEST(LocalisationStudyTest, BadOptionsAreClearErrors) {
 }
 
 }  // namespace
-}  // namespace vlarft::cli
+}  // namespace vlarft::studies

@@ -2,7 +2,7 @@
 // mode (docs/results.md) is localisation: it reaches, descends and closes 5-10 cm from the object.
 // This study isolates that skill: a model sees the frame, the instruction and the proprio state and
 // regresses the demonstration's subgoal — the gripper's (x, y) at its next open/close
-// (NextGripperFlipXy: the grasp point, then the release point) — with nothing else to learn. The
+// (training::NextGripperFlipXy: the grasp point, then the release point) — with nothing else to learn. The
 // curve of held-out RMS error in centimetres against steps says how many SFT steps localisation
 // needs (a grasp needs ~3 cm) and whether an architecture learns it faster:
 //   policy  the policy's own encoder (policy config) + its subgoal head, as SFT trains them;
@@ -18,9 +18,9 @@
 
 #include "absl/status/statusor.h"
 #include "libs/models/policy.h"
-#include "tools/vlarft/demo_policy_data.h"
+#include "libs/training/demo_policy_data.h"
 
-namespace vlarft::cli {
+namespace vlarft::studies {
 
 struct LocalisationStudyOptions {
   std::string model = "policy";  // policy | cnn | heatmap
@@ -76,7 +76,7 @@ struct LocalisationPoint {
 // Trains the chosen model on `data` (its training split) and reports the curve; `policy_config`
 // gives the policy model (subgoal_head is forced on) and the image size.
 absl::StatusOr<std::vector<LocalisationPoint>> RunLocalisationStudy(
-    const models::PolicyConfig& policy_config, DemoPolicyData& data, const LocalisationStudyOptions& options,
+    const models::PolicyConfig& policy_config, training::DemoPolicyData& data, const LocalisationStudyOptions& options,
     const std::function<void(const LocalisationPoint&)>& progress);
 
-}  // namespace vlarft::cli
+}  // namespace vlarft::studies

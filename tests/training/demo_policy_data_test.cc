@@ -1,9 +1,9 @@
 // The SFT data source's subgoal target (NextGripperFlipXy) on a hand-made episode.
-#include "tools/vlarft/demo_policy_data.h"
+#include "libs/training/demo_policy_data.h"
 
 #include <gtest/gtest.h>
 
-namespace vlarft::cli {
+namespace vlarft::training {
 namespace {
 
 // Gripper at x = t / 10, y = -t / 10; commands: open for t < 3, closed for 3 <= t < 6, open after.
@@ -38,4 +38,4 @@ TEST(NextGripperFlipXyTest, EmptyAndFlipFreeEpisodes) {
 }
 
 }  // namespace
-}  // namespace vlarft::cli
+}  // namespace vlarft::training

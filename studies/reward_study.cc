@@ -1,4 +1,4 @@
-#include "tools/vlarft/reward_study.h"
+#include "studies/reward_study.h"
 
 #include <algorithm>
 #include <chrono>
@@ -19,7 +19,7 @@
 #include "libs/tabletop/tasks.h"
 #include "libs/viz/bar_chart.h"
 
-namespace vlarft::cli {
+namespace vlarft::studies {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -552,4 +552,4 @@ viz::Image CorrelationChart(const RewardStudyReport& report) {
   return viz::HorizontalBarChart(rows, options);
 }
 
-}  // namespace vlarft::cli
+}  // namespace vlarft::studies

@@ -10,7 +10,7 @@
 #include "libs/data/demo_dataset.h"
 #include "libs/models/video_data.h"
 
-namespace vlarft::cli {
+namespace vlarft::training {
 
 class DemoVideoData : public models::VideoDataSource {
  public:
@@ -30,4 +30,4 @@ class DemoVideoData : public models::VideoDataSource {
   std::vector<int64_t> train_, validation_;
 };
 
-}  // namespace vlarft::cli
+}  // namespace vlarft::training

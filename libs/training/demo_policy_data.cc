@@ -1,4 +1,4 @@
-#include "tools/vlarft/demo_policy_data.h"
+#include "libs/training/demo_policy_data.h"
 
 #include <algorithm>
 #include <cstring>
@@ -6,7 +6,7 @@
 
 #include "libs/data/prompts.h"
 
-namespace vlarft::cli {
+namespace vlarft::training {
 
 DemoPolicyData::DemoPolicyData(const data::DemoDataset* dataset, int64_t chunk_length, uint64_t split_seed,
                                double validation_fraction)
@@ -66,4 +66,4 @@ absl::StatusOr<models::PolicyBatch> DemoPolicyData::SampleBatch(int64_t batch_si
   return batch;
 }
 
-}  // namespace vlarft::cli
+}  // namespace vlarft::training

@@ -1,11 +1,11 @@
-#include "tools/vlarft/subgoal_error_table.h"
+#include "libs/evaluation/subgoal_error_table.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_format.h"
 #include "libs/tabletop/tasks.h"
 
-namespace vlarft::cli {
+namespace vlarft::evaluation {
 namespace {
 
 constexpr double kGraspToleranceM = 0.03;  // TabletopEnv::Grasp closes on an object this close (env.cc)
@@ -67,4 +67,4 @@ std::string SubgoalErrorTable::Markdown() const {
   return md + Row("**all**", all_first, all);
 }
 
-}  // namespace vlarft::cli
+}  // namespace vlarft::evaluation

@@ -1,7 +1,7 @@
 // SuccessProbe follows the evaluator's results file: the baseline and each version's estimate, in
 // order, each once; a line still being written waits for the next poll; a corrupt line is reported
 // and skipped.
-#include "tools/vlarft/success_probe.h"
+#include "libs/evaluation/success_probe.h"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@
 #include "libs/tabletop/report.h"
 #include "nlohmann/json.hpp"
 
-namespace vlarft::cli {
+namespace vlarft::evaluation {
 namespace {
 namespace fs = std::filesystem;
 
@@ -102,4 +102,4 @@ TEST_F(SuccessProbeTest, ACorruptLineIsReportedAndSkipped) {
 }
 
 }  // namespace
-}  // namespace vlarft::cli
+}  // namespace vlarft::evaluation

@@ -1,4 +1,4 @@
-#include "tools/vlarft/success_probe.h"
+#include "libs/evaluation/success_probe.h"
 
 #include <filesystem>
 #include <fstream>
@@ -8,7 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "nlohmann/json.hpp"
 
-namespace vlarft::cli {
+namespace vlarft::evaluation {
 
 absl::StatusOr<SuccessEstimate> ParseEvaluatorResult(const std::string& line) {
   const nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
@@ -70,4 +70,4 @@ std::optional<SuccessEstimate> SuccessProbe::latest() const {
   return history_.back();
 }
 
-}  // namespace vlarft::cli
+}  // namespace vlarft::evaluation

@@ -1,9 +1,9 @@
-#include "tools/vlarft/subgoal_error_table.h"
+#include "libs/evaluation/subgoal_error_table.h"
 
 #include "gtest/gtest.h"
 #include "libs/tabletop/tasks.h"
 
-namespace vlarft::cli {
+namespace vlarft::evaluation {
 namespace {
 
 int FirstTaskOf(const std::string& suite) {
@@ -31,4 +31,4 @@ TEST(SubgoalErrorTableTest, MedianPercentileAndShareWithinTheGraspTolerancePerSu
 }
 
 }  // namespace
-}  // namespace vlarft::cli
+}  // namespace vlarft::evaluation

@@ -1,4 +1,4 @@
-#include "tools/vlarft/localisation_study.h"
+#include "studies/localisation_study.h"
 
 #include <chrono>
 #include <cmath>
@@ -11,7 +11,7 @@
 #include "libs/models/train_policy.h"
 #include "libs/models/supervised_training_loop.h"
 
-namespace vlarft::cli {
+namespace vlarft::studies {
 namespace {
 
 // The reference localiser (see the header): stride-2 convolution with x/y coordinate channels,
@@ -71,7 +71,7 @@ absl::Status LocalisationStudyOptions::Validate() const {
 }
 
 absl::StatusOr<std::vector<LocalisationPoint>> RunLocalisationStudy(
-    const models::PolicyConfig& policy_config, DemoPolicyData& data, const LocalisationStudyOptions& options,
+    const models::PolicyConfig& policy_config, training::DemoPolicyData& data, const LocalisationStudyOptions& options,
     const std::function<void(const LocalisationPoint&)>& progress) {
   VLARFT_RETURN_IF_ERROR(options.Validate());
   models::PolicyConfig config = policy_config;
@@ -210,4 +210,4 @@ absl::StatusOr<std::vector<LocalisationPoint>> RunLocalisationStudy(
   return curve;
 }
 
-}  // namespace vlarft::cli
+}  // namespace vlarft::studies
