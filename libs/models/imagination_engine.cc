@@ -235,9 +235,21 @@ torch::Tensor ImaginationEngine::SampleNext(Batch& batch, const torch::Tensor& h
   return next;
 }
 
-void ImaginationEngine::DecodeCached(Batch& batch, bool shared_prefix) {
+int64_t StaticRowBucket(int64_t rows) { return (rows + 7) / 8 * 8; }
+
+void ImaginationEngine::DecodeCached(Batch& batch, bool shared_prefix, bool static_shapes) {
   const WorldModelConfig& config = model_->config();
   const int64_t per_frame = config.action_dim + config.future_tokens;  // tokens fed per frame
+  // Static shapes pad the rows to a bucket with copies of row 0 (shared-prefix mode; the unshared
+  // reference mode keeps its rows).
+  const int64_t rows = static_shapes && shared_prefix ? StaticRowBucket(batch.rows) : batch.rows;
+  const int64_t pad = rows - batch.rows;
+  auto row0_copies = [pad](const torch::Tensor& x) {  // [pad, ...] views of x's row 0
+    std::vector<int64_t> sizes = x.sizes().vec();
+    sizes[0] = pad;
+    return x.narrow(0, 0, 1).expand(sizes);
+  };
+  auto padded = [&](const torch::Tensor& x) { return pad == 0 ? x : torch::cat({x, row0_copies(x)}, 0); };
   RowGroups groups;
   std::vector<const PrefixCache*> prefixes;
   std::vector<int64_t> lengths;
@@ -253,23 +265,32 @@ void ImaginationEngine::DecodeCached(Batch& batch, bool shared_prefix) {
     pending.push_back(session.pending_);
     longest = std::max(longest, session.length_);
   }
+  if (pad > 0) {  // one more group: the padding rows, on row 0's prefix
+    groups.sizes.push_back(pad);
+    prefixes.push_back(prefixes.front());
+    lengths.insert(lengths.end(), pad, lengths.front());
+  }
   const PrefixCache prefix = shared_prefix ? PrefixCache::Concat(prefixes) : batch.unshared_prefix;
   if (!shared_prefix) groups.sizes.assign(batch.rows, 1);
-  SuffixCache suffix = model_->NewSuffixCache(batch.rows, longest + batch.max_frames * per_frame, lengths);
+  SuffixCache suffix = model_->NewSuffixCache(rows, longest + batch.max_frames * per_frame, lengths, static_shapes);
   for (size_t j = 0; j < batch.sessions.size(); ++j) {
     const GroupSession& session = *batch.sessions[j];
     for (size_t layer = 0; layer < session.keys_.size(); ++layer) {
       suffix.Load(static_cast<int64_t>(layer), batch.row_start[j], session.keys_[layer], session.values_[layer]);
+      if (j == 0 && pad > 0) {
+        suffix.Load(static_cast<int64_t>(layer), batch.rows, row0_copies(session.keys_[layer]),
+                    row0_copies(session.values_[layer]));
+      }
     }
   }
   torch::Tensor last = torch::cat(pending, 0);
   std::vector<torch::Tensor> final_pending(batch.sessions.size());
   for (int64_t t = 0; t < batch.max_frames; ++t) {
-    torch::Tensor step = torch::cat({last.unsqueeze(1), batch.action_tokens.select(1, t)}, 1);
+    torch::Tensor step = padded(torch::cat({last.unsqueeze(1), batch.action_tokens.select(1, t)}, 1));
     for (int64_t k = 0; k < config.future_tokens; ++k) {
       const torch::Tensor hidden = model_->Extend(step, prefix, groups, suffix);
-      last = SampleNext(batch, hidden.select(1, hidden.size(1) - 1), t, k);
-      step = last.unsqueeze(1);
+      last = SampleNext(batch, hidden.select(1, hidden.size(1) - 1).narrow(0, 0, batch.rows), t, k);
+      step = padded(last.unsqueeze(1));
     }
     for (size_t j = 0; j < batch.sessions.size(); ++j) {
       if (batch.horizons[j] == t + 1) final_pending[j] = last.narrow(0, batch.row_start[j], batch.sizes[j]).clone();
@@ -360,10 +381,10 @@ absl::StatusOr<std::vector<GroupResult>> ImaginationEngine::ImagineBatch(const s
     Batch batch = Prepare(jobs, options);
     switch (options.mode) {
       case DecodeMode::kCachedSharedPrefix:
-        DecodeCached(batch, /*shared_prefix=*/true);
+        DecodeCached(batch, /*shared_prefix=*/true, options.static_shapes);
         break;
       case DecodeMode::kUnsharedPrefix:
-        DecodeCached(batch, /*shared_prefix=*/false);
+        DecodeCached(batch, /*shared_prefix=*/false, options.static_shapes);
         break;
       case DecodeMode::kRePrefillPerFrame:
         DecodeRePrefill(batch);

@@ -90,7 +90,17 @@ struct GenerationOptions {
   DecodeMode mode = DecodeMode::kCachedSharedPrefix;
   bool decode_frames = true;   // run the tokenizer's future decoder
   bool return_logits = false;  // debugging/tests: the logits each token was sampled from
+  // Static shapes (docs/world_model.md, "Static shapes"; cached modes): attention over the whole
+  // preallocated suffix cache, and in the shared-prefix mode the batch padded to StaticRowBucket
+  // rows (padding rows repeat row 0; their outputs are dropped). Every decode step of a frame
+  // position then has the same shapes however far decoding is and however many rows the scheduler
+  // holds — the precondition for CUDA-graph replay. Same tokens, logits within float rounding.
+  bool static_shapes = false;
 };
+
+// The padded row count of a static-shape batch: the next multiple of 8 (a 16-sample group plus its
+// reference, 17 rows, runs as 24). One shape, so one captured graph, per bucket.
+int64_t StaticRowBucket(int64_t rows);
 
 struct EngineLimits {
   int64_t max_group_size = 64;  // sequences per group
@@ -134,7 +144,7 @@ class ImaginationEngine {
   // Tokenizes new groups' context frames into prompts and sessions (prefilled in the shared
   // mode), and gathers every job's rows: action tokens, random draws, sampling parameters.
   Batch Prepare(const std::vector<GroupJob>& jobs, const GenerationOptions& options);
-  void DecodeCached(Batch& batch, bool shared_prefix);
+  void DecodeCached(Batch& batch, bool shared_prefix, bool static_shapes);
   void DecodeRePrefill(Batch& batch);
   void DecodeFullRecompute(Batch& batch);
   // Samples the next token of every row from hidden states [B, dim]; records logits if asked.

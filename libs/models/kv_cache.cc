@@ -81,8 +81,8 @@ bool RowGroups::uniform() const {
 }
 
 SuffixCache::SuffixCache(int64_t layers, int64_t rows, int64_t heads, int64_t capacity, int64_t head_dim,
-                         const torch::TensorOptions& options, std::vector<int64_t> lengths)
-    : lengths_(std::move(lengths)), capacity_(capacity) {
+                         const torch::TensorOptions& options, std::vector<int64_t> lengths, bool static_window)
+    : lengths_(std::move(lengths)), capacity_(capacity), static_window_(static_window) {
   TORCH_CHECK(static_cast<int64_t>(lengths_.size()) == rows, "suffix cache: ", rows, " rows but ",
               lengths_.size(), " lengths");
   for (int64_t i = 0; i < layers; ++i) {
@@ -109,9 +109,9 @@ std::pair<torch::Tensor, torch::Tensor> SuffixCache::Extract(int64_t layer, int6
 
 SuffixCache::Step SuffixCache::BeginStep(int64_t new_tokens, int64_t prefix_length) const {
   Step step;
-  step.key_length = max_length() + new_tokens;
-  TORCH_CHECK(step.key_length <= capacity_, "suffix cache overflow: need ", step.key_length, " positions, have ",
-              capacity_);
+  const int64_t needed = max_length() + new_tokens;
+  TORCH_CHECK(needed <= capacity_, "suffix cache overflow: need ", needed, " positions, have ", capacity_);
+  step.key_length = static_window_ ? capacity_ : needed;
   const auto device = keys_.front().device();
   const torch::Tensor lengths = torch::tensor(lengths_, torch::kInt64).to(device);
   const torch::Tensor offsets = torch::arange(new_tokens, torch::TensorOptions(torch::kInt64).device(device));

@@ -40,10 +40,16 @@ struct RowGroups {
 // Per-row keys/values after the prefix, in buffers preallocated to `capacity` positions.
 // Row b's valid entries are [0, lengths[b]); a step of Lq new tokens writes [lengths[b],
 // lengths[b] + Lq) for every row and then Advance(Lq) moves the cursors.
+//
+// Static window (docs/world_model.md, "Static shapes"): attention runs over all `capacity` slots
+// with the unwritten ones masked, instead of over the slots written so far, so every step with Lq
+// new tokens has the same tensor shapes from the first token to the last — what replaying a
+// captured CUDA graph needs. The masked slots get probability 0; results equal the growing window's
+// up to floating-point summation order.
 class SuffixCache {
  public:
   SuffixCache(int64_t layers, int64_t rows, int64_t heads, int64_t capacity, int64_t head_dim,
-              const torch::TensorOptions& options, std::vector<int64_t> lengths);
+              const torch::TensorOptions& options, std::vector<int64_t> lengths, bool static_window = false);
 
   int64_t rows() const { return static_cast<int64_t>(lengths_.size()); }
   int64_t capacity() const { return capacity_; }
@@ -74,6 +80,7 @@ class SuffixCache {
   std::vector<torch::Tensor> keys_, values_;  // per layer [B, heads, capacity, head_dim]
   std::vector<int64_t> lengths_;
   int64_t capacity_;
+  bool static_window_;
 };
 
 // softmax(q [K_prefix | K_suffix]^T / √d + mask) [V_prefix | V_suffix] for q [B, h, Lq, d],

@@ -135,10 +135,11 @@ torch::Tensor WorldModelImpl::Extend(const torch::Tensor& tokens, const PrefixCa
   return norm(x);
 }
 
-SuffixCache WorldModelImpl::NewSuffixCache(int64_t rows, int64_t capacity, std::vector<int64_t> lengths) const {
+SuffixCache WorldModelImpl::NewSuffixCache(int64_t rows, int64_t capacity, std::vector<int64_t> lengths,
+                                           bool static_window) const {
   if (lengths.empty()) lengths.assign(rows, 0);
   return SuffixCache(config_.layers, rows, config_.heads, capacity, config_.head_dim(),
-                     embed_tokens->weight.options(), std::move(lengths));
+                     embed_tokens->weight.options(), std::move(lengths), static_window);
 }
 
 torch::Tensor WorldModelImpl::ActionTokens(const torch::Tensor& actions) const {

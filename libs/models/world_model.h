@@ -114,8 +114,10 @@ class WorldModelImpl : public torch::nn::Module {
   // final-norm hidden states [B, Lq, dim] of the new tokens. Never recomputes earlier tokens.
   torch::Tensor Extend(const torch::Tensor& tokens, const PrefixCache& prefix, const RowGroups& groups,
                        SuffixCache& suffix);
-  // An empty suffix cache for `rows` rows with room for `capacity` tokens (lengths all 0, or `lengths`).
-  SuffixCache NewSuffixCache(int64_t rows, int64_t capacity, std::vector<int64_t> lengths = {}) const;
+  // An empty suffix cache for `rows` rows with room for `capacity` tokens (lengths all 0, or
+  // `lengths`); `static_window`: see SuffixCache.
+  SuffixCache NewSuffixCache(int64_t rows, int64_t capacity, std::vector<int64_t> lengths = {},
+                             bool static_window = false) const;
 
   // ---- sequence construction ----
   // Environment-unit actions [..., action_dim] -> token ids [..., action_dim] (see binning above).

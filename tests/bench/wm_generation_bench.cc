@@ -40,6 +40,7 @@ struct BenchOptions {
   int64_t repetitions = 3;
   bool baseline = true;
   bool decode_frames = true;
+  bool static_shapes = false;
   int64_t torch_threads = 2;
   std::string device = "cpu";
   std::string json;  // write results here too
@@ -54,6 +55,8 @@ struct BenchOptions {
     v.Field("repetitions", repetitions, "timed runs per point (median reported)");
     v.Field("baseline", baseline, "also time the re-prefill / unshared / per-sample-reference baseline");
     v.Field("decode_frames", decode_frames, "include the tokenizer's frame decoding");
+    v.Field("static_shapes", static_shapes,
+            "also time the cached path with static shapes (whole-cache attention, rows padded to a bucket)");
     v.Field("torch_threads", torch_threads, "intra-op threads");
     v.Field("device", device, "cpu | cuda");
     v.Field("json", json, "also write the results as JSON to this file");
@@ -149,6 +152,16 @@ absl::Status Run(const BenchOptions& options) {
                             {"frames", frames}, {"cached_seconds", cached_s},
                             {"cached_frames_per_s", useful_frames / cached_s},
                             {"cached_tokens_per_s", useful_frames * per_frame / cached_s}};
+      if (options.static_shapes) {
+        models::GenerationOptions fixed = cached;
+        fixed.static_shapes = true;
+        VLARFT_RETURN_IF_ERROR(engine.Imagine(job, fixed).status());  // warm-up
+        VLARFT_ASSIGN_OR_RETURN(double static_s, Time(engine, job, fixed, options.repetitions));
+        row["static_seconds"] = static_s;
+        row["static_rows"] = models::StaticRowBucket(group + 1);
+        std::cout << absl::StrFormat("  static shapes (%d rows padded to %d): %.3f s, %.2fx the growing window\n",
+                                     group + 1, models::StaticRowBucket(group + 1), static_s, static_s / cached_s);
+      }
       std::string baseline_text = "-", speedup_text = "-";
       if (options.baseline) {
         models::GenerationOptions reprefill = cached;

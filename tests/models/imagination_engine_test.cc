@@ -92,6 +92,49 @@ TEST(GenerationTest, AllDecodeModesAgree) {
   }
 }
 
+// Static shapes (attention over the whole preallocated cache, rows padded to a bucket) decode the
+// same tokens as the growing window, for a mixed batch of 5 rows padded to 8, including a kept
+// session continued afterwards; logits agree within float rounding.
+TEST(GenerationTest, StaticShapesDecodeTheSameTokens) {
+  EXPECT_EQ(StaticRowBucket(1), 8);
+  EXPECT_EQ(StaticRowBucket(5), 8);
+  EXPECT_EQ(StaticRowBucket(8), 8);
+  EXPECT_EQ(StaticRowBucket(17), 24);
+  EXPECT_EQ(StaticRowBucket(65), 72);
+  ImaginationEngine engine = MakeEngine(5);
+  SamplingParams greedy;
+  greedy.greedy = true;
+  for (const SamplingParams& sampling : {greedy, Nucleus()}) {
+    std::vector<GroupJob> jobs = {NewJob(3, 2, 21, sampling), NewJob(2, 3, 22, sampling, 1)};
+    jobs[0].keep_session = true;
+    GenerationOptions options;
+    options.return_logits = true;
+    options.decode_frames = false;
+    auto growing = engine.ImagineBatch(jobs, options);
+    options.static_shapes = true;
+    auto fixed = engine.ImagineBatch(jobs, options);
+    ASSERT_TRUE(growing.ok() && fixed.ok()) << growing.status() << fixed.status();
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      EXPECT_TRUE(torch::equal((*fixed)[j].tokens, (*growing)[j].tokens)) << "job " << j;
+      EXPECT_TRUE(torch::allclose((*fixed)[j].logits, (*growing)[j].logits, 1e-4, 1e-4))
+          << (((*fixed)[j].logits - (*growing)[j].logits).abs().max());
+    }
+    // The kept sessions continue the same way (their caches hold the same entries).
+    GroupJob next_growing, next_fixed;
+    next_growing.session = (*growing)[0].session.get();
+    next_fixed.session = (*fixed)[0].session.get();
+    torch::manual_seed(23);
+    next_growing.actions = next_fixed.actions = torch::rand({3, 2, 7}) * 2 - 1;
+    next_growing.sampling = next_fixed.sampling = sampling;
+    options.static_shapes = false;
+    auto continued_growing = engine.Imagine(next_growing, options);
+    options.static_shapes = true;
+    auto continued_fixed = engine.Imagine(next_fixed, options);
+    ASSERT_TRUE(continued_growing.ok() && continued_fixed.ok());
+    EXPECT_TRUE(torch::equal(continued_fixed->tokens, continued_growing->tokens));
+  }
+}
+
 TEST(GenerationTest, SeedsReproduceRegardlessOfBatchComposition) {
   ImaginationEngine engine = MakeEngine(4);
   const GroupJob alone = NewJob(3, 2, 11, Nucleus());

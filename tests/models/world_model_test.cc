@@ -111,6 +111,21 @@ TEST(WorldModelTest, CachedExtensionMatchesFullForward) {
   EXPECT_TRUE(torch::allclose(cached2, expected2, 1e-4, 1e-4)) << (cached2 - expected2).abs().max();
 }
 
+TEST(WorldModelTest, StaticWindowKeepsEveryStepTheSameShape) {
+  SuffixCache growing(1, 2, 2, 12, 4, torch::TensorOptions(torch::kFloat32), {0, 3});
+  SuffixCache fixed(1, 2, 2, 12, 4, torch::TensorOptions(torch::kFloat32), {0, 3}, /*static_window=*/true);
+  const SuffixCache::Step g = growing.BeginStep(2, 5), f = fixed.BeginStep(2, 5);
+  EXPECT_EQ(g.key_length, 5);   // the longest row's 3 slots + 2 new
+  EXPECT_EQ(f.key_length, 12);  // always the capacity
+  EXPECT_EQ(f.mask.sizes(), (std::vector<int64_t>{2, 1, 2, 12}));
+  EXPECT_TRUE(torch::equal(f.positions, g.positions));
+  // The static mask is the growing one, extended with "may not attend" for every later slot.
+  EXPECT_TRUE(torch::equal(f.mask.narrow(-1, 0, 5), g.mask));
+  EXPECT_FALSE(f.mask.narrow(-1, 5, 7).any().item<bool>());
+  fixed.Advance(9);  // rows at 9 and 12 slots: one more token would overflow either way
+  EXPECT_THROW(fixed.BeginStep(1, 5), c10::Error);
+}
+
 TEST(WorldModelTest, RowsWithDifferentCacheLengthsDecodeTogether) {
   torch::manual_seed(2);
   const WorldModelConfig config = SmallWorldModelConfig();
