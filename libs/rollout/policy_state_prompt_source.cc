@@ -3,7 +3,6 @@
 #include <cstring>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "libs/core/rng.h"
 #include "libs/core/status.h"
 
@@ -32,10 +31,9 @@ absl::StatusOr<Prompt> PolicyStatePromptSource::Get(uint64_t index) {
     absl::StatusOr<std::vector<tabletop::ActionChunk>> chunks;
     {
       std::lock_guard<std::mutex> lock(policy_mu_);
-      chunks = policy_->ActBatch({tabletop::Observe(state.env, size, 0)});
+      chunks = tabletop::ActChecked(*policy_, {tabletop::Observe(state.env, size, 0)});
     }
-    if (!chunks.ok()) return absl::Status(chunks.status().code(), absl::StrCat(policy_->name(), ": ", chunks.status().message()));
-    if (chunks->size() != 1) return absl::InternalError(absl::StrCat(policy_->name(), " returned ", chunks->size(), " chunks for 1 observation"));
+    if (!chunks.ok()) return chunks.status();
     const tabletop::ActionChunk& chunk = (*chunks)[0];
     for (size_t t = 0; t < chunk.size() && t < static_cast<size_t>(options_.chunk_length) && !state.env.done(); ++t) {
       state.expert.Act(state.env);  // observe: the expert stays in step with the episode

@@ -88,6 +88,16 @@ Observation Observe(const TabletopEnv& env, int image_size, int episode) {
   return o;
 }
 
+absl::StatusOr<std::vector<ActionChunk>> ActChecked(Policy& policy, const std::vector<Observation>& observations) {
+  absl::StatusOr<std::vector<ActionChunk>> chunks = policy.ActBatch(observations);
+  if (!chunks.ok()) return absl::Status(chunks.status().code(), absl::StrCat(policy.name(), ": ", chunks.status().message()));
+  if (chunks->size() != observations.size()) {
+    return absl::InternalError(absl::StrCat(policy.name(), " returned ", chunks->size(), " chunks for ",
+                                            observations.size(), " observations"));
+  }
+  return chunks;
+}
+
 absl::Status RunEpisodes(Policy& policy, const std::vector<TabletopEnv*>& envs, int image_size, int chunk_length,
                          int threads, const std::function<void(const EpisodeProgress&)>& progress) {
   WorkerPool pool(std::max(1, threads));
@@ -113,15 +123,10 @@ absl::Status RunEpisodes(Policy& policy, const std::vector<TabletopEnv*>& envs, 
     observations.resize(active.size());
     pool.ParallelFor(static_cast<int>(active.size()),
                      [&](int i) { observations[i] = Observe(*envs[active[i]], image_size, active[i]); });
-    absl::StatusOr<std::vector<ActionChunk>> chunks = policy.ActBatch(observations);
-    if (!chunks.ok()) return absl::Status(chunks.status().code(), absl::StrCat(policy.name(), ": ", chunks.status().message()));
-    if (chunks->size() != active.size()) {
-      return absl::InternalError(absl::StrCat(policy.name(), " returned ", chunks->size(), " chunks for ", active.size(),
-                                              " observations"));
-    }
+    VLARFT_ASSIGN_OR_RETURN(const std::vector<ActionChunk> chunks, ActChecked(policy, observations));
     pool.ParallelFor(static_cast<int>(active.size()), [&](int i) {
       TabletopEnv& env = *envs[active[i]];
-      const ActionChunk& chunk = (*chunks)[i];
+      const ActionChunk& chunk = chunks[i];
       for (size_t k = 0; k < chunk.size() && k < static_cast<size_t>(chunk_length) && !env.done(); ++k) {
         env.Step(chunk[k]);
       }

@@ -69,6 +69,10 @@ struct EvalOptions {
 // What a policy sees of `env` (rendered at image_size × image_size); `episode` is its index in the batch.
 Observation Observe(const TabletopEnv& env, int image_size, int episode);
 
+// policy.ActBatch(observations), its errors prefixed with the policy's name, and INTERNAL unless it
+// returned exactly one chunk per observation.
+absl::StatusOr<std::vector<ActionChunk>> ActChecked(Policy& policy, const std::vector<Observation>& observations);
+
 // Drives every environment in `envs` with `policy` until each is done (solved or out of steps), in
 // lockstep: one ActBatch per decision over the episodes still running (Observation::episode is the
 // index into `envs`), rendering and stepping on `threads` threads. Evaluate's loop; the rollout

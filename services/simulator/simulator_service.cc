@@ -125,15 +125,14 @@ SimulatorServiceImpl::~SimulatorServiceImpl() { scheduler_->Stop(); }
 grpc::Status SimulatorServiceImpl::Imagine(grpc::ServerContext* context, const v1::ImagineRequest* request,
                                            v1::ImagineResponse* response) {
   // Latency and status codes: the server's RPC interceptor (rpc_metrics_interceptor.h).
-  auto finish = [](const absl::Status& status) { return ToGrpcStatus(status); };
-  if (absl::Status s = auth_.Check(*context); !s.ok()) return finish(s);
+  if (absl::Status s = auth_.Check(*context); !s.ok()) return ToGrpcStatus(s);
   absl::StatusOr<ImagineJob> job = ValidateImagineRequest(*request, backend_->Facts(), *backend_);
-  if (!job.ok()) return finish(job.status());
+  if (!job.ok()) return ToGrpcStatus(job.status());
   const int64_t units = job->actions.size(0) + (job->reference_actions.defined() ? 1 : 0);
   const absl::Time deadline = absl::FromChrono(context->deadline());
   const absl::Time start = absl::Now();
   absl::StatusOr<ImagineResult> result = scheduler_->Submit(*job, units, deadline, request->priority());
-  if (!result.ok()) return finish(result.status());
+  if (!result.ok()) return ToGrpcStatus(result.status());
   response->set_request_id(request->request_id());
   absl::Status encoded = ToProto(result->frames, response->mutable_frames());
   if (encoded.ok() && result->reference_frames.defined()) {
@@ -143,7 +142,7 @@ grpc::Status SimulatorServiceImpl::Imagine(grpc::ServerContext* context, const v
   if (encoded.ok() && result->reference_tokens.defined()) {
     encoded = ToProto(result->reference_tokens, response->mutable_reference_tokens());
   }
-  if (!encoded.ok()) return finish(encoded);
+  if (!encoded.ok()) return ToGrpcStatus(encoded);
   response->set_session_id(result->session_id);
   response->mutable_model()->set_name(backend_->Facts().model_name);
   response->mutable_model()->set_fingerprint(backend_->Facts().fingerprint);
@@ -153,7 +152,7 @@ grpc::Status SimulatorServiceImpl::Imagine(grpc::ServerContext* context, const v
                                                    (result->reference_frames.defined() ? result->reference_frames.size(0) : 0)));
     metrics_->tokens.Increment(static_cast<double>(result->generated_tokens));
   }
-  return finish(absl::OkStatus());
+  return ToGrpcStatus(absl::OkStatus());
 }
 
 grpc::Status SimulatorServiceImpl::ReleaseSession(grpc::ServerContext* context, const v1::ReleaseSessionRequest* request,
