@@ -52,8 +52,8 @@ TORCH_MODULE(SubgoalCnn);
 }  // namespace
 
 absl::Status LocalisationStudyOptions::Validate() const {
-  if (model != "policy" && model != "cnn" && model != "heatmap") {
-    return absl::InvalidArgumentError(absl::StrCat("model must be policy, cnn or heatmap, got '", model, "'"));
+  if (model != "cnn" && model != "heatmap") {
+    return absl::InvalidArgumentError(absl::StrCat("model must be cnn or heatmap, got '", model, "'"));
   }
   models::TargetLocaliserOptions localiser;
   localiser.channels = heatmap_channels;
@@ -71,11 +71,9 @@ absl::Status LocalisationStudyOptions::Validate() const {
 }
 
 absl::StatusOr<std::vector<LocalisationPoint>> RunLocalisationStudy(
-    const models::PolicyConfig& policy_config, training::DemoPolicyData& data, const LocalisationStudyOptions& options,
+    const models::PolicyConfig& config, training::DemoPolicyData& data, const LocalisationStudyOptions& options,
     const std::function<void(const LocalisationPoint&)>& progress) {
   VLARFT_RETURN_IF_ERROR(options.Validate());
-  models::PolicyConfig config = policy_config;
-  config.subgoal_head = true;
   VLARFT_RETURN_IF_ERROR(config.Validate());
   torch::manual_seed(options.seed);
   at::Generator generator = core::MakeCpuGenerator(options.seed);
@@ -83,21 +81,13 @@ absl::StatusOr<std::vector<LocalisationPoint>> RunLocalisationStudy(
   const std::vector<double> lo = data.ProprioMin(), hi = data.ProprioMax();
   if (lo.size() < 2 || hi.size() < 2) return absl::FailedPreconditionError("the data has no proprio (x, y)");
   VLARFT_ASSIGN_OR_RETURN(models::ActionNormalizer xy, models::ActionNormalizer::Create({lo[0], lo[1]}, {hi[0], hi[1]}));
-  VLARFT_ASSIGN_OR_RETURN(models::ActionNormalizer actions, models::ActionNormalizer::Create(data.ActionMin(), data.ActionMax()));
   VLARFT_ASSIGN_OR_RETURN(models::ActionNormalizer proprio, models::ActionNormalizer::Create(lo, hi));
   const models::InstructionTokenizer tokenizer = models::InstructionTokenizer::Build(data.Instructions());
 
-  models::VlaPolicy policy{nullptr};
   SubgoalCnn cnn{nullptr};
   models::TargetLocaliser heatmap{nullptr};
-  std::vector<torch::Tensor> params;
-  if (options.model == "policy") {
-    policy = models::VlaPolicy(config, tokenizer, actions, proprio);
-    for (const torch::Tensor& p : policy->encoder->parameters()) params.push_back(p);
-    for (const torch::Tensor& p : policy->SubgoalParameters()) params.push_back(p);
-  } else if (options.model == "cnn") {
+  if (options.model == "cnn") {
     cnn = SubgoalCnn(tokenizer.vocab_size(), 16);
-    params = cnn->parameters();
   } else {
     models::TargetLocaliserOptions localiser;
     localiser.channels = options.heatmap_channels;
@@ -106,11 +96,9 @@ absl::StatusOr<std::vector<LocalisationPoint>> RunLocalisationStudy(
     localiser.max_tokens = config.encoder.max_instruction_tokens;
     localiser.proprio_dim = static_cast<int64_t>(lo.size());
     heatmap = models::TargetLocaliser(localiser);
-    params = heatmap->parameters();
   }
-  torch::nn::Module& model = policy ? static_cast<torch::nn::Module&>(*policy)
-                             : cnn  ? static_cast<torch::nn::Module&>(*cnn)
-                                    : static_cast<torch::nn::Module&>(*heatmap);
+  torch::nn::Module& model = cnn ? static_cast<torch::nn::Module&>(*cnn) : static_cast<torch::nn::Module&>(*heatmap);
+  const std::vector<torch::Tensor> params = model.parameters();
   torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(options.lr).weight_decay(0.0));
 
   // Squared error in metres², summed over the batch and both coordinates, and the loss; with
@@ -124,19 +112,12 @@ absl::StatusOr<std::vector<LocalisationPoint>> RunLocalisationStudy(
   auto evaluate = [&](bool validation, double* squared_metres, SplitSums* split = nullptr) -> absl::StatusOr<torch::Tensor> {
     VLARFT_ASSIGN_OR_RETURN(models::PolicyBatch batch, data.SampleBatch(options.batch_size, validation, generator));
     torch::Tensor predicted, heat;
-    if (policy) {
-      core::AutocastScope autocast(c10::DeviceType::CPU, true);  // the SFT regime
-      VLARFT_ASSIGN_OR_RETURN(models::PolicyContext context,
-                              policy->Encode({batch.frames, batch.instructions, batch.proprio}));
-      predicted = policy->Subgoal(context).to(torch::kFloat32);
-    } else {
-      torch::Tensor ids, mask;
-      VLARFT_RETURN_IF_ERROR(tokenizer.EncodeBatch(batch.instructions, config.encoder.max_instruction_tokens,
-                                                   /*allow_unknown=*/false, &ids, &mask));
-      const torch::Tensor pixels = batch.frames.permute({0, 3, 1, 2}).to(torch::kFloat32) / 127.5 - 1.0;
-      predicted = cnn ? cnn->forward(pixels, ids, mask)
-                      : heatmap->forward(pixels, ids, mask, proprio.Normalize(batch.proprio.to(torch::kFloat32)), &heat);
-    }
+    torch::Tensor ids, mask;
+    VLARFT_RETURN_IF_ERROR(tokenizer.EncodeBatch(batch.instructions, config.encoder.max_instruction_tokens,
+                                                 /*allow_unknown=*/false, &ids, &mask));
+    const torch::Tensor pixels = batch.frames.permute({0, 3, 1, 2}).to(torch::kFloat32) / 127.5 - 1.0;
+    predicted = cnn ? cnn->forward(pixels, ids, mask)
+                    : heatmap->forward(pixels, ids, mask, proprio.Normalize(batch.proprio.to(torch::kFloat32)), &heat);
     const torch::Tensor target = xy.Normalize(batch.subgoals.to(torch::kFloat32));
     const torch::Tensor squared = (xy.Denormalize(predicted.detach()) - batch.subgoals).pow(2).sum(1);
     *squared_metres = squared.sum().item<double>();

@@ -5,11 +5,12 @@
 // (training::NextGripperFlipXy: the grasp point, then the release point) — with nothing else to learn. The
 // curve of held-out RMS error in centimetres against steps says how many SFT steps localisation
 // needs (a grasp needs ~3 cm) and whether an architecture learns it faster:
-//   policy  the policy's own encoder (policy config) + its subgoal head, as SFT trains them;
 //   cnn     a small reference CNN: two stride-1 convolutions after one stride-2, instruction FiLM,
 //           16 spatial-softmax keypoints at 32x32 and an MLP — the classic visuomotor localiser;
-//   heatmap the instruction-conditioned heat-map localiser (models::TargetLocaliser), alone — what
-//           policy.subgoal_heatmap puts into the policy.
+//   heatmap the instruction-conditioned heat-map localiser (models::TargetLocaliser), alone — the
+//           policy's subgoal head (policy.subgoal_localiser).
+// (A linear or keypoint-MLP head on the policy encoder's pooled context lost to the heat map,
+// docs/results.md, and was removed with its "policy" model here.)
 #pragma once
 
 #include <functional>
@@ -23,7 +24,7 @@
 namespace vlarft::studies {
 
 struct LocalisationStudyOptions {
-  std::string model = "policy";  // policy | cnn | heatmap
+  std::string model = "heatmap";  // cnn | heatmap
   int64_t heatmap_channels = 48;  // with model heatmap
   int64_t heatmap_scene = 0;      // with model heatmap: pooled scene channels refining the query
   std::string heatmap_loss = "expected";  // with model heatmap: expected | estimate
@@ -39,12 +40,12 @@ struct LocalisationStudyOptions {
   template <typename V>
   void VisitFields(V& v) {
     v.Field("model", model,
-            "policy (the policy encoder + subgoal head) | cnn (reference spatial-softmax CNN) | heatmap "
-            "(instruction-conditioned heat-map localiser, models::TargetLocaliser)");
+            "cnn (reference spatial-softmax CNN) | heatmap (instruction-conditioned heat-map localiser, "
+            "models::TargetLocaliser: the policy's subgoal head)");
     v.Field("heatmap_channels", heatmap_channels, "with model heatmap: its width");
     v.Field("heatmap_scene", heatmap_scene,
             "with model heatmap: 0 = off; > 0 = pooled scene features of this width refine the query "
-            "(policy.subgoal_heatmap_scene)");
+            "(policy.subgoal_localiser.scene_channels)");
     v.Field("heatmap_loss", heatmap_loss,
             "with model heatmap: expected (squared distance to the target averaged over the heat map: commits to one "
             "place) | estimate (squared error of the soft-argmax estimate)");
@@ -73,10 +74,10 @@ struct LocalisationPoint {
   double seconds = 0;
 };
 
-// Trains the chosen model on `data` (its training split) and reports the curve; `policy_config`
-// gives the policy model (subgoal_head is forced on) and the image size.
+// Trains the chosen model on `data` (its training split) and reports the curve; `config` (the
+// policy's) gives the instruction length.
 absl::StatusOr<std::vector<LocalisationPoint>> RunLocalisationStudy(
-    const models::PolicyConfig& policy_config, training::DemoPolicyData& data, const LocalisationStudyOptions& options,
+    const models::PolicyConfig& config, training::DemoPolicyData& data, const LocalisationStudyOptions& options,
     const std::function<void(const LocalisationPoint&)>& progress);
 
 }  // namespace vlarft::studies

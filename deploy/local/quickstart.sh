@@ -32,8 +32,7 @@ fi
 # The SFT policies (docs/results.md, "SFT policies"): the subgoal-conditioned policy with the
 # heat-map localiser, 4000 steps (policy_heatmap), and the same run continued to 16000 steps
 # ("15w", policy_heatmap_15w), which tiny.yaml's RFT starts from.
-HEATMAP_SFT=(--set policy.subgoal_head=true --set policy.subgoal_conditioning=true --set policy.subgoal_heatmap=48
-             --set policy_training.subgoal_weight=1 --set policy_training.subgoal_heatmap_loss=expected
+HEATMAP_SFT=(--set policy.subgoal_localiser.channels=48 --set policy_training.subgoal_weight=1 --set policy_training.subgoal_heatmap_loss=expected
              --set policy_training.lr=0.001)
 if [[ ! -f checkpoints/tiny/policy_heatmap.safetensors || ! -f checkpoints/tiny/policy_heatmap_15w.safetensors ]]; then
   echo "== SFT policies missing: training policy_heatmap (4000 steps) and continuing it to 16000 =="

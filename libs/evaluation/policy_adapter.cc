@@ -91,9 +91,9 @@ class VlaPolicyAdapter : public tabletop::Policy {
 
 absl::StatusOr<std::unique_ptr<tabletop::Policy>> MakeVlaPolicyAdapter(models::VlaPolicy policy, std::string name,
                                                                        PolicyAdapterOptions options) {
-  if (options.oracle_subgoal && !policy->config().subgoal_conditioning) {
+  if (options.oracle_subgoal && !policy->config().HasSubgoalHead()) {
     return absl::FailedPreconditionError(
-        absl::StrCat(name, ": --oracle_subgoal needs a policy trained with policy.subgoal_conditioning"));
+        absl::StrCat(name, ": --oracle_subgoal needs a policy with a subgoal head (policy.subgoal_localiser)"));
   }
   return std::make_unique<VlaPolicyAdapter>(std::move(policy), std::move(name), options);
 }

@@ -21,11 +21,11 @@ struct PolicyAdapterOptions {
   // (policy_training.mixed_precision) and ~4.5x faster on CPUs with oneDNN bf16 kernels
   // (docs/results.md, policy_sampling_bench). Actions come back in float32 either way.
   bool bf16 = false;
-  // Diagnostics only, for policies with policy.subgoal_conditioning: steer the heads by the
+  // Diagnostics only, for policies with a subgoal head (policy.subgoal_localiser): steer the heads by the
   // simulator's true next subgoal (Observation::privileged_subgoal) instead of the subgoal head's
   // estimate, which measures the controller alone.
   bool oracle_subgoal = false;
-  // For policies with policy.subgoal_conditioning, when set: called once per observation with its
+  // For policies with a subgoal head, when set: called once per observation with its
   // task index, environment step and the distance (metres) between the subgoal head's estimate and the simulator's
   // subgoal (Observation::privileged_subgoal). A diagnostic of the localiser on its own trajectories.
   std::function<void(int task_index, int step, double error_m)> subgoal_error;

@@ -1,6 +1,6 @@
 // How far a subgoal-conditioned policy's estimate of where to go next lies from the simulator's
 // answer (tabletop::NextSubgoalXy), per suite: the localisation half of the policy measured on its
-// own trajectories. `vlarft eval` prints it for policies with policy.subgoal_conditioning.
+// own trajectories. `vlarft eval` prints it for policies with a subgoal head (policy.subgoal_localiser).
 #pragma once
 
 #include <map>

@@ -39,18 +39,6 @@ torch::Tensor ResBlockImpl::forward(const torch::Tensor& x) {
   return (shortcut ? shortcut(x) : x) + h;
 }
 
-PlainResBlockImpl::PlainResBlockImpl(int64_t channels) {
-  conv1 = register_module("conv1", Conv(channels, channels, 3));
-  conv2 = register_module("conv2", Conv(channels, channels, 3));
-  torch::NoGradGuard no_grad;
-  conv2->weight.zero_();
-  conv2->bias.zero_();
-}
-
-torch::Tensor PlainResBlockImpl::forward(const torch::Tensor& x) {
-  return x + conv2(torch::silu(conv1(torch::silu(x))));
-}
-
 torch::Tensor AppendCoordinateChannels(const torch::Tensor& x) {
   const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
   const torch::Tensor xs = torch::linspace(-1.0, 1.0, w, x.options()).view({1, 1, 1, w}).expand({b, 1, h, w});

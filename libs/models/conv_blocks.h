@@ -25,19 +25,6 @@ class ResBlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ResBlock);
 
-// x + conv(silu(conv(silu(x)))) without normalisation, the second convolution zero-initialised so
-// the block starts as the identity. For stems that run under bf16 autocast on CPU, where LibTorch
-// 1.13's GroupNorm rejects bfloat16 inputs with float weights.
-class PlainResBlockImpl : public torch::nn::Module {
- public:
-  explicit PlainResBlockImpl(int64_t channels);
-  torch::Tensor forward(const torch::Tensor& x);
-
- private:
-  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
-};
-TORCH_MODULE(PlainResBlock);
-
 // [B, C, H, W] -> [B, C + 2, H, W]: each pixel's x then y in [-1, 1] appended as channels
 // (CoordConv, Liu et al. 2018), so convolutions can read absolute positions.
 torch::Tensor AppendCoordinateChannels(const torch::Tensor& x);

@@ -7,7 +7,6 @@
 #include "libs/core/status.h"
 #include "libs/core/tensor_codec.h"
 #include "libs/models/checkpoint.h"
-#include "libs/models/conv_blocks.h"
 
 namespace vlarft::models {
 namespace {
@@ -15,11 +14,11 @@ namespace {
 // The heat-map localiser's shape from the policy config (the vocabulary comes from the tokenizer).
 TargetLocaliserOptions LocaliserOptions(const PolicyConfig& config, int64_t vocab_size) {
   TargetLocaliserOptions options;
-  options.channels = config.subgoal_heatmap;
+  options.channels = config.subgoal_localiser.channels;
   options.vocab_size = vocab_size;
   options.max_tokens = config.encoder.max_instruction_tokens;
   options.proprio_dim = config.proprio_dim;
-  options.scene_channels = config.subgoal_heatmap_scene;
+  options.scene_channels = config.subgoal_localiser.scene_channels;
   return options;
 }
 
@@ -32,24 +31,16 @@ absl::Status PolicyConfig::Validate() const {
   if (!(sigma_min > 0 && sigma_min <= sigma_max)) {
     return absl::InvalidArgumentError(absl::StrCat("need 0 < sigma_min <= sigma_max, got ", sigma_min, ", ", sigma_max));
   }
-  if (subgoal_hidden < 0 || (subgoal_hidden > 0 && (!subgoal_head || encoder.stem_keypoints <= 0))) {
-    return absl::InvalidArgumentError(
-        "subgoal_hidden (>= 0) > 0 needs subgoal_head: true and encoder.stem_keypoints > 0 (it reads the keypoints)");
+  if (subgoal_localiser.channels < 0) {
+    return absl::InvalidArgumentError("subgoal_localiser.channels must be >= 0 (0 = no subgoal head)");
   }
-  if (subgoal_heatmap < 0 || (subgoal_heatmap > 0 && (!subgoal_head || subgoal_hidden > 0))) {
-    return absl::InvalidArgumentError(
-        "subgoal_heatmap (>= 0) > 0 needs subgoal_head: true and subgoal_hidden: 0 (it replaces the head)");
-  }
-  if (subgoal_heatmap > 0) {
+  if (HasSubgoalHead()) {
     if (encoder.image_size % 4 != 0) {
-      return absl::InvalidArgumentError("subgoal_heatmap needs encoder.image_size divisible by 4");
+      return absl::InvalidArgumentError("subgoal_localiser needs encoder.image_size divisible by 4");
     }
-    VLARFT_RETURN_IF_ERROR(core::Annotate(LocaliserOptions(*this, /*vocab_size=*/1).Validate(), "subgoal_heatmap"));
-  } else if (subgoal_heatmap_scene != 0) {
-    return absl::InvalidArgumentError("subgoal_heatmap_scene needs subgoal_heatmap > 0");
-  }
-  if (subgoal_conditioning && !subgoal_head) {
-    return absl::InvalidArgumentError("subgoal_conditioning needs subgoal_head: true (the head supplies the subgoal)");
+    VLARFT_RETURN_IF_ERROR(core::Annotate(LocaliserOptions(*this, /*vocab_size=*/1).Validate(), "subgoal_localiser"));
+  } else if (subgoal_localiser.scene_channels != 0) {
+    return absl::InvalidArgumentError("subgoal_localiser.scene_channels needs subgoal_localiser.channels > 0");
   }
   if (flow_head.dim != sigma_net.dim) {
     return absl::InvalidArgumentError("flow_head.dim and sigma_net.dim must match (they share the context width)");
@@ -58,25 +49,7 @@ absl::Status PolicyConfig::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat("image_size ", encoder.image_size, " is not a multiple of patch_size ",
                                                    encoder.patch_size));
   }
-  if (encoder.stem_keypoints < 0 || ((encoder.stem_film || encoder.stem_keypoints > 0) && encoder.stem_channels <= 0)) {
-    return absl::InvalidArgumentError("encoder.stem_film / stem_keypoints (>= 0) need encoder.stem_channels > 0");
-  }
-  if (encoder.stem_coords && encoder.stem_channels <= 0) {
-    return absl::InvalidArgumentError("encoder.stem_coords needs encoder.stem_channels > 0");
-  }
-  if (encoder.stem_res_blocks < 0 || (encoder.stem_res_blocks > 0 && encoder.stem_channels <= 0)) {
-    return absl::InvalidArgumentError("encoder.stem_res_blocks (>= 0) needs encoder.stem_channels > 0");
-  }
-  int64_t stages = 0;
-  for (int64_t stride = 1; stride < encoder.patch_size; stride *= 2) ++stages;
-  if (encoder.stem_keypoint_stage < -1 || (encoder.stem_keypoints > 0 && encoder.stem_keypoint_stage >= stages)) {
-    return absl::InvalidArgumentError(absl::StrCat("encoder.stem_keypoint_stage must be -1 or below the ", stages,
-                                                   " stride-2 stages, got ", encoder.stem_keypoint_stage));
-  }
-  if (encoder.stem_channels > 0 && (encoder.patch_size & (encoder.patch_size - 1)) != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("encoder.stem_channels > 0 needs a power-of-two patch_size, got ", encoder.patch_size));
-  }
+  VLARFT_RETURN_IF_ERROR(encoder.stem.Validate(encoder.patch_size));
   if (encoder.dim % encoder.heads != 0 || (encoder.dim / encoder.heads) % 2 != 0) {
     return absl::InvalidArgumentError("encoder dim must split into even-sized heads");
   }
@@ -104,46 +77,7 @@ PolicyContext PolicyContext::Detach() const {
 PolicyEncoderImpl::PolicyEncoderImpl(const PolicyConfig& config) : config_(config.encoder) {
   const int64_t dim = config_.dim;
   const int64_t grid = config_.image_size / config_.patch_size;
-  if (config_.stem_channels > 0) {
-    // "Early convolutions help transformers see better" (Xiao et al., 2021): log2(patch) 3x3
-    // stride-2 convolutions reach the same token grid as the patchifier, but every token knows
-    // where inside its patch an edge lies, which a 64x64 grasp with a 2-pixel tolerance needs.
-    stem_convs = register_module("stem_convs", torch::nn::ModuleList());
-    if (config_.stem_film) stem_film = register_module("stem_film", torch::nn::ModuleList());
-    if (config_.stem_res_blocks > 0) stem_blocks = register_module("stem_blocks", torch::nn::ModuleList());
-    int64_t channels = config_.stem_coords ? 5 : 3;
-    for (int64_t stride = 1; stride < config_.patch_size; stride *= 2) {
-      const int64_t out = std::min(dim, config_.stem_channels * stride);
-      stem_convs->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, out, 3).stride(2).padding(1)));
-      if (stem_film) {
-        // Zero-initialised: training starts from the unconditioned stem.
-        torch::nn::Linear film(dim, 2 * out);
-        torch::NoGradGuard no_grad;
-        film->weight.zero_();
-        film->bias.zero_();
-        stem_film->push_back(film);
-      }
-      if (stem_blocks) {
-        torch::nn::Sequential blocks;
-        for (int64_t b = 0; b < config_.stem_res_blocks; ++b) blocks->push_back(PlainResBlock(out));
-        stem_blocks->push_back(blocks);
-      }
-      channels = out;
-    }
-    stem_convs->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, dim, 1)));
-    if (config_.stem_keypoints > 0) {
-      // The stride-4 features (or the only stage): fine enough for sub-pixel expected coordinates.
-      const size_t stages = stem_convs->size() - 1;
-      keypoint_stage_ = config_.stem_keypoint_stage >= 0 ? static_cast<size_t>(config_.stem_keypoint_stage)
-                                                         : (stages >= 2 ? 1 : 0);
-      const int64_t stage_channels = std::min(dim, config_.stem_channels << keypoint_stage_);
-      keypoint_maps = register_module("keypoint_maps", torch::nn::Conv2d(torch::nn::Conv2dOptions(stage_channels, config_.stem_keypoints, 1)));
-      keypoint_proj = register_module("keypoint_proj", torch::nn::Linear(2 * config_.stem_keypoints, dim));
-    }
-  } else {
-    patch_embed = register_module(
-        "patch_embed", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, dim, config_.patch_size).stride(config_.patch_size)));
-  }
+  stem = register_module("stem", VisionStem(config_.stem, config_.patch_size, dim));
   vision_pos_ = register_parameter("vision_pos", torch::randn({1, grid * grid, dim}) * 0.02);
   text_embed = register_module("text_embed", torch::nn::Embedding(std::max<int64_t>(config_.vocab_size, 1), dim));
   text_pos_ = register_parameter("text_pos", torch::randn({1, config_.max_instruction_tokens, dim}) * 0.02);
@@ -160,19 +94,13 @@ PolicyContext PolicyEncoderImpl::forward(const torch::Tensor& frames, const torc
   const torch::Tensor words = text_embed(ids);
   const torch::Tensor weights = ids_mask.to(words.scalar_type()).unsqueeze(-1);
   const torch::Tensor instruction = (words * weights).sum(1) / weights.sum(1).clamp_min(1.0);  // mean word embedding
-  torch::Tensor keypoint_xy;
-  const torch::Tensor vision =
-      Patchify(frames, instruction, &keypoint_xy).flatten(2).transpose(1, 2) + vision_pos_;
-  torch::Tensor keypoints, localiser;
-  if (keypoint_xy.defined()) {
-    keypoints = keypoint_proj(keypoint_xy.to(vision.scalar_type())).unsqueeze(1);
-    localiser = torch::cat({keypoint_xy.to(instruction.scalar_type()), instruction}, 1);
-  }
+  const VisionStemOutput seen = stem(frames, instruction);
+  const torch::Tensor vision = seen.grid.flatten(2).transpose(1, 2) + vision_pos_;
   const torch::Tensor text = words + text_pos_.narrow(1, 0, ids.size(1));
   const torch::Tensor prop = proprio_proj(proprio).unsqueeze(1);
   const torch::Tensor queries = queries_.expand({batch, -1, -1});
   std::vector<torch::Tensor> parts = {vision, text, prop};
-  if (keypoints.defined()) parts.push_back(keypoints);
+  if (seen.keypoint_token.defined()) parts.push_back(seen.keypoint_token);
   parts.push_back(queries);
   torch::Tensor x = torch::cat(parts, 1);
   const auto bool_options = ids_mask.options().dtype(torch::kBool);
@@ -184,28 +112,7 @@ PolicyContext PolicyEncoderImpl::forward(const torch::Tensor& frames, const torc
   for (const auto& layer : *layers) x = layer->as<TransformerBlock>()->forward(x, attention_mask);
   x = norm(x);
   const torch::Tensor pooled = x.narrow(1, x.size(1) - config_.action_queries, config_.action_queries).mean(1);
-  return {x, mask, pooled, proprio, /*subgoal=*/{}, localiser, /*localiser_heatmap=*/{}};
-}
-
-torch::Tensor PolicyEncoderImpl::Patchify(const torch::Tensor& frames, const torch::Tensor& film_input,
-                                          torch::Tensor* keypoint_xy) {
-  if (!stem_convs) return patch_embed(frames);
-  torch::Tensor x = config_.stem_coords ? AppendCoordinateChannels(frames) : frames;
-  const size_t convs = stem_convs->size();
-  for (size_t i = 0; i + 1 < convs; ++i) {
-    x = stem_convs[i]->as<torch::nn::Conv2d>()->forward(x);
-    if (stem_film) {
-      const torch::Tensor gamma_beta = stem_film[i]->as<torch::nn::Linear>()->forward(film_input);
-      const auto parts = gamma_beta.unsqueeze(-1).unsqueeze(-1).chunk(2, 1);
-      x = x * (1 + parts[0]) + parts[1];
-    }
-    x = torch::silu(x);
-    if (stem_blocks) x = stem_blocks[i]->as<torch::nn::SequentialImpl>()->forward(x);
-    if (keypoint_maps && i == keypoint_stage_) {
-      *keypoint_xy = SpatialSoftmaxCoordinates(keypoint_maps(x).to(torch::kFloat32));
-    }
-  }
-  return stem_convs[convs - 1]->as<torch::nn::Conv2d>()->forward(x);
+  return {x, mask, pooled, proprio, /*subgoal=*/{}, /*localiser=*/{}, /*localiser_heatmap=*/{}};
 }
 
 VlaPolicyImpl::VlaPolicyImpl(const PolicyConfig& config, InstructionTokenizer tokenizer, ActionNormalizer actions,
@@ -224,18 +131,9 @@ VlaPolicyImpl::VlaPolicyImpl(const PolicyConfig& config, InstructionTokenizer to
   sigma_context = register_module("sigma_context", torch::nn::Linear(config_.encoder.dim, head_dim));
   sigma_net = register_module("sigma_net", Dit(config_.sigma_net, config_.chunk_length, config_.action_dim,
                                                config_.action_dim));
-  if (config_.subgoal_heatmap > 0) {
+  if (config_.HasSubgoalHead()) {
     subgoal_localiser =
         register_module("subgoal_localiser", TargetLocaliser(LocaliserOptions(config_, config_.encoder.vocab_size)));
-  } else if (config_.subgoal_head && config_.subgoal_hidden == 0) {
-    subgoal = register_module("subgoal", torch::nn::Linear(config_.encoder.dim, 2));
-  } else if (config_.subgoal_head) {
-    subgoal_mlp = register_module(
-        "subgoal_mlp", torch::nn::Sequential(torch::nn::Linear(2 * config_.encoder.stem_keypoints + config_.encoder.dim,
-                                                               config_.subgoal_hidden),
-                                             torch::nn::SiLU(), torch::nn::Linear(config_.subgoal_hidden, 2)));
-  }
-  if (config_.subgoal_conditioning) {
     flow_subgoal = register_module("flow_subgoal", torch::nn::Linear(2, head_dim));
     sigma_subgoal = register_module("sigma_subgoal", torch::nn::Linear(2, head_dim));
   }
@@ -245,21 +143,15 @@ VlaPolicyImpl::VlaPolicyImpl(const PolicyConfig& config, InstructionTokenizer to
 }
 
 torch::Tensor VlaPolicyImpl::Subgoal(const PolicyContext& context) {
-  if (subgoal_localiser) {
-    TORCH_CHECK(context.localiser.defined(), "the context carries no heat-map localiser estimate");
-    return context.localiser;
-  }
-  if (subgoal_mlp) {
-    TORCH_CHECK(context.localiser.defined(), "the context carries no keypoint coordinates for the subgoal MLP");
-    return subgoal_mlp->forward(context.localiser);
-  }
-  TORCH_CHECK(subgoal, "this policy has no subgoal head (policy.subgoal_head: false)");
-  return subgoal(context.pooled);
+  TORCH_CHECK(subgoal_localiser, "this policy has no subgoal head (policy.subgoal_localiser.channels: 0)");
+  TORCH_CHECK(context.localiser.defined(), "the context carries no localiser estimate (use the context Encode returned)");
+  return context.localiser;
 }
 
 torch::Tensor VlaPolicyImpl::SubgoalSquaredError(const PolicyContext& context, const torch::Tensor& target,
                                                  bool heatmap_expected) {
-  if (subgoal_localiser && heatmap_expected) {
+  if (heatmap_expected) {
+    TORCH_CHECK(subgoal_localiser, "this policy has no subgoal head (policy.subgoal_localiser.channels: 0)");
     TORCH_CHECK(context.localiser_heatmap.defined(), "the context carries no heat map (use the context Encode returned)");
     return subgoal_localiser->TrainingSquaredError(context.localiser, context.localiser_heatmap, target);
   }
@@ -267,10 +159,7 @@ torch::Tensor VlaPolicyImpl::SubgoalSquaredError(const PolicyContext& context, c
 }
 
 std::vector<torch::Tensor> VlaPolicyImpl::SubgoalParameters() {
-  if (subgoal) return subgoal->parameters();
-  if (subgoal_mlp) return subgoal_mlp->parameters();
-  if (subgoal_localiser) return subgoal_localiser->parameters();
-  return {};
+  return subgoal_localiser ? subgoal_localiser->parameters() : std::vector<torch::Tensor>{};
 }
 
 absl::StatusOr<PolicyContext> VlaPolicyImpl::Encode(const PolicyObservation& observation, bool allow_unknown_words) {
@@ -294,9 +183,9 @@ absl::StatusOr<PolicyContext> VlaPolicyImpl::Encode(const PolicyObservation& obs
   PolicyContext context = encoder(pixels, device_ids, device_mask, proprio);
   if (subgoal_localiser) {
     context.localiser = subgoal_localiser(pixels, device_ids, device_mask, proprio, &context.localiser_heatmap);
+    // The heads steer by the localiser's estimate, not through it: the flow loss must not move it.
+    context.subgoal = context.localiser.detach();
   }
-  // The heads steer by the localiser's estimate, not through it: the flow loss must not move it.
-  if (config_.subgoal_conditioning) context.subgoal = Subgoal(context).detach();
   return context;
 }
 
@@ -305,7 +194,7 @@ torch::Tensor VlaPolicyImpl::Condition(TimeEmbedding& time, torch::nn::Linear& p
                                        const PolicyContext& context) {
   torch::Tensor c = time(tau) + proprio(context.proprio) + pooled(context.pooled);
   if (!subgoal_offset) return c;
-  TORCH_CHECK(context.subgoal.defined(), "subgoal_conditioning: the context carries no subgoal");
+  TORCH_CHECK(context.subgoal.defined(), "a policy with a subgoal head needs a context that carries the subgoal");
   // Relative to the gripper: "2 cm left of me" is the same motion wherever the object stands.
   const torch::Tensor offset = context.subgoal - context.proprio.narrow(1, 0, 2);
   return c + subgoal_offset(offset.to(c.scalar_type()));

@@ -120,12 +120,13 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
                                               const std::function<void(const std::string&)>& progress) {
   VLARFT_RETURN_IF_ERROR(config.Validate());
   VLARFT_RETURN_IF_ERROR(model_config.Validate());
-  if (config.subgoal_weight > 0 && !model_config.subgoal_head) {
-    return absl::InvalidArgumentError("policy_training.subgoal_weight > 0 needs policy.subgoal_head: true");
-  }
-  if (model_config.subgoal_conditioning && config.subgoal_weight <= 0) {
+  if (config.subgoal_weight > 0 && !model_config.HasSubgoalHead()) {
     return absl::InvalidArgumentError(
-        "policy.subgoal_conditioning needs policy_training.subgoal_weight > 0 (else nothing trains the subgoal head)");
+        "policy_training.subgoal_weight > 0 needs a subgoal head (policy.subgoal_localiser.channels > 0)");
+  }
+  if (model_config.HasSubgoalHead() && config.subgoal_weight <= 0) {
+    return absl::InvalidArgumentError(
+        "policy.subgoal_localiser needs policy_training.subgoal_weight > 0 (else nothing trains the subgoal head)");
   }
   if (config.torch_threads > 0) torch::set_num_threads(static_cast<int>(config.torch_threads));
   torch::manual_seed(config.seed);  // parameter initialisation only; data draws use `generator`
@@ -183,7 +184,7 @@ absl::StatusOr<PolicyTrainResult> TrainPolicy(const PolicyConfig& model_config, 
     }
     // Training steers the heads by the true subgoal (with noise); validation by the head's estimate,
     // as inference does, so its loss says how well the two halves work together.
-    if (model_config.subgoal_conditioning && augment) {
+    if (model_config.HasSubgoalHead() && augment) {
       const torch::Tensor noisy_metres =
           batch.subgoals.to(torch::kFloat32) + config.subgoal_noise_m * torch::randn({target.size(0), 2}, generator);
       context.subgoal = NormalizedSubgoal(policy->proprio_normalizer(), batch.proprio, noisy_metres).to(context.proprio.device());

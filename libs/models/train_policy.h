@@ -53,10 +53,10 @@ struct PolicyTrainConfig {
   int64_t torch_threads = 0;
   int64_t stop_after_steps = 0;  // > 0: checkpoint and return after this many steps in this run
   std::string mixed_precision = "auto";  // none | bf16 | auto (libs/core/mixed_precision.h)
-  double subgoal_weight = 0;             // weight of the subgoal MSE (needs policy.subgoal_head)
-  double subgoal_noise_m = 0.02;         // with policy.subgoal_conditioning: N(0, this²) metres on the fed subgoal
+  double subgoal_weight = 0;             // weight of the subgoal MSE (needs policy.subgoal_localiser)
+  double subgoal_noise_m = 0.02;         // with a subgoal head: N(0, this²) metres on the fed subgoal
   double subgoal_far_m = 0;              // > 0: weight subgoal errors by min(1, gripper-to-subgoal distance / this)
-  std::string subgoal_heatmap_loss = "estimate";  // with policy.subgoal_heatmap: estimate | expected
+  std::string subgoal_heatmap_loss = "estimate";  // with a subgoal head: estimate | expected
 
   template <typename V>
   void VisitFields(V& v) {
@@ -80,16 +80,16 @@ struct PolicyTrainConfig {
             "none | bf16 | auto: bfloat16 autocast of the forward pass (float32 weights and loss); auto = bf16 "
             "where the device runs it natively (CUDA, CPUs with AVX512-BF16 or AMX), float32 elsewhere");
     v.Field("subgoal_weight", subgoal_weight,
-            "weight of the auxiliary loss on the gripper's next open/close position (needs policy.subgoal_head; "
-            "0 = off)");
+            "weight of the auxiliary loss on the gripper's next open/close position (needs policy.subgoal_localiser, "
+            "> 0 with one; 0 = off)");
     v.Field("subgoal_noise_m", subgoal_noise_m,
-            "with policy.subgoal_conditioning: standard deviation (metres, per axis) of the noise added to the "
+            "with policy.subgoal_localiser: standard deviation (metres, per axis) of the noise added to the "
             "demonstration's subgoal the heads are trained on, so they learn to correct an imprecise estimate");
     v.Field("subgoal_far_m", subgoal_far_m,
             "> 0: weight each frame's subgoal error by min(1, distance from the gripper to the subgoal / this, "
             "metres), so frames where the gripper's position gives the answer away do not dominate (0 = equal)");
     v.Field("subgoal_heatmap_loss", subgoal_heatmap_loss,
-            "with policy.subgoal_heatmap: estimate (squared error of the soft-argmax estimate) | expected (its mean "
+            "with policy.subgoal_localiser: estimate (squared error of the soft-argmax estimate) | expected (its mean "
             "with the squared distance averaged over the heat map, which punishes a map split between two "
             "candidates; slower in the localisation study, docs/results.md)");
   }

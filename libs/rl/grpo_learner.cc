@@ -125,10 +125,10 @@ absl::StatusOr<std::unique_ptr<GrpoLearner>> GrpoLearner::Create(models::VlaPoli
   }
   policy->FreezeForRft();
   if (optim.localiser_lr > 0) {
-    if (!policy->config().subgoal_head || !policy->config().subgoal_conditioning) {
+    if (!policy->config().HasSubgoalHead()) {
       return absl::FailedPreconditionError(
-          "optim.localiser_lr > 0 needs a policy with policy.subgoal_head and policy.subgoal_conditioning: "
-          "otherwise the localiser does not change the actions and gets no gradient");
+          "optim.localiser_lr > 0 needs a policy with a subgoal head (policy.subgoal_localiser.channels > 0): "
+          "there is nothing else for it to train");
     }
     for (auto& p : policy->SubgoalParameters()) p.set_requires_grad(true);
   }

@@ -40,8 +40,8 @@ struct LearnerOptimConfig {
     v.Field("sigma_lr", sigma_lr, "AdamW learning rate of the sigma net");
     v.Field("encoder_lr", encoder_lr, "AdamW learning rate of encoder LoRA adapters");
     v.Field("localiser_lr", localiser_lr,
-            "AdamW learning rate of the subgoal head / heat-map localiser (0 = frozen; > 0 needs "
-            "policy.subgoal_conditioning, and only the policy-gradient term reaches it)");
+            "AdamW learning rate of the subgoal head's heat-map localiser (0 = frozen; > 0 needs "
+            "policy.subgoal_localiser, and only the policy-gradient term reaches it)");
     v.Field("weight_decay", weight_decay, "AdamW weight decay");
     v.Field("warmup_steps", warmup_steps, "linear learning-rate warm-up steps");
     v.Field("grad_clip", grad_clip, "global gradient-norm clip (<= 0 disables)");

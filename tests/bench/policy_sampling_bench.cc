@@ -7,7 +7,7 @@
 // Weights come from a checkpoint (speed does not depend on their values) or the tiny config.
 // A plain CLI reporting medians, not a unit test.
 //
-//   policy_sampling_bench --policy=checkpoints/tiny/policy_15w --batch_sizes=[1,16,64,256]
+//   policy_sampling_bench --policy=checkpoints/tiny/policy_heatmap_15w --batch_sizes=[1,16,64,256]
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -29,7 +29,7 @@ namespace vlarft::bench {
 namespace {
 
 struct BenchOptions {
-  std::string policy = "checkpoints/tiny/policy_15w";
+  std::string policy = "checkpoints/tiny/policy_heatmap_15w";
   std::vector<int64_t> batch_sizes = {1, 16, 64, 256};
   std::vector<std::string> paths = {"encode", "ode", "sde", "logprob"};
   int64_t repetitions = 3;

@@ -39,13 +39,12 @@ TEST(PolicyAdapterTest, OracleSubgoalNeedsASubgoalConditionedPolicy) {
   auto adapter = MakeVlaPolicyAdapter(models::testing::MakeTinyPolicy(), "tiny", options);
   ASSERT_FALSE(adapter.ok());
   EXPECT_EQ(adapter.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(adapter.status().message().find("subgoal_conditioning"), std::string::npos) << adapter.status();
+  EXPECT_NE(adapter.status().message().find("subgoal_localiser"), std::string::npos) << adapter.status();
 }
 
 TEST(PolicyAdapterTest, OracleSubgoalSteersTheChunksAndTheEstimateIgnoresIt) {
   models::PolicyConfig config = models::testing::TinyPolicyConfig();
-  config.subgoal_head = true;
-  config.subgoal_conditioning = true;
+  config.subgoal_localiser.channels = 8;
   models::VlaPolicy policy = models::testing::MakeTinyPolicy(config);
   {
     torch::NoGradGuard no_grad;  // adaLN-Zero heads start at zero output: give them values

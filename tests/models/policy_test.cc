@@ -76,35 +76,37 @@ TEST(PolicyTest, ShapesAndInitialSigmaIsTheGeometricMean) {
   EXPECT_TRUE(torch::allclose(log_sigma, torch::full_like(log_sigma, expected), 0, 1e-6));
 }
 
-TEST(PolicyTest, StemResidualBlocksAndKeypointStage) {
+TEST(PolicyTest, TheStemIsOneModuleWhoseKeypointsReadTheStrideFourStage) {
   PolicyConfig config = TinyPolicyConfig();
-  config.encoder.stem_channels = 8;
-  config.encoder.stem_keypoints = 4;
-  config.encoder.stem_keypoint_stage = 0;
-  config.encoder.stem_res_blocks = 2;
+  VlaPolicy patchify = MakeTinyPolicy(config);
+  EXPECT_TRUE(patchify->encoder->named_parameters().contains("stem.patch_embed.weight"));
+  config.encoder.stem.channels = 8;
+  config.encoder.stem.keypoints = 4;
   ASSERT_TRUE(config.Validate().ok()) << config.Validate();
   VlaPolicy policy = MakeTinyPolicy(config);
-  int64_t blocks = 0;
-  for (const auto& item : policy->encoder->named_modules()) {
-    if (item.key().rfind("stem_blocks.", 0) == 0 && item.value()->name() == "vlarft::models::PlainResBlockImpl") ++blocks;
-  }
-  EXPECT_EQ(blocks, 3 * 2);  // patch 8 = three stride-2 stages
+  const auto params = policy->encoder->named_parameters();
+  EXPECT_FALSE(params.contains("stem.patch_embed.weight"));
+  // patch 8 = three stride-2 stages (8, 16, 32 channels) and a 1x1 to dim; keypoints on stage 1.
+  EXPECT_EQ(params["stem.convs.2.weight"].sizes(), (std::vector<int64_t>{32, 16, 3, 3}));
+  EXPECT_EQ(params["stem.convs.3.weight"].sizes(), (std::vector<int64_t>{config.encoder.dim, 32, 1, 1}));
+  EXPECT_EQ(params["stem.keypoint_maps.weight"].sizes(), (std::vector<int64_t>{4, 16, 1, 1}));
   auto context = policy->Encode(TinyObservation(2));
   ASSERT_TRUE(context.ok()) << context.status();
-  EXPECT_EQ(context->tokens.size(1), 4 + 12 + 1 + 1 + 4);  // one keypoint token, as with the default stage
-  config.encoder.stem_keypoint_stage = 3;
-  EXPECT_NE(config.Validate().message().find("stem_keypoint_stage"), std::string::npos) << config.Validate();
-  config.encoder.stem_keypoint_stage = -1;
-  config.encoder.stem_res_blocks = -1;
-  EXPECT_NE(config.Validate().message().find("stem_res_blocks"), std::string::npos) << config.Validate();
+  EXPECT_EQ(context->tokens.size(1), 4 + 12 + 1 + 1 + 4);  // one keypoint token
+  config.encoder.stem.keypoints = -1;
+  EXPECT_NE(config.Validate().message().find("encoder.stem"), std::string::npos) << config.Validate();
+  config.encoder.stem.keypoints = 4;
+  config.encoder.patch_size = 6;
+  config.encoder.image_size = 18;
+  EXPECT_NE(config.Validate().message().find("power-of-two"), std::string::npos) << config.Validate();
 }
 
 TEST(PolicyTest, ConvStemWithFilmStartsUnconditionedAndLearnsFromTheInstruction) {
   torch::manual_seed(2);
   PolicyConfig config = TinyPolicyConfig();
-  config.encoder.stem_channels = 8;
-  config.encoder.stem_film = true;
-  config.encoder.stem_keypoints = 4;
+  config.encoder.stem.channels = 8;
+  config.encoder.stem.film = true;
+  config.encoder.stem.keypoints = 4;
   ASSERT_TRUE(config.Validate().ok());
   VlaPolicy policy = MakeTinyPolicy(config);
   PolicyObservation obs = TinyObservation(2);
@@ -117,7 +119,7 @@ TEST(PolicyTest, ConvStemWithFilmStartsUnconditionedAndLearnsFromTheInstruction)
   const auto film_parameters = [&] {
     std::vector<torch::Tensor> film;
     for (const auto& item : policy->encoder->named_parameters()) {
-      if (item.key().rfind("stem_film", 0) == 0) film.push_back(item.value());
+      if (item.key().rfind("stem.film", 0) == 0) film.push_back(item.value());
     }
     return film;
   }();
@@ -133,7 +135,7 @@ TEST(PolicyTest, ConvStemWithFilmStartsUnconditionedAndLearnsFromTheInstruction)
   for (const torch::Tensor& p : film_parameters) grad += gradient(p);
   EXPECT_GT(grad, 0.0);
   for (const auto& item : policy->encoder->named_parameters()) {
-    if (item.key().rfind("keypoint_", 0) == 0) {
+    if (item.key().rfind("stem.keypoint_", 0) == 0) {
       EXPECT_GT(gradient(item.value()), 0.0) << item.key();
     }
   }
@@ -143,39 +145,21 @@ TEST(PolicyTest, ConvStemWithFilmStartsUnconditionedAndLearnsFromTheInstruction)
   config.encoder.image_size = 18;
   EXPECT_FALSE(config.Validate().ok());
   PolicyConfig no_stem = TinyPolicyConfig();
-  no_stem.encoder.stem_keypoints = 4;
+  no_stem.encoder.stem.keypoints = 4;
   EXPECT_FALSE(no_stem.Validate().ok());
-}
-
-TEST(PolicyTest, StemCoordinatesAreTwoExtraInputChannels) {
-  PolicyConfig config = TinyPolicyConfig();
-  config.encoder.stem_channels = 8;
-  config.encoder.stem_coords = true;
-  ASSERT_TRUE(config.Validate().ok());
-  VlaPolicy policy = MakeTinyPolicy(config);
-  const auto params = policy->encoder->named_parameters();
-  ASSERT_TRUE(params.contains("stem_convs.0.weight"));
-  EXPECT_EQ(params["stem_convs.0.weight"].sizes(), (std::vector<int64_t>{8, 5, 3, 3}));  // RGB + x + y
-  // The coordinate channels feed the stem: silencing their weights changes the context.
-  PolicyObservation obs = TinyObservation(1);
-  torch::NoGradGuard no_grad;
-  auto with = policy->Encode(obs);
-  ASSERT_TRUE(with.ok()) << with.status();
-  params["stem_convs.0.weight"].narrow(1, 3, 2).zero_();
-  auto without = policy->Encode(obs);
-  ASSERT_TRUE(without.ok());
-  EXPECT_GT((with->tokens - without->tokens).abs().max().item<double>(), 1e-4);
-  PolicyConfig no_stem = TinyPolicyConfig();
-  no_stem.encoder.stem_coords = true;
-  EXPECT_NE(std::string(no_stem.Validate().message()).find("stem_coords"), std::string::npos);
+  no_stem.encoder.stem.keypoints = 0;
+  no_stem.encoder.stem.film = true;
+  EXPECT_NE(no_stem.Validate().message().find("encoder.stem.channels"), std::string::npos) << no_stem.Validate();
 }
 
 TEST(PolicyTest, SubgoalConditioningSteersTheHeadsByTheEstimatedSubgoal) {
   PolicyConfig config = TinyPolicyConfig();
-  config.subgoal_conditioning = true;
-  EXPECT_NE(std::string(config.Validate().message()).find("subgoal_head"), std::string::npos);
-  config.subgoal_head = true;
+  config.subgoal_localiser.scene_channels = 4;
+  EXPECT_NE(std::string(config.Validate().message()).find("subgoal_localiser.channels"), std::string::npos);
+  config.subgoal_localiser.scene_channels = 0;
+  config.subgoal_localiser.channels = 8;
   ASSERT_TRUE(config.Validate().ok());
+  ASSERT_TRUE(config.HasSubgoalHead());
   VlaPolicy policy = MakeTinyPolicy(config);
   PolicyObservation obs = TinyObservation(3);
   auto context = policy->Encode(obs);
@@ -219,37 +203,7 @@ TEST(PolicyTest, SubgoalConditioningSteersTheHeadsByTheEstimatedSubgoal) {
   // RFT trains the conditioning projections with the heads; the localiser stays frozen.
   policy->FreezeForRft();
   for (const auto& p : policy->flow_subgoal->parameters()) EXPECT_TRUE(p.requires_grad());
-  for (const auto& p : policy->subgoal->parameters()) EXPECT_FALSE(p.requires_grad());
-}
-
-TEST(PolicyTest, SubgoalMlpReadsTheStemKeypointsAndTheInstruction) {
-  PolicyConfig config = TinyPolicyConfig();
-  config.subgoal_head = true;
-  config.subgoal_hidden = 16;
-  EXPECT_NE(std::string(config.Validate().message()).find("stem_keypoints"), std::string::npos);
-  config.encoder.stem_channels = 8;
-  config.encoder.stem_film = true;
-  config.encoder.stem_keypoints = 4;
-  ASSERT_TRUE(config.Validate().ok());
-  VlaPolicy policy = MakeTinyPolicy(config);
-  EXPECT_FALSE(policy->subgoal);
-  ASSERT_TRUE(policy->subgoal_mlp);
-  auto context = policy->Encode(TinyObservation(3));
-  ASSERT_TRUE(context.ok()) << context.status();
-  ASSERT_TRUE(context->localiser.defined());
-  EXPECT_EQ(context->localiser.sizes(), (std::vector<int64_t>{3, 2 * 4 + config.encoder.dim}));
-  // The coordinates are spatial-softmax expectations in [-1, 1].
-  EXPECT_LE(context->localiser.narrow(1, 0, 8).abs().max().item<double>(), 1.0);
-  EXPECT_EQ(policy->Subgoal(*context).sizes(), (std::vector<int64_t>{3, 2}));
-  EXPECT_EQ(context->Repeat(2).localiser.size(0), 6);
-  // Gradients reach the stem through the keypoints, and RFT freezes the MLP.
-  policy->Subgoal(*context).sum().backward();
-  EXPECT_GT(policy->encoder->named_parameters()["keypoint_maps.weight"].grad().abs().sum().item<double>(), 0);
-  ASSERT_EQ(policy->SubgoalParameters().size(), 4u);
-  policy->FreezeForRft();
-  for (const auto& p : policy->SubgoalParameters()) EXPECT_FALSE(p.requires_grad());
-  config.subgoal_head = false;
-  EXPECT_NE(std::string(config.Validate().message()).find("subgoal_head"), std::string::npos);
+  for (const auto& p : policy->subgoal_localiser->parameters()) EXPECT_FALSE(p.requires_grad());
 }
 
 TEST(PolicyTest, BadObservationsAreClearErrors) {

@@ -204,30 +204,26 @@ TEST(TargetLocaliserTest, OptionsAreValidated) {
   EXPECT_NE(std::string(options.Validate().message()).find("scene"), std::string::npos);
   EXPECT_THROW(TargetLocaliser{options}, c10::Error);
   PolicyConfig config = TinyPolicyConfig();
-  config.subgoal_head = true;
-  config.subgoal_heatmap_scene = 4;
-  EXPECT_NE(std::string(config.Validate().message()).find("subgoal_heatmap"), std::string::npos);
-  config.subgoal_heatmap = 8;
+  config.subgoal_localiser.scene_channels = 4;
+  EXPECT_NE(std::string(config.Validate().message()).find("subgoal_localiser"), std::string::npos);
+  config.subgoal_localiser.channels = 8;
   EXPECT_TRUE(config.Validate().ok());
-  config.subgoal_heatmap_scene = -2;
+  config.subgoal_localiser.scene_channels = -2;
   EXPECT_NE(std::string(config.Validate().message()).find("scene"), std::string::npos);
 }
 
-TEST(TargetLocaliserTest, PolicyHeatmapHeadReplacesTheLinearHeadAndFreezesForRft) {
+TEST(TargetLocaliserTest, PolicySubgoalHeadIsTheLocaliserAndFreezesForRft) {
   PolicyConfig config = TinyPolicyConfig();
-  config.subgoal_heatmap = 8;
-  EXPECT_NE(std::string(config.Validate().message()).find("subgoal_head"), std::string::npos);
-  config.subgoal_head = true;
-  config.subgoal_hidden = 4;
-  EXPECT_NE(std::string(config.Validate().message()).find("subgoal_hidden"), std::string::npos);
-  config.subgoal_hidden = 0;
-  config.subgoal_heatmap = 7;
+  VlaPolicy headless = MakeTinyPolicy(config);
+  EXPECT_FALSE(headless->subgoal_localiser);
+  EXPECT_TRUE(headless->SubgoalParameters().empty());
+  config.subgoal_localiser.channels = -8;
+  EXPECT_NE(std::string(config.Validate().message()).find("subgoal_localiser.channels"), std::string::npos);
+  config.subgoal_localiser.channels = 7;
   EXPECT_NE(std::string(config.Validate().message()).find("even"), std::string::npos);
-  config.subgoal_heatmap = 8;
-  config.subgoal_conditioning = true;
+  config.subgoal_localiser.channels = 8;
   ASSERT_TRUE(config.Validate().ok());
   VlaPolicy policy = MakeTinyPolicy(config);
-  EXPECT_FALSE(policy->subgoal);
   ASSERT_TRUE(policy->subgoal_localiser);
   auto context = policy->Encode(TinyObservation(3));
   ASSERT_TRUE(context.ok()) << context.status();

@@ -103,7 +103,7 @@ TEST(TrainPolicyTest, SubgoalHeadLearnsTheTargetAndTheRftFreezeCoversIt) {
   const std::string dir = ::testing::TempDir() + "/vlarft_sft_subgoal_" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
   PolicyConfig model = testing::TinyPolicyConfig();
-  model.subgoal_head = true;
+  model.subgoal_localiser.channels = 8;
   PolicyTrainConfig config = FastConfig(80);
   config.subgoal_weight = 1.0;
   config.augment_shift = 0;
@@ -129,7 +129,7 @@ TEST(TrainPolicyTest, SubgoalHeadLearnsTheTargetAndTheRftFreezeCoversIt) {
   const torch::Tensor predicted = policy->Subgoal(*context);  // proprio units = [-1, 1] here: same numbers
   EXPECT_LT((predicted - batch->subgoals).abs().max().item<double>(), 0.15) << predicted << batch->subgoals;
   policy->FreezeForRft();
-  for (const auto& p : policy->subgoal->parameters()) EXPECT_FALSE(p.requires_grad());
+  for (const auto& p : policy->subgoal_localiser->parameters()) EXPECT_FALSE(p.requires_grad());
 }
 
 TEST(TrainPolicyTest, SubgoalWeightNeedsTheHeadAndTheData) {
@@ -146,9 +146,9 @@ TEST(TrainPolicyTest, SubgoalWeightNeedsTheHeadAndTheData) {
   SubgoalData subgoals;
   auto no_head = TrainPolicy(testing::TinyPolicyConfig(), config, subgoals, "", "", quiet);
   ASSERT_FALSE(no_head.ok());
-  EXPECT_NE(no_head.status().message().find("subgoal_head"), std::string::npos) << no_head.status();
+  EXPECT_NE(no_head.status().message().find("subgoal head"), std::string::npos) << no_head.status();
   PolicyConfig model = testing::TinyPolicyConfig();
-  model.subgoal_head = true;
+  model.subgoal_localiser.channels = 8;
   SyntheticData no_subgoals;
   auto no_data = TrainPolicy(model, config, no_subgoals, "", "", quiet);
   ASSERT_FALSE(no_data.ok());
@@ -173,8 +173,7 @@ TEST(TrainPolicyTest, SubgoalConditionedHeadsLearnToFollowTheSubgoal) {
   const std::string dir = ::testing::TempDir() + "/vlarft_sft_subgoal_cond_" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
   PolicyConfig model = testing::TinyPolicyConfig();
-  model.subgoal_head = true;
-  model.subgoal_conditioning = true;
+  model.subgoal_localiser.channels = 8;
   PolicyTrainConfig config = FastConfig(150);
   config.augment_shift = 0;
   config.subgoal_noise_m = 0;
@@ -189,7 +188,7 @@ TEST(TrainPolicyTest, SubgoalConditionedHeadsLearnToFollowTheSubgoal) {
   absl::StatusOr<VlaPolicy> loaded = LoadPolicy(dir + "/policy");
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   VlaPolicy policy = *loaded;
-  ASSERT_TRUE(policy->config().subgoal_conditioning);
+  ASSERT_TRUE(policy->config().HasSubgoalHead());
 
   torch::NoGradGuard no_grad;
   at::Generator generator = core::MakeCpuGenerator(11);
@@ -213,9 +212,7 @@ TEST(TrainPolicyTest, HeatmapSubgoalHeadTrainsWithEitherLossAndRoundTrips) {
   const std::string dir = ::testing::TempDir() + "/vlarft_sft_heatmap_" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
   PolicyConfig model = testing::TinyPolicyConfig();
-  model.subgoal_head = true;
-  model.subgoal_conditioning = true;
-  model.subgoal_heatmap = 8;
+  model.subgoal_localiser.channels = 8;
   auto quiet = [](const std::string&) {};
   for (const std::string loss : {"estimate", "expected"}) {
     PolicyTrainConfig config = FastConfig(10);
@@ -228,7 +225,7 @@ TEST(TrainPolicyTest, HeatmapSubgoalHeadTrainsWithEitherLossAndRoundTrips) {
     absl::StatusOr<VlaPolicy> loaded = LoadPolicy(dir + "/" + loss);
     ASSERT_TRUE(loaded.ok()) << loaded.status();
     ASSERT_TRUE((*loaded)->subgoal_localiser);
-    EXPECT_FALSE((*loaded)->subgoal);
+    EXPECT_EQ((*loaded)->config().subgoal_localiser.channels, 8);
   }
   std::filesystem::remove_all(dir);
 }

@@ -135,9 +135,7 @@ TEST(GrpoLearnerTest, ConstantActionDimsCanBeLeftOutOfTheTokenTerms) {
 
 models::VlaPolicy LocaliserPolicy(uint64_t seed) {
   models::PolicyConfig config = models::testing::TinyPolicyConfig();
-  config.subgoal_head = true;
-  config.subgoal_conditioning = true;
-  config.subgoal_heatmap = 8;
+  config.subgoal_localiser.channels = 8;
   torch::manual_seed(seed);
   models::VlaPolicy policy = MakeTinyPolicy(config);
   Randomize(*policy, 0.2);

@@ -72,20 +72,6 @@ TEST(LocalisationStudyTest, ReportsACurveInCentimetresAndLearnsAConstantTarget) 
   EXPECT_GT(curve->back().seconds, 0.0);
 }
 
-TEST(LocalisationStudyTest, ThePolicyEncoderRuns) {
-  data::DemoDataset dataset = ConstantSubgoalDataset();
-  training::DemoPolicyData source(&dataset, 8, 0, 0.25);
-  LocalisationStudyOptions options;
-  options.steps = 2;
-  options.batch_size = 4;
-  options.log_every = 1;
-  options.validation_batches = 1;
-  auto curve = RunLocalisationStudy(models::testing::TinyPolicyConfig(), source, options, [](const LocalisationPoint&) {});
-  ASSERT_TRUE(curve.ok()) << curve.status();
-  ASSERT_EQ(curve->size(), 2u);
-  EXPECT_TRUE(std::isfinite(curve->back().validation_rms_cm));
-}
-
 TEST(LocalisationStudyTest, TheHeatmapLocaliserLearnsAConstantTargetWithEitherLoss) {
   for (const std::string loss : {"estimate", "expected"}) {
     data::DemoDataset dataset = ConstantSubgoalDataset();
@@ -112,7 +98,7 @@ TEST(LocalisationStudyTest, TheHeatmapLocaliserLearnsAConstantTargetWithEitherLo
 TEST(LocalisationStudyTest, BadOptionsAreClearErrors) {
   LocalisationStudyOptions options;
   options.model = "resnet";
-  EXPECT_NE(options.Validate().message().find("policy, cnn or heatmap"), std::string::npos);
+  EXPECT_NE(options.Validate().message().find("cnn or heatmap"), std::string::npos);
   options.model = "heatmap";
   options.heatmap_loss = "l1";
   EXPECT_NE(options.Validate().message().find("heatmap_loss"), std::string::npos);

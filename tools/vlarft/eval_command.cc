@@ -57,7 +57,7 @@ struct EvalCommandOptions {
     v.Field("expert_pause_prob", expert_pause_prob, "--policy=expert: probability of an idle step");
     v.Field("sde", sde, "sample the stochastic (SDE) policy instead of the ODE");
     v.Field("oracle_subgoal", oracle_subgoal,
-            "diagnostic, for policies with policy.subgoal_conditioning: steer by the simulator's true next "
+            "diagnostic, for policies with a subgoal head (policy.subgoal_localiser): steer by the simulator's true next "
             "subgoal instead of the subgoal head's estimate (success of the controller alone)");
     v.Field("mixed_precision", mixed_precision,
             "none | bf16 | auto: bfloat16 autocast for the policy (its training regime); auto = bf16 where the "
@@ -86,7 +86,7 @@ absl::Status RunEval(const std::vector<std::string>& args) {
   if (!run) return absl::OkStatus();
   VLARFT_RETURN_IF_ERROR(core::ValidateMixedPrecision(options.mixed_precision, "--mixed_precision"));
   if (options.oracle_subgoal && (options.policy == "expert" || options.policy == "random")) {
-    return absl::InvalidArgumentError("--oracle_subgoal needs a policy checkpoint (trained with policy.subgoal_conditioning)");
+    return absl::InvalidArgumentError("--oracle_subgoal needs a policy checkpoint (one with a subgoal head, policy.subgoal_localiser)");
   }
   if (options.torch_threads > 0) torch::set_num_threads(static_cast<int>(options.torch_threads));
   VLARFT_ASSIGN_OR_RETURN(std::vector<tabletop::PerturbationSpec> perturbations, Perturbations(options.perturbation));
@@ -109,7 +109,7 @@ absl::Status RunEval(const std::vector<std::string>& args) {
                             core::UseBf16(options.mixed_precision, loaded->parameters().front().device().type()));
     precision = core::PrecisionName(adapter.bf16);
     adapter.oracle_subgoal = options.oracle_subgoal;
-    if (loaded->config().subgoal_conditioning) {
+    if (loaded->config().HasSubgoalHead()) {
       adapter.subgoal_error = [&subgoal_errors](int task, int step, double error_m) {
         subgoal_errors.Add(task, step, error_m);
       };

@@ -1,0 +1,148 @@
+#include "studies/sde_reward_study.h"
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "libs/core/rng.h"
+#include "libs/core/status.h"
+#include "libs/evaluation/policy_adapter.h"
+#include "libs/reward/reward.h"
+#include "libs/reward/tokenizer_features.h"
+#include "libs/rollout/policy_replica.h"
+#include "libs/rollout/policy_state_prompt_source.h"
+#include "libs/rollout/tabletop_imaginer.h"
+#include "libs/rollout/world_model_imaginer.h"
+
+namespace vlarft::studies {
+namespace {
+
+bool AllEqual(const torch::Tensor& v) { return (v.max() - v.min()).item<double>() == 0.0; }
+
+std::vector<double> ToVector(const torch::Tensor& t) {
+  const torch::Tensor d = t.to(torch::kFloat64).contiguous();
+  return {d.data_ptr<double>(), d.data_ptr<double>() + d.numel()};
+}
+
+// Real frames passed through the tokenizer (context o_t encoded; each frame encoded against it and
+// decoded): the best any dynamics model could imagine through this tokenizer. `frames` uint8
+// [N, T, H, W, 3], `context` uint8 [H, W, 3]; returns the reconstructions, same shape.
+torch::Tensor ThroughTokenizer(models::VideoTokenizer& tokenizer, const torch::Tensor& context,
+                               const torch::Tensor& frames) {
+  torch::NoGradGuard no_grad;
+  const torch::Device device = tokenizer->device();
+  const models::ContextEncoding ctx = tokenizer->EncodeContext(models::FramesToModel(context.unsqueeze(0), device));
+  const torch::Tensor flat = frames.reshape({-1, frames.size(-3), frames.size(-2), 3});
+  const auto [codes, indices] = tokenizer->EncodeFuture(models::FramesToModel(flat, device), ctx);
+  return models::ModelToFrames(tokenizer->DecodeFuture(codes, ctx)).to(torch::kCPU).reshape(frames.sizes());
+}
+
+}  // namespace
+
+absl::Status SdeRewardStudyOptions::Validate() const {
+  if (groups < 1 || group_size < 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("need groups >= 1 and group_size >= 2 (a rank needs two chunks), got ", groups, " and ", group_size));
+  }
+  if (states != "demo" && states != "policy") {
+    return absl::InvalidArgumentError(absl::StrCat("states is '", states, "'; expected demo or policy"));
+  }
+  if (states == "policy" && max_decisions < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("states policy needs max_decisions >= 1, got ", max_decisions));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy, models::ImaginationEngine engine,
+                                                       rollout::DemoPromptSource& prompts,
+                                                       const SdeRewardStudyOptions& options,
+                                                       const std::function<void(int64_t)>& progress) {
+  VLARFT_RETURN_IF_ERROR(options.Validate());
+  const int64_t chunk_length = policy->config().chunk_length;
+  rollout::PolicyReplica replica(policy);
+  rollout::PromptSource* prompt_source = &prompts;
+  std::unique_ptr<tabletop::Policy> actor;  // states policy: deterministic ODE sampling, as evaluated
+  std::unique_ptr<rollout::PolicyStatePromptSource> policy_states;
+  if (options.states == "policy") {
+    evaluation::PolicyAdapterOptions adapter;
+    adapter.bf16 = options.policy_bf16;
+    VLARFT_ASSIGN_OR_RETURN(actor, evaluation::MakeVlaPolicyAdapter(policy, "policy", adapter));
+    rollout::PolicyStatePromptOptions state_options;
+    state_options.max_decisions = static_cast<int>(options.max_decisions);
+    state_options.chunk_length = static_cast<int>(chunk_length);
+    state_options.expert_steps = chunk_length;
+    policy_states = std::make_unique<rollout::PolicyStatePromptSource>(&prompts, actor.get(),
+                                                                         data::DemoReplayOptions{}, state_options);
+    prompt_source = policy_states.get();
+  }
+  models::VideoTokenizer tokenizer = engine.tokenizer();
+  auto features = std::make_shared<reward::TokenizerFeatureExtractor>(tokenizer);
+  rollout::WorldModelImaginer world_model(std::move(engine));
+  rollout::TabletopImaginer real(&prompts.dataset(), {});
+  reward::RewardConfig config;  // the configured type-3 formula: L1 + tokenizer perceptual, mean over frames
+  VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<reward::RewardScorer> scorer, reward::RewardScorer::Create(config, features));
+
+  SdeRewardStudyResult result;
+  std::vector<reward::GroupedPairs> pairs(5);  // x = reward, y = ground-truth progress
+  for (const char* name : {"world model, greedy (type 3, the README run's)", "world model, sampled (type 3)",
+                           "real frames (type 3 formula on rendered frames)",
+                           "real frames through the tokenizer (encode, decode)",
+                           "action L1 to the expert chunk (type 1)"}) {
+    result.rewards.push_back({name, {}, {}, 0, 0});
+  }
+  const core::SeedPath root(options.seed);
+  for (int64_t i = 0; i < options.groups; ++i) {
+    VLARFT_ASSIGN_OR_RETURN(rollout::Prompt prompt, prompt_source->Get(root.Child("prompts").seed() % (1ull << 40) + i));
+    models::PolicyObservation obs{prompt.frame.unsqueeze(0), {prompt.instruction}, prompt.proprio.unsqueeze(0)};
+    VLARFT_ASSIGN_OR_RETURN(rollout::PolicyReplica::Sampled sampled,
+                            replica.SampleGroup(obs, options.group_size, root.Child("policy").Child(i).seed()));
+    const torch::Tensor actions = sampled.actions.to(torch::kFloat32);
+    const torch::Tensor expert = prompt.expert_actions.narrow(0, 0, chunk_length).to(torch::kFloat32);
+    rollout::ImagineSettings settings;
+    settings.group_size = options.group_size;
+    settings.seed = root.Child("world_model").Child(i).seed();
+    VLARFT_ASSIGN_OR_RETURN(auto real_session, real.Start(prompt, settings));
+    VLARFT_ASSIGN_OR_RETURN(rollout::ImaginedChunk real_chunk, real_session->Next(actions, expert));
+    VLARFT_ASSIGN_OR_RETURN(rollout::GroundTruth truth, real_session->Outcome());
+    settings.top_k = 1;
+    VLARFT_ASSIGN_OR_RETURN(auto greedy_session, world_model.Start(prompt, settings));
+    VLARFT_ASSIGN_OR_RETURN(rollout::ImaginedChunk greedy, greedy_session->Next(actions, expert));
+    settings.top_k = 0;
+    VLARFT_ASSIGN_OR_RETURN(auto sampled_session, world_model.Start(prompt, settings));
+    VLARFT_ASSIGN_OR_RETURN(rollout::ImaginedChunk sampled_chunk, sampled_session->Next(actions, expert));
+    std::vector<torch::Tensor> rewards;
+    for (const rollout::ImaginedChunk* c : {&greedy, &sampled_chunk, &real_chunk}) {
+      VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown b, scorer->ScoreTrajectories(c->frames, c->reference));
+      rewards.push_back(b.rewards);
+    }
+    {
+      // The group and the reference in one pass: the context is encoded once.
+      const torch::Tensor all = ThroughTokenizer(
+          tokenizer, prompt.frame, torch::cat({real_chunk.frames, real_chunk.reference.unsqueeze(0)}));
+      const int64_t group = real_chunk.frames.size(0);
+      VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown b, scorer->ScoreTrajectories(all.narrow(0, 0, group), all[group]));
+      rewards.push_back(b.rewards);
+    }
+    VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown l1, scorer->ScoreActions(actions, expert));
+    rewards.push_back(l1.rewards);
+    const std::vector<double> y = ToVector(truth.progress);
+    result.truth_all_equal_groups += AllEqual(truth.progress);
+    result.groups_with_a_failure += !truth.success.all().item<bool>();
+    for (size_t k = 0; k < pairs.size(); ++k) {
+      pairs[k].x.push_back(ToVector(rewards[k]));
+      pairs[k].y.push_back(y);
+      result.rewards[k].all_equal_groups += AllEqual(rewards[k]);
+    }
+    if (progress) progress(i + 1);
+  }
+  for (size_t k = 0; k < pairs.size(); ++k) {
+    const reward::GroupedPairs& p = pairs[k];
+    SdeRewardColumn& column = result.rewards[k];
+    column.spearman = reward::MeanWithinGroupSpearman(p, reward::AllGroups(p.groups()), &column.defined_groups);
+    column.ci95 = reward::ClusterBootstrap(
+        p.groups(), [&](const std::vector<int64_t>& g) { return reward::MeanWithinGroupSpearman(p, g); }, 1000,
+        options.seed);
+  }
+  return result;
+}
+
+}  // namespace vlarft::studies

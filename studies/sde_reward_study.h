@@ -1,0 +1,62 @@
+// `vlarft study sde-rewards`' experiment: how informative is each reward on the groups RFT actually
+// trains on? Groups of G chunks sampled from the SDE policy (not perturbed expert chunks) at
+// demonstration states, or (states "policy") at states the policy reached itself after
+// 1..max_decisions of its own chunks from a demonstration's start (policy_state_prompt_source.h).
+// Every chunk is executed in the real benchmark from the prompt's exact state (ground truth:
+// tabletop_imaginer.h progress) and imagined by the world model, greedy and sampled; the real frames
+// are also scored after a round trip through the tokenizer, which separates what the tokenizer
+// cannot represent from what the dynamics model gets wrong. Per reward: the mean within-group
+// Spearman ρ against the ground-truth progress (what GRPO's group-relative advantages use; 95%
+// bootstrap interval over groups) and the share of groups whose G rewards are all equal (no
+// learning signal at all). docs/reward_study.md reports it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "libs/models/imagination_engine.h"
+#include "libs/models/policy.h"
+#include "libs/reward/rank_correlation.h"
+#include "libs/rollout/demo_prompt_source.h"
+
+namespace vlarft::studies {
+
+struct SdeRewardStudyOptions {
+  int64_t groups = 64;      // prompts, one group of G SDE chunks each
+  uint64_t seed = 7;        // prompt draws, sampling and world-model noise, the bootstrap
+  int64_t group_size = 16;  // G
+  std::string states = "demo";  // demo (demonstration states) | policy (the policy's own)
+  int64_t max_decisions = 6;    // states policy: the policy acts 1..N chunks before each group
+  bool policy_bf16 = false;     // states policy: bf16 autocast while the policy acts, as in evaluation
+  absl::Status Validate() const;
+};
+
+struct SdeRewardColumn {
+  std::string name;
+  std::optional<double> spearman;  // mean within-group ρ vs progress (none: no group defines it)
+  std::optional<reward::ConfidenceInterval> ci95;
+  int64_t defined_groups = 0;    // groups where ρ is defined (neither side constant)
+  int64_t all_equal_groups = 0;  // groups whose G rewards are all equal
+};
+
+struct SdeRewardStudyResult {
+  // In this order: world model greedy (type 3, the README run's), world model sampled, real frames
+  // (type 3 formula on rendered frames), real frames through the tokenizer, action L1 (type 1).
+  std::vector<SdeRewardColumn> rewards;
+  int64_t truth_all_equal_groups = 0;  // groups whose G chunks tie on the ground truth
+  int64_t groups_with_a_failure = 0;   // groups where some chunk fails
+};
+
+// `prompts` must have been loaded with steps >= the policy's chunk length; the type-3 rewards use
+// the default reward config (L1 + tokenizer perceptual distance, mean over frames) with the
+// engine's tokenizer. `progress` gets the number of groups done.
+absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy, models::ImaginationEngine engine,
+                                                       rollout::DemoPromptSource& prompts,
+                                                       const SdeRewardStudyOptions& options,
+                                                       const std::function<void(int64_t)>& progress);
+
+}  // namespace vlarft::studies

@@ -1,0 +1,111 @@
+// The SDE-group reward study as a library: small random models on a generated benchmark dataset,
+// demonstration and policy states, the five rewards reported, the same result for the same seed.
+#include "studies/sde_reward_study.h"
+
+#include <unistd.h>
+
+#include <cmath>
+
+#include "gtest/gtest.h"
+#include "libs/data/demo_dataset.h"
+#include "libs/data/generate.h"
+#include "tests/data/test_files.h"
+#include "tests/models/policy_test_util.h"
+#include "tests/models/world_model_test_util.h"
+
+namespace vlarft::studies {
+namespace {
+
+constexpr int kSize = 16;
+constexpr int64_t kChunk = 4;  // the small world model holds 8 frames
+
+const std::string& DatasetDir() {
+  static const std::string* dir = [] {
+    data::GenerateOptions options;
+    options.out = data::testing::FreshDir("sde_reward_study_" + std::to_string(getpid()));
+    options.suites = {"goal"};
+    options.demos_per_task = 1;
+    options.image_size = kSize;
+    EXPECT_TRUE(data::GenerateDemos(options, [](const std::string&) {}).ok());
+    return new std::string(options.out);
+  }();
+  return *dir;
+}
+
+struct Inputs {
+  std::unique_ptr<rollout::DemoPromptSource> prompts;
+  models::VlaPolicy policy{nullptr};
+  models::ImaginationEngine engine;
+};
+
+Inputs MakeInputs() {
+  auto prompts = rollout::DemoPromptSource::Load(DatasetDir(), {}, kSize, 1, 0.1, kChunk);
+  EXPECT_TRUE(prompts.ok()) << prompts.status();
+  torch::manual_seed(5);
+  models::PolicyConfig config = models::testing::TinyPolicyConfig();
+  config.chunk_length = kChunk;
+  std::vector<std::string> instructions;
+  for (const data::Episode& e : (*prompts)->dataset().episodes) instructions.push_back(e.instruction);
+  models::VlaPolicy policy(config, models::InstructionTokenizer::Build(instructions),
+                           models::testing::UnitNormalizer(config.action_dim),
+                           models::testing::UnitNormalizer(config.proprio_dim));
+  models::VideoTokenizer tokenizer(models::testing::SmallTokenizerConfig());
+  models::WorldModel model(models::testing::SmallWorldModelConfig(), models::testing::UnitActions());
+  return {std::move(*prompts), policy, models::ImaginationEngine::Create(tokenizer, model).value()};
+}
+
+TEST(SdeRewardStudyTest, BadOptionsNameTheField) {
+  SdeRewardStudyOptions options;
+  options.states = "nowhere";
+  EXPECT_NE(std::string(options.Validate().message()).find("states"), std::string::npos) << options.Validate();
+  options.states = "policy";
+  options.max_decisions = 0;
+  EXPECT_NE(std::string(options.Validate().message()).find("max_decisions"), std::string::npos);
+  options.max_decisions = 2;
+  options.group_size = 1;
+  EXPECT_NE(std::string(options.Validate().message()).find("group_size"), std::string::npos);
+}
+
+TEST(SdeRewardStudyTest, ReportsEveryRewardAtDemonstrationAndPolicyStatesDeterministically) {
+  for (const std::string states : {"demo", "policy"}) {
+    SdeRewardStudyOptions options;
+    options.groups = 2;
+    options.group_size = 3;
+    options.states = states;
+    options.max_decisions = 1;
+    std::vector<int64_t> reported;
+    Inputs a = MakeInputs();
+    auto first = RunSdeRewardStudy(a.policy, std::move(a.engine), *a.prompts, options,
+                                   [&](int64_t done) { reported.push_back(done); });
+    ASSERT_TRUE(first.ok()) << states << ": " << first.status();
+    EXPECT_EQ(reported, (std::vector<int64_t>{1, 2})) << states;
+    ASSERT_EQ(first->rewards.size(), 5u);
+    EXPECT_NE(first->rewards[0].name.find("greedy"), std::string::npos);
+    EXPECT_NE(first->rewards[4].name.find("action L1"), std::string::npos);
+    for (const SdeRewardColumn& c : first->rewards) {
+      EXPECT_LE(c.defined_groups, 2) << c.name;
+      EXPECT_LE(c.all_equal_groups, 2) << c.name;
+      if (c.spearman) {
+        EXPECT_GE(*c.spearman, -1.0) << c.name;
+        EXPECT_LE(*c.spearman, 1.0) << c.name;
+      } else {
+        EXPECT_EQ(c.defined_groups, 0) << c.name;
+      }
+    }
+    // Three distinct SDE chunks are never the same distance from the expert's.
+    EXPECT_EQ(first->rewards[4].all_equal_groups, 0) << states;
+    EXPECT_LE(first->truth_all_equal_groups, 2);
+    // The same seed and models give the same study.
+    Inputs b = MakeInputs();
+    auto second = RunSdeRewardStudy(b.policy, std::move(b.engine), *b.prompts, options, nullptr);
+    ASSERT_TRUE(second.ok()) << second.status();
+    for (size_t k = 0; k < 5; ++k) {
+      EXPECT_EQ(first->rewards[k].spearman.has_value(), second->rewards[k].spearman.has_value()) << k;
+      if (first->rewards[k].spearman) EXPECT_EQ(*first->rewards[k].spearman, *second->rewards[k].spearman) << k;
+      EXPECT_EQ(first->rewards[k].all_equal_groups, second->rewards[k].all_equal_groups) << k;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace vlarft::studies
