@@ -32,18 +32,16 @@ fi
 # The SFT policies (docs/results.md, "SFT policies"): the subgoal-conditioned policy with the
 # heat-map localiser, 4000 steps (policy_heatmap), and the same run continued to 16000 steps
 # ("15w", policy_heatmap_15w), which tiny.yaml's RFT starts from.
-HEATMAP_SFT=(--set policy.subgoal_localiser.channels=48 --set policy_training.subgoal_weight=1 --set policy_training.subgoal_heatmap_loss=expected
-             --set policy_training.lr=0.001)
 if [[ ! -f checkpoints/tiny/policy_heatmap.safetensors || ! -f checkpoints/tiny/policy_heatmap_15w.safetensors ]]; then
   echo "== SFT policies missing: training policy_heatmap (4000 steps) and continuing it to 16000 =="
-  "$VLARFT" train policy --config "$CONFIG" --dataset data/tabletop --out out/sft/policy_heatmap "${HEATMAP_SFT[@]}"
+  "$VLARFT" train policy --config "$CONFIG" --dataset data/tabletop --out out/sft/policy_heatmap
   cp out/sft/policy_heatmap.safetensors out/sft/policy_heatmap.yaml checkpoints/tiny/
   rm -rf out/sft/policy_heatmap_15w_ckpt
   mkdir -p out/sft/policy_heatmap_15w_ckpt
   cp -r "out/sft/policy_heatmap_ckpt/$(cat out/sft/policy_heatmap_ckpt/LATEST)" out/sft/policy_heatmap_ckpt/LATEST \
     out/sft/policy_heatmap_15w_ckpt/
   "$VLARFT" train policy --config "$CONFIG" --dataset data/tabletop --out out/sft/policy_heatmap_15w \
-    "${HEATMAP_SFT[@]}" --set policy_training.steps=16000
+    --set policy_training.steps=16000
   cp out/sft/policy_heatmap_15w.safetensors out/sft/policy_heatmap_15w.yaml checkpoints/tiny/
 fi
 
@@ -52,7 +50,7 @@ fi
 if [[ ! -f checkpoints/tiny/policy_heatmap_base.safetensors ]]; then
   echo "== checkpoints/tiny/policy_heatmap_base missing: training it (8000 steps) =="
   "$VLARFT" train policy --config "$CONFIG" --dataset data/tabletop --out out/sft/policy_heatmap_base \
-    "${HEATMAP_SFT[@]}" --set policy_training.steps=8000
+    --set policy_training.steps=8000
   cp out/sft/policy_heatmap_base.safetensors out/sft/policy_heatmap_base.yaml checkpoints/tiny/
 fi
 
