@@ -53,10 +53,10 @@ ninja -C /tmp/b -k 0 -j16 > "$OUT/build.log" 2>&1 && say "build ok" ||
   --output-on-failure) > "$OUT/tests.log" 2>&1
 say "tests: $(grep -E 'tests passed|tests failed' "$OUT/tests.log")"
 
-# The bar: paper preset, G = 16 (+1 reference), one chunk of 8 frames; cached, static shapes and
+# The bar: paper preset, G = 16 (+1 reference), one chunk of 8 frames; cached, static shapes, bf16 weights and
 # the re-prefill baseline (2G sequences) in one run.
 timeout 240 /tmp/b/bin/wm_generation_bench --preset=paper --device=cuda --group_sizes="[16]" --frames="[8]" \
-  --repetitions=3 --static_shapes=true --baseline=true --decode_frames=false --json="$OUT/wm_paper.json" \
+  --repetitions=3 --static_shapes=true --bf16_weights=true --baseline=true --decode_frames=false --json="$OUT/wm_paper.json" \
   > "$OUT/wm_paper.txt" 2>&1
 tee -a "$OUT/summary.txt" < "$OUT/wm_paper.txt"
 timeout 60 /tmp/b/bin/wm_generation_bench --tokenizer=checkpoints/tiny/tokenizer \

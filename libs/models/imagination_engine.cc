@@ -59,8 +59,13 @@ absl::StatusOr<ImaginationEngine> ImaginationEngine::Create(VideoTokenizer token
   if (limits.max_group_size < 1 || limits.decode_batch < 1) {
     return absl::InvalidArgumentError("engine limits max_group_size and decode_batch must be >= 1");
   }
+  if (limits.world_model_dtype != torch::kFloat32 && limits.world_model_dtype != torch::kBFloat16) {
+    return absl::InvalidArgumentError(absl::StrCat("engine world_model_dtype must be float32 or bfloat16, got ",
+                                                   c10::toString(limits.world_model_dtype)));
+  }
   tokenizer->eval();
   model->eval();
+  model->to(limits.world_model_dtype);
   return ImaginationEngine(std::move(tokenizer), std::move(model), limits);
 }
 

@@ -105,6 +105,11 @@ int64_t StaticRowBucket(int64_t rows);
 struct EngineLimits {
   int64_t max_group_size = 64;  // sequences per group
   int64_t decode_batch = 64;    // frames per future-decoder call (bounds activation memory)
+  // The dtype of the world model's weights and KV caches in this engine: kFloat32 (as trained) or
+  // kBFloat16, which halves the bytes every decode step reads — what bounds a GPU's decode step
+  // (docs/world_model.md, "bf16 weights"). Scores, logits and sampling stay float32; the tokenizer
+  // stays float32. Create converts the model it is given in place.
+  torch::Dtype world_model_dtype = torch::kFloat32;
 };
 
 // The seeds of a new group's sequences derived from one request seed (sequence i: child i), as the

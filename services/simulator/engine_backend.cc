@@ -91,13 +91,15 @@ absl::StatusOr<ImagineResults> EngineBackend::ImagineBatch(const std::vector<con
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<EngineBackend>> LoadEngineBackend(const std::string& tokenizer_stem,
-                                                                 const std::string& world_model_stem,
-                                                                 const std::string& device, int64_t max_group_size,
-                                                                 int64_t max_horizon, absl::Duration session_timeout) {
-  VLARFT_ASSIGN_OR_RETURN(torch::Device dev, core::ParseDevice(device, "simulator.device"));
+absl::StatusOr<std::unique_ptr<EngineBackend>> LoadEngineBackend(const SimulatorConfig& config) {
+  VLARFT_RETURN_IF_ERROR(core::Annotate(config.Validate(), "simulator"));
+  const std::string& tokenizer_stem = config.tokenizer_checkpoint;
+  const std::string& world_model_stem = config.world_model_checkpoint;
+  const int64_t max_group_size = config.max_group_size;
+  VLARFT_ASSIGN_OR_RETURN(torch::Device dev, core::ParseDevice(config.device, "simulator.device"));
   models::EngineLimits limits;
   limits.max_group_size = max_group_size + 1;  // + the expert reference row
+  limits.world_model_dtype = config.world_model_dtype == "bfloat16" ? torch::kBFloat16 : torch::kFloat32;
   VLARFT_ASSIGN_OR_RETURN(models::ImaginationEngine engine,
                           models::ImaginationEngine::Load(tokenizer_stem, world_model_stem, dev, limits));
   SimulatorFacts facts;
@@ -106,7 +108,8 @@ absl::StatusOr<std::unique_ptr<EngineBackend>> LoadEngineBackend(const std::stri
   facts.frame_width = tok.image_size;
   facts.tokens_per_frame = tok.future_tokens();
   facts.max_group_size = max_group_size;
-  facts.max_horizon = std::min<int64_t>(max_horizon, engine.world_model()->config().max_frames / facts.chunk_length);
+  facts.max_horizon =
+      std::min<int64_t>(config.max_horizon, engine.world_model()->config().max_frames / facts.chunk_length);
   facts.device = dev.str();
   // Fingerprint: sizes and modification times of the weight files, enough to tell models apart.
   uint64_t hash = 1469598103934665603ull;
@@ -118,7 +121,8 @@ absl::StatusOr<std::unique_ptr<EngineBackend>> LoadEngineBackend(const std::stri
     for (uint64_t v : {size, static_cast<uint64_t>(mtime)}) hash = (hash ^ v) * 1099511628211ull;
   }
   facts.fingerprint = absl::StrFormat("%016x", hash);
-  return std::make_unique<EngineBackend>(std::move(engine), std::move(facts), session_timeout);
+  return std::make_unique<EngineBackend>(std::move(engine), std::move(facts),
+                                         absl::Seconds(config.session_idle_timeout_s));
 }
 
 }  // namespace vlarft::services

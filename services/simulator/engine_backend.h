@@ -13,6 +13,7 @@
 
 #include "libs/models/imagination_engine.h"
 #include "services/simulator/session_table.h"
+#include "services/simulator/simulator_config.h"
 #include "services/simulator/world_model_backend.h"
 
 namespace vlarft::services {
@@ -33,10 +34,8 @@ class EngineBackend : public WorldModelBackend {
   SessionTable<std::shared_ptr<models::GroupSession>> sessions_;
 };
 
-// Loads the checkpoints named in the simulator config and derives the facts (fingerprint included).
-absl::StatusOr<std::unique_ptr<EngineBackend>> LoadEngineBackend(const std::string& tokenizer_stem,
-                                                                 const std::string& world_model_stem,
-                                                                 const std::string& device, int64_t max_group_size,
-                                                                 int64_t max_horizon, absl::Duration session_timeout);
+// Loads the checkpoints named in the simulator config (validated) onto its device, with its world-model
+// dtype, and derives the facts (fingerprint included).
+absl::StatusOr<std::unique_ptr<EngineBackend>> LoadEngineBackend(const SimulatorConfig& config);
 
 }  // namespace vlarft::services

@@ -26,9 +26,7 @@ absl::Status RunSimulator(const ServiceInvocation<SimulatorConfig>& invocation, 
                                                          config.max_group_size, config.max_horizon,
                                                          absl::Seconds(config.session_idle_timeout_s)));
   } else {
-    VLARFT_ASSIGN_OR_RETURN(backend, LoadEngineBackend(config.tokenizer_checkpoint, config.world_model_checkpoint,
-                                                       config.device, config.max_group_size, config.max_horizon,
-                                                       absl::Seconds(config.session_idle_timeout_s)));
+    VLARFT_ASSIGN_OR_RETURN(backend, LoadEngineBackend(config));
   }
   VLARFT_ASSIGN_OR_RETURN(TokenVerifier auth, TokenVerifier::FromEnvironment(invocation.server.auth_token_env));
   if (invocation.server.validating()) return ValidateServerFiles(invocation.server);
@@ -37,6 +35,7 @@ absl::Status RunSimulator(const ServiceInvocation<SimulatorConfig>& invocation, 
   VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<ServiceServer> server,
                           ServiceServer::Start(invocation.server, {&service}, "simulator", std::move(endpoint)));
   LOG(INFO) << "event=model_loaded fingerprint=" << backend->Facts().fingerprint << " device=" << backend->Facts().device
+            << " world_model_dtype=" << (config.backend == "tabletop" ? "-" : config.world_model_dtype)
             << " frame=" << backend->Facts().frame_height << " max_horizon=" << backend->Facts().max_horizon;
   signals.Wait();
   server->Shutdown();

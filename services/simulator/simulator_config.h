@@ -19,6 +19,7 @@ struct SimulatorConfig {
   std::string tokenizer_checkpoint;    // stem of the tokenizer checkpoint
   std::string world_model_checkpoint;  // stem of the world-model checkpoint
   std::string device = "cpu";
+  std::string world_model_dtype = "float32";  // float32 | bfloat16 (models::EngineLimits::world_model_dtype)
   int64_t torch_threads = 0;
   int64_t max_group_size = 32;         // largest G accepted (16 policy samples + slack)
   int64_t max_horizon = 8;
@@ -34,6 +35,9 @@ struct SimulatorConfig {
     v.Field("tokenizer_checkpoint", tokenizer_checkpoint, "stem of the tokenizer checkpoint");
     v.Field("world_model_checkpoint", world_model_checkpoint, "stem of the world-model checkpoint");
     v.Field("device", device, "cpu | cuda | cuda:N");
+    v.Field("world_model_dtype", world_model_dtype,
+            "float32 | bfloat16: the world model's weights and KV caches in the engine (bf16 halves the bytes a "
+            "decode step reads, for GPUs; logits and sampling stay float32)");
     v.Field("torch_threads", torch_threads, "intra-op threads (0 = default)");
     v.Field("max_group_size", max_group_size, "largest group accepted per request");
     v.Field("max_horizon", max_horizon, "largest horizon (action chunks) accepted per request");
@@ -49,6 +53,9 @@ struct SimulatorConfig {
     }
     if (backend == "tabletop" && (dataset.empty() || image_size < 8)) {
       return absl::InvalidArgumentError("backend tabletop needs dataset and image_size >= 8");
+    }
+    if (world_model_dtype != "float32" && world_model_dtype != "bfloat16") {
+      return absl::InvalidArgumentError("world_model_dtype must be float32 or bfloat16, got '" + world_model_dtype + "'");
     }
     if (max_group_size < 1 || max_horizon < 1) return absl::InvalidArgumentError("max_group_size and max_horizon must be >= 1");
     if (max_group_size + 1 > batching.max_batch_units) {

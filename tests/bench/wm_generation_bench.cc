@@ -15,6 +15,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,7 @@ struct BenchOptions {
   bool baseline = true;
   bool decode_frames = true;
   bool static_shapes = false;
+  bool bf16_weights = false;
   int64_t torch_threads = 2;
   std::string device = "cpu";
   std::string json;  // write results here too
@@ -57,6 +59,8 @@ struct BenchOptions {
     v.Field("decode_frames", decode_frames, "include the tokenizer's frame decoding");
     v.Field("static_shapes", static_shapes,
             "also time the cached path with static shapes (whole-cache attention, rows padded to a bucket)");
+    v.Field("bf16_weights", bf16_weights,
+            "also time the cached path on a second engine with the same weights in bf16 (EngineLimits::world_model_dtype)");
     v.Field("torch_threads", torch_threads, "intra-op threads");
     v.Field("device", device, "cpu | cuda");
     v.Field("json", json, "also write the results as JSON to this file");
@@ -86,9 +90,12 @@ Preset MakePreset(const std::string& name) {
   return p;
 }
 
-absl::StatusOr<models::ImaginationEngine> BuildEngine(const BenchOptions& options, const torch::Device& device) {
+// The same weights every call (checkpoints, or the preset seeded with 0), so a float32 and a bf16
+// engine built one after the other differ only in `limits.world_model_dtype`.
+absl::StatusOr<models::ImaginationEngine> BuildEngine(const BenchOptions& options, const torch::Device& device,
+                                                      models::EngineLimits limits = {}) {
   if (!options.tokenizer.empty() && !options.world_model.empty()) {
-    return models::ImaginationEngine::Load(options.tokenizer, options.world_model, device);
+    return models::ImaginationEngine::Load(options.tokenizer, options.world_model, device, limits);
   }
   const Preset preset = MakePreset(options.preset);
   VLARFT_RETURN_IF_ERROR(preset.tokenizer.Validate());
@@ -101,7 +108,7 @@ absl::StatusOr<models::ImaginationEngine> BuildEngine(const BenchOptions& option
   std::cout << absl::StrFormat("preset %s: tokenizer %.2fM parameters, world model %.2fM parameters (%d layers x %d)\n",
                                options.preset, models::CountParameters(*tokenizer) / 1e6,
                                models::CountParameters(*model) / 1e6, preset.world_model.layers, preset.world_model.dim);
-  return models::ImaginationEngine::Create(tokenizer, model);
+  return models::ImaginationEngine::Create(tokenizer, model, limits);
 }
 
 models::GroupJob MakeJob(const models::ImaginationEngine& engine, int64_t sequences, int64_t frames) {
@@ -130,6 +137,12 @@ absl::Status Run(const BenchOptions& options) {
   torch::set_num_threads(static_cast<int>(options.torch_threads));
   VLARFT_ASSIGN_OR_RETURN(torch::Device device, core::CatchTorchErrors("device", [&] { return torch::Device(options.device); }));
   VLARFT_ASSIGN_OR_RETURN(models::ImaginationEngine engine, BuildEngine(options, device));
+  std::optional<models::ImaginationEngine> bf16_engine;
+  if (options.bf16_weights) {
+    models::EngineLimits limits;
+    limits.world_model_dtype = torch::kBFloat16;
+    VLARFT_ASSIGN_OR_RETURN(bf16_engine, BuildEngine(options, device, limits));
+  }
   const int64_t per_frame = engine.world_model()->config().future_tokens;
   for (int64_t frames : options.frames) {  // the engine's checks on every point before timing the first
     for (int64_t group : options.group_sizes) {
@@ -161,6 +174,13 @@ absl::Status Run(const BenchOptions& options) {
         row["static_rows"] = models::StaticRowBucket(group + 1);
         std::cout << absl::StrFormat("  static shapes (%d rows padded to %d): %.3f s, %.2fx the growing window\n",
                                      group + 1, models::StaticRowBucket(group + 1), static_s, static_s / cached_s);
+      }
+      if (bf16_engine) {
+        VLARFT_RETURN_IF_ERROR(bf16_engine->Imagine(job, cached).status());  // warm-up
+        VLARFT_ASSIGN_OR_RETURN(double bf16_s, Time(*bf16_engine, job, cached, options.repetitions));
+        row["bf16_weights_seconds"] = bf16_s;
+        std::cout << absl::StrFormat("  bf16 weights and caches: %.3f s, %.2fx the float32 engine\n", bf16_s,
+                                     bf16_s / cached_s);
       }
       std::string baseline_text = "-", speedup_text = "-";
       if (options.baseline) {

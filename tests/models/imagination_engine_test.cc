@@ -135,6 +135,52 @@ TEST(GenerationTest, StaticShapesDecodeTheSameTokens) {
   }
 }
 
+// bf16 weights (EngineLimits::world_model_dtype): the world model's weights and caches become bf16,
+// results keep their shapes and types, and the first token's logits — before the two engines'
+// greedy choices can part — stay within bf16 rounding of the float32 engine's.
+TEST(GenerationTest, Bf16WorldModelWeightsStayCloseToFloat32) {
+  EngineLimits bf16;
+  bf16.world_model_dtype = torch::kBFloat16;
+  ImaginationEngine reference = MakeEngine(6);
+  torch::manual_seed(6);  // the same weights as `reference`
+  VideoTokenizer tokenizer(SmallTokenizerConfig());
+  WorldModel model(SmallWorldModelConfig(), UnitActions());
+  auto engine = ImaginationEngine::Create(tokenizer, model, bf16);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  for (const auto& p : engine->world_model()->parameters()) EXPECT_EQ(p.scalar_type(), torch::kBFloat16);
+  for (const auto& p : engine->tokenizer()->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat32);
+  SamplingParams greedy;
+  greedy.greedy = true;
+  GroupJob job = NewJob(3, 2, 31, greedy);
+  job.keep_session = true;
+  GenerationOptions options;
+  options.return_logits = true;
+  auto a = reference.Imagine(job, options);
+  auto b = engine->Imagine(job, options);
+  ASSERT_TRUE(a.ok() && b.ok()) << a.status() << b.status();
+  EXPECT_EQ(b->frames.sizes(), a->frames.sizes());
+  EXPECT_EQ(b->frames.scalar_type(), torch::kUInt8);
+  EXPECT_EQ(b->logits.scalar_type(), torch::kFloat32);
+  const torch::Tensor first_a = a->logits.select(1, 0).select(1, 0), first_b = b->logits.select(1, 0).select(1, 0);
+  const double scale = first_a.abs().max().item<double>();
+  const double diff = (first_a - first_b).abs().max().item<double>();
+  EXPECT_GT(diff, 0.0) << "the bf16 engine should not compute in float32";
+  EXPECT_LT(diff, 0.03 * std::max(1.0, scale)) << "max |logit| " << scale;  // measured: 0.029 at a scale of 2.0
+  // A kept bf16 session continues (its caches are bf16 too).
+  GroupJob next;
+  next.session = b->session.get();
+  next.actions = torch::zeros({3, 1, 7});
+  next.sampling = greedy;
+  EXPECT_TRUE(engine->Imagine(next).ok());
+  EngineLimits half;
+  half.world_model_dtype = torch::kFloat16;
+  torch::manual_seed(6);
+  auto refused = ImaginationEngine::Create(VideoTokenizer(SmallTokenizerConfig()),
+                                           WorldModel(SmallWorldModelConfig(), UnitActions()), half);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(std::string(refused.status().message()).find("world_model_dtype"), std::string::npos) << refused.status();
+}
+
 TEST(GenerationTest, SeedsReproduceRegardlessOfBatchComposition) {
   ImaginationEngine engine = MakeEngine(4);
   const GroupJob alone = NewJob(3, 2, 11, Nucleus());

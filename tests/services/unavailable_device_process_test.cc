@@ -40,5 +40,22 @@ TEST(UnavailableDeviceProcessTest, EveryServiceRefusesCudaItCannotUse) {
   }
 }
 
+// The simulator's other device-side key: a world-model dtype it cannot run is a configuration error
+// naming the key, before any checkpoint is read (this one needs no CUDA, so it runs everywhere).
+TEST(UnavailableDeviceProcessTest, SimulatorRefusesAnUnknownWorldModelDtype) {
+  const std::string dir = vlarft::testing::MakeTempDir("bad_dtype");
+  const std::vector<std::string> argv = {BinaryPath("vlarft-simulator"), "--host=127.0.0.1", "--metrics_port=-1",
+                                         "--set", "simulator.world_model_dtype=float16",
+                                         "--set", "simulator.tokenizer_checkpoint=" + dir + "/none",
+                                         "--set", "simulator.world_model_checkpoint=" + dir + "/none"};
+  auto child = ChildProcess::Start(argv, dir + "/simulator.log");
+  ASSERT_TRUE(child.ok());
+  const std::optional<int> code = child->WaitFor(absl::Seconds(60));
+  ASSERT_TRUE(code.has_value());
+  EXPECT_TRUE(*code == 1 || *code == 2) << "exited with " << *code << "\n" << child->ReadLog();
+  EXPECT_NE(child->ReadLog().find("world_model_dtype must be float32 or bfloat16"), std::string::npos)
+      << child->ReadLog();
+}
+
 }  // namespace
 }  // namespace vlarft::services
