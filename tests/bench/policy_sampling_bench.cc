@@ -8,9 +8,13 @@
 // A plain CLI reporting medians, not a unit test.
 //
 //   policy_sampling_bench --policy=checkpoints/tiny/policy_heatmap_15w --batch_sizes=[1,16,64,256]
+//
+// --profile DIR also records one more (untimed) call of every point with LibTorch's profiler and
+// writes DIR/<path>_b<batch>.json (Chrome trace); tools/profile_summary.py lists where the time went.
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <string>
@@ -24,6 +28,12 @@
 #include "libs/models/policy.h"
 #include "libs/rl/flow_sampling.h"
 #include "nlohmann/json.hpp"
+// The legacy profiler writes Chrome traces in one call; newer LibTorch releases drop its header, and
+// --profile then says so instead of failing the build.
+#if __has_include("torch/csrc/autograd/profiler_legacy.h")
+#include "torch/csrc/autograd/profiler_legacy.h"
+#define VLARFT_HAS_LEGACY_PROFILER 1
+#endif
 
 namespace vlarft::bench {
 namespace {
@@ -37,6 +47,7 @@ struct BenchOptions {
   std::string mixed_precision = "none";  // none | bf16
   std::string device = "cpu";
   std::string json;  // write results here too
+  std::string profile;  // directory for Chrome traces (empty = off)
 
   template <typename V>
   void VisitFields(V& v) {
@@ -48,6 +59,7 @@ struct BenchOptions {
     v.Field("mixed_precision", mixed_precision, "none | bf16 (autocast around every call, as vlarft eval --mixed_precision)");
     v.Field("device", device, "cpu | cuda");
     v.Field("json", json, "also write the results to this JSON file");
+    v.Field("profile", profile, "directory: also profile one untimed call per point into <path>_b<batch>.json");
   }
 };
 
@@ -76,6 +88,9 @@ absl::Status Run(const BenchOptions& options) {
   if (options.mixed_precision != "none" && options.mixed_precision != "bf16") {
     return absl::InvalidArgumentError("mixed_precision must be none or bf16");
   }
+#ifndef VLARFT_HAS_LEGACY_PROFILER
+  if (!options.profile.empty()) return absl::UnimplementedError("--profile: this LibTorch has no legacy profiler");
+#endif
   std::cout << absl::StrFormat("policy %s, %d flow steps, %d torch threads, %s, mixed precision %s\n", options.policy,
                                config.flow_steps, options.torch_threads, options.device, options.mixed_precision);
   std::cout << "path     batch  ms/call  chunks/s\n";
@@ -118,6 +133,18 @@ absl::Status Run(const BenchOptions& options) {
         call();
       });
       std::cout << absl::StrFormat("%-8s %5d %8.1f %9.0f\n", path, batch, 1e3 * seconds, batch / seconds) << std::flush;
+#ifdef VLARFT_HAS_LEGACY_PROFILER
+      if (!options.profile.empty()) {
+        std::filesystem::create_directories(options.profile);
+        const std::string trace = absl::StrFormat("%s/%s_b%d.json", options.profile, path, batch);
+        {
+          torch::autograd::profiler::RecordProfile profile(trace);
+          core::AutocastScope autocast(device.type(), bf16);
+          call();
+        }
+        std::cout << "  profile: " << trace << "\n";
+      }
+#endif
       results.push_back({{"path", path}, {"batch", batch}, {"seconds", seconds}, {"chunks_per_s", batch / seconds}});
     }
   }
