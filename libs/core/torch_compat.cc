@@ -1,5 +1,7 @@
 #include "libs/core/torch_compat.h"
 
+#include "libs/core/batched_matmul.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/autocast_mode.h>
 
@@ -29,7 +31,8 @@ torch::Tensor ScaledDotProductAttention(const torch::Tensor& q, const torch::Ten
   }
   return at::scaled_dot_product_attention(q, k, v, combined, /*dropout_p=*/0.0, causal);
 #else
-  torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(-1)));
+  // BatchedMatmul: one pass over all batch x head products instead of a BLAS call per matrix.
+  torch::Tensor scores = BatchedMatmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(-1)));
   if (causal) {
     const int64_t n = q.size(-2);
     scores = scores.masked_fill(torch::ones({n, n}, q.options().dtype(torch::kBool)).triu(1),
@@ -38,13 +41,11 @@ torch::Tensor ScaledDotProductAttention(const torch::Tensor& q, const torch::Ten
   if (mask.has_value()) {
     scores = scores.masked_fill(mask->logical_not(), -std::numeric_limits<float>::infinity());
   }
-  return torch::matmul(torch::softmax(scores, -1), v);
+  return BatchedMatmul(torch::softmax(scores, -1), v);
 #endif
 }
 
 bool CudaAvailable() { return torch::cuda::is_available(); }
-
-namespace {
 
 bool AutocastEnabled(c10::DeviceType device) {
 #if VLARFT_TORCH_AT_LEAST(2, 4)
@@ -53,6 +54,8 @@ bool AutocastEnabled(c10::DeviceType device) {
   return device == c10::DeviceType::CPU ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
 #endif
 }
+
+namespace {
 
 at::ScalarType AutocastDtype(c10::DeviceType device) {
 #if VLARFT_TORCH_AT_LEAST(2, 4)

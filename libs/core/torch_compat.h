@@ -52,6 +52,9 @@ typename StateMap::key_type OptimizerStateKey(const StateMap& /*state*/, const t
   }
 }
 
+// True while autocast is on for `device` (the query's spelling differs between LibTorch releases).
+bool AutocastEnabled(c10::DeviceType device);
+
 // Mixed-precision autocast (bf16 / fp16 matmuls and convolutions, float32 master weights) on
 // `device` for the lifetime of the object; restores the previous state. The C++ autocast API moved
 // in LibTorch 2.4 (per-device setters). Nested scopes are fine; disabled scopes change nothing.

@@ -38,7 +38,7 @@ torch::Tensor FastBatchedMatmul(const torch::Tensor& a, const torch::Tensor& b) 
   const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
   const bool same_batch = a.dim() == b.dim() && a.sizes().slice(0, a.dim() - 2) == b.sizes().slice(0, b.dim() - 2);
   const int64_t groups = a.numel() / std::max<int64_t>(1, m * k);
-  if (!same_batch || m < 16 || !UseConv(a, static_cast<double>(groups) * m * k * n)) return torch::matmul(a, b);
+  if (!same_batch || m < 16 || !UseConv(a, static_cast<double>(groups) * m * k * n)) return core::BatchedMatmul(a, b);
   // One group per matrix: input [1, G·K, M, 1] (K channels per group, M positions), weight
   // [G·N, K, 1, 1]; output [1, G·N, M, 1] holds (a b)ᵀ per group.
   const torch::Tensor input = a.reshape({groups, m, k}).transpose(1, 2).reshape({1, groups * k, m, 1});

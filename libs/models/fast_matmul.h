@@ -7,6 +7,7 @@
 
 #include <optional>
 
+#include "libs/core/batched_matmul.h"
 #include "libs/core/torch_compat.h"
 
 namespace vlarft::models {
@@ -14,7 +15,8 @@ namespace vlarft::models {
 // y = x W^T + b for x [..., in], weight [out, in], bias [out] (or undefined).
 torch::Tensor FastLinear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {});
 
-// a [..., M, K] × b [..., K, N] with identical leading dimensions -> [..., M, N].
+// a [..., M, K] × b [..., K, N] with identical leading dimensions -> [..., M, N]: large products
+// as the grouped convolution, small ones through core::BatchedMatmul (one pass over the batch).
 torch::Tensor FastBatchedMatmul(const torch::Tensor& a, const torch::Tensor& b);
 
 // softmax(q kᵀ / √d + mask) v over [..., L, d] tensors: with the products above on the CPU in

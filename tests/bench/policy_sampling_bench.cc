@@ -9,6 +9,10 @@
 //
 //   policy_sampling_bench --policy=checkpoints/tiny/policy_heatmap_15w --batch_sizes=[1,16,64,256]
 //
+// --matmuls "[kernel, torch]" times each point with the small-matrix kernel (core::BatchedMatmul)
+// and with plain torch::matmul (and "baseline": the kernel without AVX2), alternating the calls so
+// the ratio comes from one run on one machine.
+//
 // --profile DIR also records one more (untimed) call of every point with LibTorch's profiler and
 // writes DIR/<path>_b<batch>.json (Chrome trace); tools/profile_summary.py lists where the time went.
 #include <algorithm>
@@ -21,6 +25,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "libs/core/batched_matmul.h"
 #include "libs/core/command_line.h"
 #include "tests/bench/bench_main.h"
 #include "libs/core/rng.h"
@@ -48,6 +53,7 @@ struct BenchOptions {
   std::string device = "cpu";
   std::string json;  // write results here too
   std::string profile;  // directory for Chrome traces (empty = off)
+  std::vector<std::string> matmuls = {"kernel"};  // kernel | baseline | torch
 
   template <typename V>
   void VisitFields(V& v) {
@@ -60,20 +66,40 @@ struct BenchOptions {
     v.Field("device", device, "cpu | cuda");
     v.Field("json", json, "also write the results to this JSON file");
     v.Field("profile", profile, "directory: also profile one untimed call per point into <path>_b<batch>.json");
+    v.Field("matmuls", matmuls,
+            "small batched products through: kernel (core::BatchedMatmul, AVX2 where the CPU has it) | "
+            "baseline (the kernel without AVX2) | torch (torch::matmul); several = alternating calls");
   }
 };
 
-// Each call ends by reading a scalar back, which also waits for queued CUDA work.
-double MedianSeconds(int64_t repetitions, const std::function<void()>& call) {
-  call();  // warm-up: allocator, oneDNN primitive caches
-  std::vector<double> seconds;
+// Median seconds per variant; the variants' calls alternate so drift on a shared machine hits all
+// of them alike. Each call ends by reading a scalar back, which also waits for queued CUDA work.
+std::vector<double> MedianSeconds(int64_t repetitions, const std::vector<std::function<void()>>& variants) {
+  for (const auto& call : variants) call();  // warm-up: allocator, oneDNN primitive caches
+  std::vector<std::vector<double>> seconds(variants.size());
   for (int64_t r = 0; r < repetitions; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    call();
-    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    for (size_t v = 0; v < variants.size(); ++v) {
+      const auto start = std::chrono::steady_clock::now();
+      variants[v]();
+      seconds[v].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
   }
-  std::sort(seconds.begin(), seconds.end());
-  return seconds[seconds.size() / 2];
+  std::vector<double> medians;
+  for (auto& s : seconds) {
+    std::sort(s.begin(), s.end());
+    medians.push_back(s[s.size() / 2]);
+  }
+  return medians;
+}
+
+// Sets the process-wide switches of core::BatchedMatmul for one variant name.
+absl::Status SelectMatmul(const std::string& name) {
+  if (name != "kernel" && name != "baseline" && name != "torch") {
+    return absl::InvalidArgumentError("unknown matmuls entry '" + name + "' (kernel | baseline | torch)");
+  }
+  core::SetBatchedMatmulKernelEnabled(name != "torch");
+  core::SetBatchedMatmulBaselineOnly(name == "baseline");
+  return absl::OkStatus();
 }
 
 absl::Status Run(const BenchOptions& options) {
@@ -91,9 +117,12 @@ absl::Status Run(const BenchOptions& options) {
 #ifndef VLARFT_HAS_LEGACY_PROFILER
   if (!options.profile.empty()) return absl::UnimplementedError("--profile: this LibTorch has no legacy profiler");
 #endif
-  std::cout << absl::StrFormat("policy %s, %d flow steps, %d torch threads, %s, mixed precision %s\n", options.policy,
-                               config.flow_steps, options.torch_threads, options.device, options.mixed_precision);
-  std::cout << "path     batch  ms/call  chunks/s\n";
+  if (options.matmuls.empty()) return absl::InvalidArgumentError("matmuls must name at least one variant");
+  for (const std::string& name : options.matmuls) VLARFT_RETURN_IF_ERROR(SelectMatmul(name));
+  std::cout << absl::StrFormat("policy %s, %d flow steps, %d torch threads, %s, mixed precision %s, CPU kernel isa %s\n",
+                               options.policy, config.flow_steps, options.torch_threads, options.device,
+                               options.mixed_precision, core::BatchedMatmulIsa());
+  std::cout << "path     batch  matmul    ms/call  chunks/s\n";
   nlohmann::json results = nlohmann::json::array();
   for (const int64_t batch : options.batch_sizes) {
     models::PolicyObservation obs{torch::randint(0, 256, {batch, size, size, 3}, torch::kUInt8),
@@ -128,13 +157,25 @@ absl::Status Run(const BenchOptions& options) {
         return absl::InvalidArgumentError("unknown path '" + path + "' (encode | ode | sde | logprob)");
       }
       const bool bf16 = options.mixed_precision == "bf16";
-      const double seconds = MedianSeconds(options.repetitions, [&] {
-        core::AutocastScope autocast(device.type(), bf16);
-        call();
-      });
-      std::cout << absl::StrFormat("%-8s %5d %8.1f %9.0f\n", path, batch, 1e3 * seconds, batch / seconds) << std::flush;
+      std::vector<std::function<void()>> variants;
+      for (const std::string& name : options.matmuls) {
+        variants.push_back([&, name] {
+          (void)SelectMatmul(name);  // validated above
+          core::AutocastScope autocast(device.type(), bf16);
+          call();
+        });
+      }
+      const std::vector<double> seconds = MedianSeconds(options.repetitions, variants);
+      for (size_t v = 0; v < variants.size(); ++v) {
+        std::cout << absl::StrFormat("%-8s %5d  %-8s %8.1f %9.0f\n", path, batch, options.matmuls[v], 1e3 * seconds[v],
+                                     batch / seconds[v])
+                  << std::flush;
+        results.push_back({{"path", path}, {"batch", batch}, {"matmul", options.matmuls[v]}, {"seconds", seconds[v]},
+                           {"chunks_per_s", batch / seconds[v]}});
+      }
 #ifdef VLARFT_HAS_LEGACY_PROFILER
       if (!options.profile.empty()) {
+        (void)SelectMatmul(options.matmuls.front());
         std::filesystem::create_directories(options.profile);
         const std::string trace = absl::StrFormat("%s/%s_b%d.json", options.profile, path, batch);
         {
@@ -142,10 +183,9 @@ absl::Status Run(const BenchOptions& options) {
           core::AutocastScope autocast(device.type(), bf16);
           call();
         }
-        std::cout << "  profile: " << trace << "\n";
+        std::cout << "  profile: " << trace << " (" << options.matmuls.front() << ")\n";
       }
 #endif
-      results.push_back({{"path", path}, {"batch", batch}, {"seconds", seconds}, {"chunks_per_s", batch / seconds}});
     }
   }
   if (!options.json.empty()) std::ofstream(options.json) << results.dump(2) << "\n";

@@ -21,6 +21,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "libs/core/batched_matmul.h"
 #include "libs/core/command_line.h"
 #include "tests/bench/bench_main.h"
 #include "libs/core/rng.h"
@@ -43,6 +44,7 @@ struct BenchOptions {
   bool decode_frames = true;
   bool static_shapes = false;
   bool bf16_weights = false;
+  bool torch_matmul = false;
   int64_t torch_threads = 2;
   std::string device = "cpu";
   std::string json;  // write results here too
@@ -61,6 +63,9 @@ struct BenchOptions {
             "also time the cached path with static shapes (whole-cache attention, rows padded to a bucket)");
     v.Field("bf16_weights", bf16_weights,
             "also time the cached path on a second engine with the same weights in bf16 (EngineLimits::world_model_dtype)");
+    v.Field("torch_matmul", torch_matmul,
+            "also time the cached path with the small attention products on torch::matmul instead of "
+            "core::BatchedMatmul (alternating runs)");
     v.Field("torch_threads", torch_threads, "intra-op threads");
     v.Field("device", device, "cpu | cuda");
     v.Field("json", json, "also write the results as JSON to this file");
@@ -174,6 +179,26 @@ absl::Status Run(const BenchOptions& options) {
         row["static_rows"] = models::StaticRowBucket(group + 1);
         std::cout << absl::StrFormat("  static shapes (%d rows padded to %d): %.3f s, %.2fx the growing window\n",
                                      group + 1, models::StaticRowBucket(group + 1), static_s, static_s / cached_s);
+      }
+      if (options.torch_matmul) {
+        // Alternating kernel / torch::matmul runs, so the ratio is not a drift between two blocks.
+        std::vector<double> kernel_s, torch_s;
+        for (int64_t r = 0; r < options.repetitions; ++r) {
+          for (const bool kernel : {true, false}) {
+            core::SetBatchedMatmulKernelEnabled(kernel);
+            VLARFT_ASSIGN_OR_RETURN(double s, Time(engine, job, cached, 1));
+            (kernel ? kernel_s : torch_s).push_back(s);
+          }
+        }
+        core::SetBatchedMatmulKernelEnabled(true);
+        std::sort(kernel_s.begin(), kernel_s.end());
+        std::sort(torch_s.begin(), torch_s.end());
+        const double k = kernel_s[kernel_s.size() / 2], t = torch_s[torch_s.size() / 2];
+        row["alternating_kernel_seconds"] = k;
+        row["alternating_torch_matmul_seconds"] = t;
+        std::cout << absl::StrFormat("  small products, alternating runs: core::BatchedMatmul (%s) %.3f s, "
+                                     "torch::matmul %.3f s: %.2fx\n",
+                                     core::BatchedMatmulIsa(), k, t, t / k);
       }
       if (bf16_engine) {
         VLARFT_RETURN_IF_ERROR(bf16_engine->Imagine(job, cached).status());  // warm-up
