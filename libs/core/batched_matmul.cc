@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <vector>
 
 namespace vlarft::core {
 namespace {
@@ -17,7 +18,9 @@ std::atomic<bool> baseline_only{false};
 
 // The helpers below pass 32-byte vectors by value; they are always inlined, so the SSE/AVX calling
 // convention difference GCC warns about never applies.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 
 // Eight floats, one AVX register (two SSE registers on the baseline path). GCC/Clang vector
 // extensions, so the same source compiles for every target below.

@@ -42,6 +42,7 @@ absl::Status RunRollout(const ServiceInvocation<RolloutConfig>& invocation, Shut
                                       config.seed, config.validation_fraction,
                                       policy_config.chunk_length * config.horizon, prompt_options));
   LOG(INFO) << "event=prompts_loaded episodes=" << prompts->episodes() << " dataset=" << config.dataset
+            << " seed=" << config.seed
             << " streamed=" << config.stream_demos;
   // Validation builds the worker (channels, TLS roots, call credentials) without a metrics port.
   std::unique_ptr<metrics::MetricsEndpoint> endpoint;

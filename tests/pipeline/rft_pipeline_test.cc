@@ -109,7 +109,8 @@ TinyInputs* RftPipelineTest::inputs_ = nullptr;
 std::string* RftPipelineTest::setup_error_ = nullptr;
 
 TEST_F(RftPipelineTest, AllProcessesStartTrainAndStopCleanly) {
-  std::unique_ptr<RftRun> run = Launch("clean", 4, {"rft.perturbation_episodes_per_task=1"});
+  // A training seed other than the default: every worker must run with its own seed derived from it.
+  std::unique_ptr<RftRun> run = Launch("clean", 4, {"rft.perturbation_episodes_per_task=1", "rollout.seed=7"});
   ASSERT_NE(run, nullptr);
   std::map<std::string, int> metrics_ports;
   std::map<int, std::string> owner_of_port;  // every gRPC and metrics port, to check none is shared
@@ -183,6 +184,9 @@ TEST_F(RftPipelineTest, AllProcessesStartTrainAndStopCleanly) {
       newest = std::max(newest, std::stoi((*m)[1].str()));
     }
     EXPECT_GE(newest, 1) << "rollout-" << w << " never applied a trained policy version:\n" << log;
+    // rollout.seed = 7 reached the worker as 1000 * 7 + w (its prompts and noise).
+    EXPECT_NE(log.find("event=prompts_loaded"), std::string::npos) << log;
+    EXPECT_NE(log.find(" seed=700" + w), std::string::npos) << "rollout-" << w << " did not get seed 700" << w << ":\n" << log;
   }
 }
 

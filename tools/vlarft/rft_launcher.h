@@ -83,6 +83,15 @@ struct RftRunResult {
 // process, its status and its log.
 using launch::CheckCleanShutdown;
 
+// The root seed of rollout worker `worker` of `workers`: 1000 * rollout.seed + worker, rollout.seed
+// read from the document (config file + overrides; default 1, so workers 1000, 1001, ...). Each
+// worker needs its own root — it also picks the worker's prompt sequence, and two workers with one
+// seed would train on the same prompts — and another rollout.seed must give the whole run other
+// prompts and noise (the launcher once overrode it with 1000 + worker, silently). Errors name the
+// key: a rollout.seed that is not an unsigned integer or too large, more than 1000 workers.
+absl::StatusOr<uint64_t> RolloutWorkerSeed(const std::string& config_file, const std::vector<std::string>& overrides,
+                                           int64_t worker, int64_t workers);
+
 // Launches, supervises and stops the services. `config_file` is the YAML document every service
 // reads its section from; `overrides` are extra `--set` assignments for all of them. With a `probe`
 // the launcher also runs vlarft-evaluator (its `evaluator:` section, appending to

@@ -18,6 +18,7 @@
 #include "libs/tabletop/report.h"
 #include "libs/viz/image.h"
 #include "tools/vlarft/command.h"
+#include "tools/vlarft/config_document.h"
 #include "tools/vlarft/policy_evaluation.h"
 #include "studies/rft_study.h"
 
@@ -63,17 +64,6 @@ struct StudyFlags {
 };
 
 template <typename T>
-absl::StatusOr<T> Scalar(const YAML::Node& root, const std::string& path, T fallback) {
-  const YAML::Node node = core::NodeAtPath(root, path);
-  if (!node.IsDefined() || node.IsNull()) return fallback;
-  try {
-    return node.as<T>();
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("config '", path, "': ", e.what()));
-  }
-}
-
-template <typename T>
 absl::Status Section(const YAML::Node& root, const std::string& path, T* out) {
   return core::BindConfig(core::NodeAtPath(root, path), out, path);
 }
@@ -84,19 +74,19 @@ absl::StatusOr<studies::RftStudyOptions> StudyOptions(const YAML::Node& root, co
   VLARFT_ASSIGN_OR_RETURN(o.control, studies::ParseStudyControl(flags.control));
   o.steps = flags.steps;
   o.seed = flags.seed;
-  VLARFT_ASSIGN_OR_RETURN(o.policy, Scalar<std::string>(root, "rft.base_policy", "checkpoints/tiny/policy_heatmap_15w"));
-  VLARFT_ASSIGN_OR_RETURN(o.dataset, Scalar<std::string>(root, "rft.dataset", "data/tabletop"));
-  VLARFT_ASSIGN_OR_RETURN(o.suites, Scalar<std::vector<std::string>>(root, "rollout.suites", {}));
-  VLARFT_ASSIGN_OR_RETURN(o.split_seed, Scalar<uint64_t>(root, "rollout.seed", 1));
-  VLARFT_ASSIGN_OR_RETURN(o.validation_fraction, Scalar<double>(root, "rollout.validation_fraction", 0.1));
-  VLARFT_ASSIGN_OR_RETURN(o.tokenizer, Scalar<std::string>(root, "simulator.tokenizer_checkpoint", ""));
-  VLARFT_ASSIGN_OR_RETURN(o.world_model, Scalar<std::string>(root, "simulator.world_model_checkpoint", ""));
-  VLARFT_ASSIGN_OR_RETURN(o.prompts_per_step, Scalar<int64_t>(root, "learner.prompts_per_step", 2));
-  VLARFT_ASSIGN_OR_RETURN(o.producer.group_size, Scalar<int64_t>(root, "rollout.group_size", 16));
-  VLARFT_ASSIGN_OR_RETURN(o.producer.horizon, Scalar<int64_t>(root, "rollout.horizon", 1));
-  VLARFT_ASSIGN_OR_RETURN(o.producer.wm_temperature, Scalar<double>(root, "rollout.wm_temperature", 1.0));
-  VLARFT_ASSIGN_OR_RETURN(o.producer.wm_top_k, Scalar<int64_t>(root, "rollout.wm_top_k", 0));
-  VLARFT_ASSIGN_OR_RETURN(o.producer.wm_top_p, Scalar<double>(root, "rollout.wm_top_p", 0.0));
+  VLARFT_ASSIGN_OR_RETURN(o.policy, ConfigScalar<std::string>(root, "rft.base_policy", "checkpoints/tiny/policy_heatmap_15w"));
+  VLARFT_ASSIGN_OR_RETURN(o.dataset, ConfigScalar<std::string>(root, "rft.dataset", "data/tabletop"));
+  VLARFT_ASSIGN_OR_RETURN(o.suites, ConfigScalar<std::vector<std::string>>(root, "rollout.suites", {}));
+  VLARFT_ASSIGN_OR_RETURN(o.split_seed, ConfigScalar<uint64_t>(root, "rollout.seed", 1));
+  VLARFT_ASSIGN_OR_RETURN(o.validation_fraction, ConfigScalar<double>(root, "rollout.validation_fraction", 0.1));
+  VLARFT_ASSIGN_OR_RETURN(o.tokenizer, ConfigScalar<std::string>(root, "simulator.tokenizer_checkpoint", ""));
+  VLARFT_ASSIGN_OR_RETURN(o.world_model, ConfigScalar<std::string>(root, "simulator.world_model_checkpoint", ""));
+  VLARFT_ASSIGN_OR_RETURN(o.prompts_per_step, ConfigScalar<int64_t>(root, "learner.prompts_per_step", 2));
+  VLARFT_ASSIGN_OR_RETURN(o.producer.group_size, ConfigScalar<int64_t>(root, "rollout.group_size", 16));
+  VLARFT_ASSIGN_OR_RETURN(o.producer.horizon, ConfigScalar<int64_t>(root, "rollout.horizon", 1));
+  VLARFT_ASSIGN_OR_RETURN(o.producer.wm_temperature, ConfigScalar<double>(root, "rollout.wm_temperature", 1.0));
+  VLARFT_ASSIGN_OR_RETURN(o.producer.wm_top_k, ConfigScalar<int64_t>(root, "rollout.wm_top_k", 0));
+  VLARFT_ASSIGN_OR_RETURN(o.producer.wm_top_p, ConfigScalar<double>(root, "rollout.wm_top_p", 0.0));
   VLARFT_RETURN_IF_ERROR(Section(root, "learner.grpo", &o.grpo));
   VLARFT_RETURN_IF_ERROR(Section(root, "learner.optim", &o.optim));
   VLARFT_RETURN_IF_ERROR(Section(root, "reward.scoring", &o.scoring));
@@ -105,7 +95,7 @@ absl::StatusOr<studies::RftStudyOptions> StudyOptions(const YAML::Node& root, co
         "--reward world_model needs simulator.tokenizer_checkpoint and simulator.world_model_checkpoint");
   }
   if (o.tokenizer.empty()) {
-    VLARFT_ASSIGN_OR_RETURN(o.tokenizer, Scalar<std::string>(root, "reward.tokenizer_checkpoint", ""));
+    VLARFT_ASSIGN_OR_RETURN(o.tokenizer, ConfigScalar<std::string>(root, "reward.tokenizer_checkpoint", ""));
   }
   return o;
 }
@@ -149,18 +139,14 @@ absl::Status RunRftStudyCommand(const std::vector<std::string>& args) {
   StudyFlags flags;
   VLARFT_RETURN_IF_ERROR(core::BindOptions(parsed, &flags));
   if (!parsed.positional.empty()) return absl::InvalidArgumentError("vlarft study rft takes no positional arguments");
-  YAML::Node root(YAML::NodeType::Map);
-  if (!parsed.config_file.empty()) {
-    VLARFT_ASSIGN_OR_RETURN(root, core::LoadYamlFile(parsed.config_file));
-  }
-  VLARFT_RETURN_IF_ERROR(core::ApplyOverrides(root, parsed.config_overrides));
+  VLARFT_ASSIGN_OR_RETURN(const YAML::Node root, LoadConfigDocument(parsed.config_file, parsed.config_overrides));
   VLARFT_ASSIGN_OR_RETURN(studies::RftStudyOptions options, StudyOptions(root, flags));
   evaluation::PolicyEvalSettings eval;
-  VLARFT_ASSIGN_OR_RETURN(eval.suites, Scalar<std::vector<std::string>>(root, "rft.eval_suites", {}));
-  VLARFT_ASSIGN_OR_RETURN(eval.episodes_per_task, Scalar<int>(root, "rft.eval_episodes_per_task", 50));
-  VLARFT_ASSIGN_OR_RETURN(eval.seed, Scalar<uint64_t>(root, "rft.eval_seed", 1000));
-  VLARFT_ASSIGN_OR_RETURN(eval.threads, Scalar<int>(root, "rft.eval_threads", 2));
-  VLARFT_ASSIGN_OR_RETURN(std::string precision, Scalar<std::string>(root, "rft.eval_mixed_precision", "auto"));
+  VLARFT_ASSIGN_OR_RETURN(eval.suites, ConfigScalar<std::vector<std::string>>(root, "rft.eval_suites", {}));
+  VLARFT_ASSIGN_OR_RETURN(eval.episodes_per_task, ConfigScalar<int>(root, "rft.eval_episodes_per_task", 50));
+  VLARFT_ASSIGN_OR_RETURN(eval.seed, ConfigScalar<uint64_t>(root, "rft.eval_seed", 1000));
+  VLARFT_ASSIGN_OR_RETURN(eval.threads, ConfigScalar<int>(root, "rft.eval_threads", 2));
+  VLARFT_ASSIGN_OR_RETURN(std::string precision, ConfigScalar<std::string>(root, "rft.eval_mixed_precision", "auto"));
   if (flags.eval_episodes_per_task > 0) eval.episodes_per_task = flags.eval_episodes_per_task;
   if (flags.eval_seed >= 0) eval.seed = static_cast<uint64_t>(flags.eval_seed);
   if (!flags.eval_mixed_precision.empty()) precision = flags.eval_mixed_precision;
