@@ -157,9 +157,8 @@ absl::Status RunRft(const std::vector<std::string>& args) {
                         learner.checkpoint_every, learner.max_steps));
   }
   // The workers' seeds come from rollout.seed: a bad one fails now, not after the base evaluation.
-  VLARFT_RETURN_IF_ERROR(RolloutWorkerSeed(parsed.config_file, parsed.config_overrides,
-                                           config.launch.rollout_workers - 1, config.launch.rollout_workers)
-                             .status());
+  VLARFT_RETURN_IF_ERROR(
+      RolloutRootSeed(parsed.config_file, parsed.config_overrides, config.launch.rollout_workers).status());
   const fs::path out = config.launch.out_dir;
   fs::create_directories(out);
 

@@ -172,12 +172,13 @@ absl::Status RftRun::AddProcesses() {
     }
     learners_.push_back(supervisor_.Add(std::move(learner), kLearners));
   }
+  VLARFT_ASSIGN_OR_RETURN(const uint64_t root_seed, RolloutRootSeed(config_file_, overrides_, config_.rollout_workers));
   for (int64_t w = 0; w < config_.rollout_workers; ++w) {
     VLARFT_ASSIGN_OR_RETURN(const int worker_port, ports.Pick());
     launch::ProcessSpec worker = ServiceSpec("vlarft-rollout", absl::StrCat("rollout-", w), worker_port,
                                              {{"component", "rollout"}, {"worker", absl::StrCat(w)}});
-    VLARFT_ASSIGN_OR_RETURN(const uint64_t worker_seed, RolloutWorkerSeed(config_file_, overrides_, w, config_.rollout_workers));
-    for (const std::string& s : {absl::StrCat("rollout.worker_id=worker-", w), absl::StrCat("rollout.seed=", worker_seed),
+    for (const std::string& s : {absl::StrCat("rollout.worker_id=worker-", w),
+                                 absl::StrCat("rollout.seed=", RolloutWorkerSeed(root_seed, w)),
                                  absl::StrCat("rollout.learner.target=127.0.0.1:", learner_port_),
                                  absl::StrCat("rollout.simulator.target=127.0.0.1:", simulator_port_),
                                  absl::StrCat("rollout.reward.target=127.0.0.1:", reward_port_)}) {
@@ -321,21 +322,20 @@ absl::StatusOr<RftRunResult> RftRun::Stop() {
 
 }  // namespace
 
-absl::StatusOr<uint64_t> RolloutWorkerSeed(const std::string& config_file, const std::vector<std::string>& overrides,
-                                           int64_t worker, int64_t workers) {
+absl::StatusOr<uint64_t> RolloutRootSeed(const std::string& config_file, const std::vector<std::string>& overrides,
+                                         int64_t workers) {
   VLARFT_ASSIGN_OR_RETURN(const YAML::Node root, LoadConfigDocument(config_file, overrides));
   VLARFT_ASSIGN_OR_RETURN(const uint64_t seed, ConfigScalar<uint64_t>(root, "rollout.seed", 1));
-  constexpr uint64_t kStride = 1000;
-  if (workers > static_cast<int64_t>(kStride)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("rft.launch.rollout_workers = ", workers, ": at most ", kStride, " (worker seeds are ", kStride,
-                     " * rollout.seed + worker)"));
+  if (workers > static_cast<int64_t>(kRolloutSeedStride)) {
+    return absl::InvalidArgumentError(absl::StrCat("rft.launch.rollout_workers = ", workers, ": at most ",
+                                                   kRolloutSeedStride, " (worker seeds are ", kRolloutSeedStride,
+                                                   " * rollout.seed + worker)"));
   }
-  if (seed > (std::numeric_limits<uint64_t>::max() - kStride) / kStride) {
-    return absl::InvalidArgumentError(absl::StrCat("rollout.seed = ", seed, " is too large: worker seeds are ", kStride,
-                                                   " * rollout.seed + worker"));
+  if (seed > (std::numeric_limits<uint64_t>::max() - kRolloutSeedStride) / kRolloutSeedStride) {
+    return absl::InvalidArgumentError(absl::StrCat("rollout.seed = ", seed, " is too large: worker seeds are ",
+                                                   kRolloutSeedStride, " * rollout.seed + worker"));
   }
-  return kStride * seed + static_cast<uint64_t>(worker);
+  return seed;
 }
 
 absl::StatusOr<RftRunResult> LaunchRft(const RftLaunchConfig& config, const std::string& config_file,

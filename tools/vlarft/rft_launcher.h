@@ -83,14 +83,21 @@ struct RftRunResult {
 // process, its status and its log.
 using launch::CheckCleanShutdown;
 
-// The root seed of rollout worker `worker` of `workers`: 1000 * rollout.seed + worker, rollout.seed
-// read from the document (config file + overrides; default 1, so workers 1000, 1001, ...). Each
-// worker needs its own root — it also picks the worker's prompt sequence, and two workers with one
-// seed would train on the same prompts — and another rollout.seed must give the whole run other
-// prompts and noise (the launcher once overrode it with 1000 + worker, silently). Errors name the
-// key: a rollout.seed that is not an unsigned integer or too large, more than 1000 workers.
-absl::StatusOr<uint64_t> RolloutWorkerSeed(const std::string& config_file, const std::vector<std::string>& overrides,
-                                           int64_t worker, int64_t workers);
+// Rollout worker w samples with the root seed 1000 * rollout.seed + w (rollout.seed default 1, so
+// workers 1000, 1001, ...). Each worker needs its own root — it also picks the worker's prompt
+// sequence, and two workers with one seed would train on the same prompts — and another
+// rollout.seed must give the whole run other prompts and noise (the launcher once overrode it with
+// 1000 + worker, silently).
+inline constexpr uint64_t kRolloutSeedStride = 1000;
+inline constexpr uint64_t RolloutWorkerSeed(uint64_t rollout_seed, int64_t worker) {
+  return kRolloutSeedStride * rollout_seed + static_cast<uint64_t>(worker);
+}
+
+// rollout.seed as the document says (config file + overrides), checked for `workers` workers.
+// Errors name the key: a rollout.seed that is not an unsigned integer or too large, more than 1000
+// workers.
+absl::StatusOr<uint64_t> RolloutRootSeed(const std::string& config_file, const std::vector<std::string>& overrides,
+                                         int64_t workers);
 
 // Launches, supervises and stops the services. `config_file` is the YAML document every service
 // reads its section from; `overrides` are extra `--set` assignments for all of them. With a `probe`
