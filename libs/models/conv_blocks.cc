@@ -1,6 +1,6 @@
 #include "libs/models/conv_blocks.h"
 
-#include "libs/models/fast_matmul.h"
+#include "libs/core/torch_compat.h"
 
 #include <cmath>
 
@@ -94,7 +94,7 @@ torch::Tensor SpatialCrossAttentionImpl::forward(const torch::Tensor& x, const t
   // [B, C, N] -> [B, 1, N, C]: one head, positions as the sequence.
   auto tokens = [](const torch::Tensor& t) { return t.flatten(2).transpose(1, 2).unsqueeze(1); };
   const torch::Tensor attended =
-      FastAttention(tokens(q(norm(x))), tokens(k(cn)), tokens(v(cn)), std::nullopt, false);
+      core::ScaledDotProductAttention(tokens(q(norm(x))), tokens(k(cn)), tokens(v(cn)), std::nullopt, false);
   return x + o(attended.squeeze(1).transpose(1, 2).reshape({b, c, h, w}));
 }
 

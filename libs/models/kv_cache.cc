@@ -1,6 +1,6 @@
 #include "libs/models/kv_cache.h"
 
-#include "libs/models/fast_matmul.h"
+#include "libs/core/batched_matmul.h"
 
 #include <algorithm>
 #include <cmath>
@@ -23,13 +23,13 @@ torch::Tensor GroupMatmul(const torch::Tensor& x, const torch::Tensor& y, const 
   if (groups.uniform()) {
     const int64_t g = static_cast<int64_t>(groups.sizes.size());
     const int64_t s = groups.sizes.front();
-    return unfold(FastBatchedMatmul(fold(x, g, s), y), g, s);
+    return unfold(core::BatchedMatmul(fold(x, g, s), y), g, s);
   }
   std::vector<torch::Tensor> parts;
   int64_t row = 0;
   for (size_t g = 0; g < groups.sizes.size(); ++g) {
     const int64_t s = groups.sizes[g];
-    parts.push_back(unfold(FastBatchedMatmul(fold(x.narrow(0, row, s), 1, s), y.narrow(0, g, 1)), 1, s));
+    parts.push_back(unfold(core::BatchedMatmul(fold(x.narrow(0, row, s), 1, s), y.narrow(0, g, 1)), 1, s));
     row += s;
   }
   return torch::cat(parts, 0);
@@ -143,11 +143,11 @@ torch::Tensor PrefixSuffixAttention(const torch::Tensor& q, const torch::Tensor&
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   const int64_t prefix_length = prefix_k.size(2);
   const torch::Tensor prefix_scores = GroupMatmul(q, prefix_k.transpose(-2, -1), groups).to(torch::kFloat32);
-  torch::Tensor suffix_scores = FastBatchedMatmul(q, suffix_k.transpose(-2, -1)).to(torch::kFloat32);
+  torch::Tensor suffix_scores = core::BatchedMatmul(q, suffix_k.transpose(-2, -1)).to(torch::kFloat32);
   suffix_scores = suffix_scores.masked_fill(suffix_mask.logical_not(), -std::numeric_limits<float>::infinity());
   const torch::Tensor probs = torch::softmax(torch::cat({prefix_scores, suffix_scores}, -1) * scale, -1).to(q.scalar_type());
   const torch::Tensor prefix_out = GroupMatmul(probs.narrow(-1, 0, prefix_length), prefix_v, groups);
-  return prefix_out + FastBatchedMatmul(probs.narrow(-1, prefix_length, suffix_k.size(2)), suffix_v);
+  return prefix_out + core::BatchedMatmul(probs.narrow(-1, prefix_length, suffix_k.size(2)), suffix_v);
 }
 
 }  // namespace vlarft::models

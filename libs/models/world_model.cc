@@ -6,6 +6,7 @@
 #include "libs/core/config.h"
 #include "libs/core/status.h"
 #include "libs/models/checkpoint_util.h"
+#include "libs/core/torch_compat.h"
 #include "libs/models/fast_matmul.h"
 
 namespace vlarft::models {
@@ -94,7 +95,7 @@ torch::Tensor WorldModelImpl::Hidden(const torch::Tensor& tokens) {
   for (int64_t i = 0; i < config_.layers; ++i) {
     x = RunBlock(Layer(i), rotary_, x, positions, [](const torch::Tensor& q, const torch::Tensor& k,
                                                      const torch::Tensor& v) {
-      return FastAttention(q, k, v, std::nullopt, /*causal=*/true);
+      return core::ScaledDotProductAttention(q, k, v, std::nullopt, /*causal=*/true);
     });
   }
   return norm(x);
@@ -109,7 +110,7 @@ PrefixCache WorldModelImpl::Prefill(const torch::Tensor& tokens, torch::Tensor* 
                                                       const torch::Tensor& v) {
       cache.keys.push_back(k.contiguous());
       cache.values.push_back(v.contiguous());
-      return FastAttention(q, k, v, std::nullopt, /*causal=*/true);
+      return core::ScaledDotProductAttention(q, k, v, std::nullopt, /*causal=*/true);
     });
   }
   if (last_hidden != nullptr) *last_hidden = norm(x.select(1, x.size(1) - 1));
