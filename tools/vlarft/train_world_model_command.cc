@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "absl/strings/str_format.h"
 #include "libs/core/command_line.h"
@@ -13,6 +14,8 @@
 #include "libs/data/demo_dataset.h"
 #include "libs/models/train_tokenizer.h"
 #include "libs/models/train_world_model.h"
+#include "libs/rollout/demo_prompt_source.h"
+#include "libs/rollout/policy_branch_video_data.h"
 #include "libs/viz/image.h"
 #include "tools/vlarft/command.h"
 #include "libs/training/demo_video_data.h"
@@ -60,6 +63,10 @@ struct TrainWorldModelOptions {
   std::string tokenizer = "checkpoints/tiny/tokenizer";
   std::string out = "checkpoints/tiny/world_model";
   std::string checkpoint_dir;
+  // Training on the policy's own SDE chunks executed in the benchmark (rollout/policy_branch_video_data.h).
+  std::string branch_policy;
+  double branch_fraction = 0.5;
+  int64_t branch_chunks_per_state = 4;
 
   template <typename V>
   void VisitFields(V& v) {
@@ -67,6 +74,12 @@ struct TrainWorldModelOptions {
     v.Field("tokenizer", tokenizer, "stem of the trained tokenizer checkpoint");
     v.Field("out", out, "stem of the trained world-model checkpoint");
     v.Field("checkpoint_dir", checkpoint_dir, "resumable training checkpoints (default <out>_ckpt)");
+    v.Field("branch_policy", branch_policy,
+            "policy stem: mix in clips of its SDE chunks executed in the benchmark from training-split "
+            "demonstration states (empty = demonstrations only)");
+    v.Field("branch_fraction", branch_fraction, "with --branch_policy: share of each training batch that is branch clips");
+    v.Field("branch_chunks_per_state", branch_chunks_per_state,
+            "with --branch_policy: SDE chunks sampled and executed per state (the contrast the reward ranks)");
   }
 };
 
@@ -168,8 +181,38 @@ absl::Status RunTrainWorldModel(const std::vector<std::string>& args) {
   if (!run) return absl::OkStatus();
   VLARFT_ASSIGN_OR_RETURN(torch::Device device, core::ParseDevice(options.data.device, "--device"));
   VLARFT_ASSIGN_OR_RETURN(models::VideoTokenizer tokenizer, models::LoadTokenizer(options.tokenizer, device));
-  VLARFT_ASSIGN_OR_RETURN(data::DemoDataset dataset, LoadDemos(options.data, tokenizer->config().image_size));
-  training::DemoVideoData source(&dataset, options.data.split_seed, options.data.validation_fraction);
+  const int64_t image_size = tokenizer->config().image_size;
+  // With --branch_policy the prompt source owns the demonstrations (the real simulator replays its
+  // states from them); otherwise they are loaded here.
+  std::unique_ptr<rollout::DemoPromptSource> prompts;
+  std::unique_ptr<data::DemoDataset> loaded;
+  std::optional<models::VlaPolicy> branch_policy;
+  if (options.branch_policy.empty()) {
+    VLARFT_ASSIGN_OR_RETURN(data::DemoDataset dataset, LoadDemos(options.data, image_size));
+    loaded = std::make_unique<data::DemoDataset>(std::move(dataset));
+  } else {
+    if (options.data.max_demos_per_task != 0) {
+      return absl::InvalidArgumentError("--max_demos_per_task cannot be combined with --branch_policy");
+    }
+    VLARFT_ASSIGN_OR_RETURN(branch_policy, models::LoadPolicy(options.branch_policy));
+    VLARFT_ASSIGN_OR_RETURN(prompts, rollout::DemoPromptSource::Load(
+                                         options.data.dataset, options.data.suites, static_cast<int>(image_size),
+                                         options.data.split_seed, options.data.validation_fraction,
+                                         (*branch_policy)->config().chunk_length));
+    std::cout << absl::StrFormat("loaded %d demonstrations from %s; branch clips from %s\n", prompts->episodes(),
+                                 options.data.dataset, options.branch_policy);
+  }
+  const data::DemoDataset& dataset = prompts ? prompts->dataset() : *loaded;
+  training::DemoVideoData demos(&dataset, options.data.split_seed, options.data.validation_fraction);
+  std::unique_ptr<rollout::PolicyBranchVideoData> branches;
+  if (branch_policy) {
+    rollout::PolicyBranchOptions branch_options;
+    branch_options.fraction = options.branch_fraction;
+    branch_options.chunks_per_state = options.branch_chunks_per_state;
+    VLARFT_ASSIGN_OR_RETURN(branches, rollout::PolicyBranchVideoData::Create(*branch_policy, prompts.get(), &demos,
+                                                                             branch_options));
+  }
+  models::VideoDataSource& source = branches ? static_cast<models::VideoDataSource&>(*branches) : demos;
   const std::string checkpoint_dir = options.checkpoint_dir.empty() ? options.out + "_ckpt" : options.checkpoint_dir;
   VLARFT_ASSIGN_OR_RETURN(models::WorldModelTrainResult result,
                           models::TrainWorldModel(section.model, section.training, tokenizer, options.tokenizer, source,
