@@ -36,6 +36,20 @@ torch::Tensor ThroughTokenizer(models::VideoTokenizer& tokenizer, const torch::T
   return models::ModelToFrames(tokenizer->DecodeFuture(codes, ctx)).to(torch::kCPU).reshape(frames.sizes());
 }
 
+// Mean absolute pixel difference (0..1) between the frames of two different samples of `frames`
+// (uint8 [G, C, h, w, 3]), over all pairs.
+double PairwiseSpread(const torch::Tensor& frames) {
+  const torch::Tensor flat = frames.reshape({frames.size(0), -1}).to(torch::kFloat64).div(255.0);
+  const int64_t g = flat.size(0);
+  if (g < 2) return 0.0;
+  const torch::Tensor sums = torch::cdist(flat, flat, /*p=*/1.0);  // zero diagonal
+  return sums.sum().item<double>() / (static_cast<double>(g * (g - 1)) * static_cast<double>(flat.size(1)));
+}
+
+double MeanAbsDifference(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().mean().item<double>() / 255.0;
+}
+
 }  // namespace
 
 absl::Status SdeRewardStudyOptions::Validate() const {
@@ -121,7 +135,11 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
       const int64_t group = real_chunk.frames.size(0);
       VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown b, scorer->ScoreTrajectories(all.narrow(0, 0, group), all[group]));
       rewards.push_back(b.rewards);
+      result.tokenized_spread += PairwiseSpread(all.narrow(0, 0, group)) / static_cast<double>(options.groups);
     }
+    result.real_spread += PairwiseSpread(real_chunk.frames) / static_cast<double>(options.groups);
+    result.greedy_spread += PairwiseSpread(greedy.frames) / static_cast<double>(options.groups);
+    result.greedy_error += MeanAbsDifference(greedy.frames, real_chunk.frames) / static_cast<double>(options.groups);
     VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown l1, scorer->ScoreActions(actions, expert));
     rewards.push_back(l1.rewards);
     const std::vector<double> y = ToVector(truth.progress);

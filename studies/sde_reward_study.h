@@ -49,6 +49,12 @@ struct SdeRewardStudyResult {
   std::vector<SdeRewardColumn> rewards;
   int64_t truth_all_equal_groups = 0;  // groups whose G chunks tie on the ground truth
   int64_t groups_with_a_failure = 0;   // groups where some chunk fails
+  // How far apart a group's futures are: the mean absolute pixel difference (0..1) between two
+  // chunks' frames, over the pairs of a group, averaged over groups — for the real frames, the real
+  // frames through the tokenizer and the greedy imagination. A world model that ignores the action
+  // differences has a spread far below the real one. `greedy_error`: the same distance between a
+  // chunk's imagined and real frames (how wrong an imagined future is).
+  double real_spread = 0, tokenized_spread = 0, greedy_spread = 0, greedy_error = 0;
 };
 
 // `prompts` must have been loaded with steps >= the policy's chunk length; the type-3 rewards use

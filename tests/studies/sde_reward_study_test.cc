@@ -80,6 +80,12 @@ TEST(SdeRewardStudyTest, ReportsEveryRewardAtDemonstrationAndPolicyStatesDetermi
     ASSERT_TRUE(first.ok()) << states << ": " << first.status();
     EXPECT_EQ(reported, (std::vector<int64_t>{1, 2})) << states;
     ASSERT_EQ(first->rewards.size(), 5u);
+    // Different chunks, different real futures; the imagined ones are somewhere, and wrong by some.
+    EXPECT_GT(first->real_spread, 0.0) << states;
+    EXPECT_GT(first->tokenized_spread, 0.0) << states;
+    EXPECT_GE(first->greedy_spread, 0.0) << states;
+    EXPECT_GT(first->greedy_error, 0.0) << states;
+    EXPECT_LT(first->real_spread, 1.0) << states;
     EXPECT_NE(first->rewards[0].name.find("greedy"), std::string::npos);
     EXPECT_NE(first->rewards[4].name.find("action L1"), std::string::npos);
     for (const SdeRewardColumn& c : first->rewards) {
@@ -104,6 +110,9 @@ TEST(SdeRewardStudyTest, ReportsEveryRewardAtDemonstrationAndPolicyStatesDetermi
       if (first->rewards[k].spearman) EXPECT_EQ(*first->rewards[k].spearman, *second->rewards[k].spearman) << k;
       EXPECT_EQ(first->rewards[k].all_equal_groups, second->rewards[k].all_equal_groups) << k;
     }
+    EXPECT_EQ(first->real_spread, second->real_spread);
+    EXPECT_EQ(first->greedy_spread, second->greedy_spread);
+    EXPECT_EQ(first->greedy_error, second->greedy_error);
   }
 }
 

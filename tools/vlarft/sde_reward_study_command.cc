@@ -103,6 +103,13 @@ absl::Status SdeRewardStudyCommand(const std::vector<std::string>& args) {
                                  {"defined_groups", c.defined_groups}, {"all_equal_groups", c.all_equal_groups}});
     rows.push_back({c.name, {rho}, {low}, {high}});
   }
+  absl::StrAppendFormat(&table,
+                        "\nHow far apart a group's futures are (mean |pixel difference| between two chunks' frames, "
+                        "0..1): real %.4f, real through the tokenizer %.4f, imagined (greedy) %.4f; imagined vs real "
+                        "frames of the same chunk: %.4f.\n",
+                        result.real_spread, result.tokenized_spread, result.greedy_spread, result.greedy_error);
+  record["spread"] = {{"real", result.real_spread}, {"tokenized", result.tokenized_spread},
+                      {"greedy", result.greedy_spread}, {"greedy_error", result.greedy_error}};
   record["groups"] = flags.groups;
   record["states"] = flags.states;
   record["group_size"] = flags.group_size;
