@@ -184,6 +184,12 @@ absl::Status RunTrainWorldModel(const std::vector<std::string>& args) {
   const int64_t image_size = tokenizer->config().image_size;
   // With --branch_policy the prompt source owns the demonstrations (the real simulator replays its
   // states from them); otherwise they are loaded here.
+  rollout::PolicyBranchOptions branch_options;
+  branch_options.fraction = options.branch_fraction;
+  branch_options.chunks_per_state = options.branch_chunks_per_state;
+  if (!options.branch_policy.empty()) {  // before the slow loads
+    VLARFT_RETURN_IF_ERROR(core::Annotate(branch_options.Validate(), "--branch_fraction / --branch_chunks_per_state"));
+  }
   std::unique_ptr<rollout::DemoPromptSource> prompts;
   std::unique_ptr<data::DemoDataset> loaded;
   std::optional<models::VlaPolicy> branch_policy;
@@ -206,9 +212,6 @@ absl::Status RunTrainWorldModel(const std::vector<std::string>& args) {
   training::DemoVideoData demos(&dataset, options.data.split_seed, options.data.validation_fraction);
   std::unique_ptr<rollout::PolicyBranchVideoData> branches;
   if (branch_policy) {
-    rollout::PolicyBranchOptions branch_options;
-    branch_options.fraction = options.branch_fraction;
-    branch_options.chunks_per_state = options.branch_chunks_per_state;
     VLARFT_ASSIGN_OR_RETURN(branches, rollout::PolicyBranchVideoData::Create(*branch_policy, prompts.get(), &demos,
                                                                              branch_options));
   }
