@@ -76,7 +76,6 @@ torch::Tensor TargetLocaliserImpl::forward(const torch::Tensor& pixels, const to
                                            const torch::Tensor& mask, const torch::Tensor& proprio,
                                            torch::Tensor* heatmap) {
   namespace F = torch::nn::functional;
-  const int64_t c = options_.channels;
   TORCH_CHECK(pixels.dim() == 4 && pixels.size(2) % 4 == 0 && pixels.size(3) % 4 == 0,
               "target localiser: frames must be [B, 3, S, S] with S divisible by 4");
   TORCH_CHECK(ids.size(1) <= options_.max_tokens, "target localiser: instruction longer than max_tokens");

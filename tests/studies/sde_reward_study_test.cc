@@ -107,7 +107,9 @@ TEST(SdeRewardStudyTest, ReportsEveryRewardAtDemonstrationAndPolicyStatesDetermi
     ASSERT_TRUE(second.ok()) << second.status();
     for (size_t k = 0; k < 5; ++k) {
       EXPECT_EQ(first->rewards[k].spearman.has_value(), second->rewards[k].spearman.has_value()) << k;
-      if (first->rewards[k].spearman) EXPECT_EQ(*first->rewards[k].spearman, *second->rewards[k].spearman) << k;
+      if (first->rewards[k].spearman) {
+        EXPECT_EQ(*first->rewards[k].spearman, *second->rewards[k].spearman) << k;
+      }
       EXPECT_EQ(first->rewards[k].all_equal_groups, second->rewards[k].all_equal_groups) << k;
     }
     EXPECT_EQ(first->real_spread, second->real_spread);
