@@ -135,11 +135,11 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
       const int64_t group = real_chunk.frames.size(0);
       VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown b, scorer->ScoreTrajectories(all.narrow(0, 0, group), all[group]));
       rewards.push_back(b.rewards);
-      result.tokenized_spread += PairwiseSpread(all.narrow(0, 0, group)) / static_cast<double>(options.groups);
+      result.tokenized_spread += PairwiseSpread(all.narrow(0, 0, group));
     }
-    result.real_spread += PairwiseSpread(real_chunk.frames) / static_cast<double>(options.groups);
-    result.greedy_spread += PairwiseSpread(greedy.frames) / static_cast<double>(options.groups);
-    result.greedy_error += MeanAbsDifference(greedy.frames, real_chunk.frames) / static_cast<double>(options.groups);
+    result.real_spread += PairwiseSpread(real_chunk.frames);  // sums over groups; means below
+    result.greedy_spread += PairwiseSpread(greedy.frames);
+    result.greedy_error += MeanAbsDifference(greedy.frames, real_chunk.frames);
     VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown l1, scorer->ScoreActions(actions, expert));
     rewards.push_back(l1.rewards);
     const std::vector<double> y = ToVector(truth.progress);
@@ -151,6 +151,9 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
       result.rewards[k].all_equal_groups += AllEqual(rewards[k]);
     }
     if (progress) progress(i + 1);
+  }
+  for (double* mean : {&result.real_spread, &result.tokenized_spread, &result.greedy_spread, &result.greedy_error}) {
+    *mean /= static_cast<double>(options.groups);
   }
   for (size_t k = 0; k < pairs.size(); ++k) {
     const reward::GroupedPairs& p = pairs[k];

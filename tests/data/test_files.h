@@ -1,8 +1,10 @@
-// Helpers for the data tests: a fresh temporary directory and a LIBERO-style file written with the
-// raw HDF5 API (so the reader is tested against files it did not write).
+// Helpers for the data tests: a fresh temporary directory, generated benchmark demonstrations, and a
+// LIBERO-style file written with the raw HDF5 API (so the reader is tested against files it did not
+// write).
 #pragma once
 
 #include <hdf5.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -11,6 +13,7 @@
 
 #include "gtest/gtest.h"
 #include "libs/data/demo_dataset.h"
+#include "libs/data/generate.h"
 
 namespace vlarft::data::testing {
 
@@ -19,6 +22,21 @@ inline std::string FreshDir(const std::string& name) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
+}
+
+// Built-in benchmark demonstrations (`suites`, `demos_per_task` each, `image_size` pixels) generated
+// into a fresh directory named after `name` and this process — CTest runs a file's tests as separate
+// processes, in parallel. Returns the directory.
+inline absl::StatusOr<std::string> GenerateDemosForTest(const std::string& name, std::vector<std::string> suites,
+                                                        int demos_per_task, int image_size) {
+  GenerateOptions options;
+  options.out = FreshDir(name + "_" + std::to_string(getpid()));
+  options.suites = std::move(suites);
+  options.demos_per_task = demos_per_task;
+  options.image_size = image_size;
+  absl::StatusOr<GenerateSummary> generated = GenerateDemos(options, [](const std::string&) {});
+  if (!generated.ok()) return generated.status();
+  return options.out;
 }
 
 // A synthetic episode whose every value is distinct, so mix-ups show.

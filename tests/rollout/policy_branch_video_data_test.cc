@@ -3,10 +3,7 @@
 // demonstration state, determinism, demonstration-only validation, and the refusals.
 #include "libs/rollout/policy_branch_video_data.h"
 
-#include <unistd.h>
-
 #include "gtest/gtest.h"
-#include "libs/data/generate.h"
 #include "libs/training/demo_video_data.h"
 #include "tests/data/test_files.h"
 #include "tests/models/policy_test_util.h"
@@ -23,14 +20,10 @@ struct Fixture {
 
 Fixture& Data() {
   static Fixture* fixture = [] {
-    data::GenerateOptions options;
-    options.out = data::testing::FreshDir("policy_branch_" + std::to_string(getpid()));
-    options.suites = {"goal"};
-    options.demos_per_task = 2;
-    options.image_size = kSize;
-    EXPECT_TRUE(data::GenerateDemos(options, [](const std::string&) {}).ok());
+    const absl::StatusOr<std::string> dir = data::testing::GenerateDemosForTest("policy_branch", {"goal"}, 2, kSize);
+    EXPECT_TRUE(dir.ok()) << dir.status();
     auto* f = new Fixture;
-    auto prompts = DemoPromptSource::Load(options.out, {}, kSize, 0, 0.1, 8);
+    auto prompts = DemoPromptSource::Load(dir.value_or(""), {}, kSize, 0, 0.1, 8);
     EXPECT_TRUE(prompts.ok()) << prompts.status();
     f->prompts = std::move(*prompts);
     f->demos = std::make_unique<training::DemoVideoData>(&f->prompts->dataset(), 0, 0.1);

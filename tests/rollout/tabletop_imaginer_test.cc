@@ -3,14 +3,11 @@
 // truth the oracle scorer reads.
 #include "libs/rollout/tabletop_imaginer.h"
 
-#include <unistd.h>
-
 #include <cstring>
 #include <set>
 
 #include "gtest/gtest.h"
 #include "libs/data/demo_replay.h"
-#include "libs/data/generate.h"
 #include "libs/rollout/demo_prompt_source.h"
 #include "libs/rollout/policy_state_prompt_source.h"
 #include "libs/rollout/scorers.h"
@@ -23,14 +20,10 @@ constexpr int kSize = 32;
 
 const std::string& DatasetDir() {
   static const std::string* dir = [] {
-    data::GenerateOptions options;
-    // One directory per process: CTest runs this file's tests as separate processes, in parallel.
-    options.out = data::testing::FreshDir("tabletop_imaginer_" + std::to_string(getpid()));
-    options.suites = {"goal", "long"};
-    options.demos_per_task = 2;
-    options.image_size = kSize;
-    EXPECT_TRUE(data::GenerateDemos(options, [](const std::string&) {}).ok());
-    return new std::string(options.out);
+    const absl::StatusOr<std::string> dir =
+        data::testing::GenerateDemosForTest("tabletop_imaginer", {"goal", "long"}, 2, kSize);
+    EXPECT_TRUE(dir.ok()) << dir.status();
+    return new std::string(dir.value_or(""));
   }();
   return *dir;
 }

@@ -3,12 +3,9 @@
 // does not name its state.
 #include "services/simulator/tabletop_backend.h"
 
-#include <unistd.h>
-
 #include <cstring>
 
 #include "gtest/gtest.h"
-#include "libs/data/generate.h"
 #include "tests/data/test_files.h"
 
 namespace vlarft::services {
@@ -17,15 +14,11 @@ namespace {
 constexpr int kSize = 32;
 
 TEST(TabletopBackendTest, ExecutesTheNamedDemonstrationStateAndKeepsSessions) {
-  data::GenerateOptions options;
-  options.out = data::testing::FreshDir("tabletop_backend_" + std::to_string(getpid()));
-  options.suites = {"goal"};
-  options.demos_per_task = 1;
-  options.image_size = kSize;
-  ASSERT_TRUE(data::GenerateDemos(options, [](const std::string&) {}).ok());
-  auto backend = LoadTabletopBackend(options.out, {}, kSize, 4, 2, absl::Seconds(60));
+  const absl::StatusOr<std::string> dir = data::testing::GenerateDemosForTest("tabletop_backend", {"goal"}, 1, kSize);
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  auto backend = LoadTabletopBackend(*dir, {}, kSize, 4, 2, absl::Seconds(60));
   ASSERT_TRUE(backend.ok()) << backend.status();
-  auto dataset = data::LoadDemoDirectory(options.out, {}, kSize);
+  auto dataset = data::LoadDemoDirectory(*dir, {}, kSize);
   ASSERT_TRUE(dataset.ok());
   const data::Episode& e = dataset->episodes[3];
   const int64_t step = 2;

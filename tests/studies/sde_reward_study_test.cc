@@ -2,13 +2,10 @@
 // demonstration and policy states, the five rewards reported, the same result for the same seed.
 #include "studies/sde_reward_study.h"
 
-#include <unistd.h>
-
 #include <cmath>
 
 #include "gtest/gtest.h"
 #include "libs/data/demo_dataset.h"
-#include "libs/data/generate.h"
 #include "tests/data/test_files.h"
 #include "tests/models/policy_test_util.h"
 #include "tests/models/world_model_test_util.h"
@@ -21,13 +18,9 @@ constexpr int64_t kChunk = 4;  // the small world model holds 8 frames
 
 const std::string& DatasetDir() {
   static const std::string* dir = [] {
-    data::GenerateOptions options;
-    options.out = data::testing::FreshDir("sde_reward_study_" + std::to_string(getpid()));
-    options.suites = {"goal"};
-    options.demos_per_task = 1;
-    options.image_size = kSize;
-    EXPECT_TRUE(data::GenerateDemos(options, [](const std::string&) {}).ok());
-    return new std::string(options.out);
+    const absl::StatusOr<std::string> dir = data::testing::GenerateDemosForTest("sde_reward_study", {"goal"}, 1, kSize);
+    EXPECT_TRUE(dir.ok()) << dir.status();
+    return new std::string(dir.value_or(""));
   }();
   return *dir;
 }
