@@ -96,11 +96,13 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
   VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<reward::RewardScorer> scorer, reward::RewardScorer::Create(config, features));
 
   SdeRewardStudyResult result;
-  std::vector<reward::GroupedPairs> pairs(5);  // x = reward, y = ground-truth progress
+  std::vector<reward::GroupedPairs> pairs(7);  // x = reward, y = ground-truth progress
   for (const char* name : {"world model, greedy (type 3, the README run's)", "world model, sampled (type 3)",
                            "real frames (type 3 formula on rendered frames)",
                            "real frames through the tokenizer (encode, decode)",
-                           "action L1 to the expert chunk (type 1)"}) {
+                           "action L1 to the expert chunk (type 1)",
+                           "world model, greedy tokens, expected codes decoded (type 3)",
+                           "world model, sampled tokens, expected codes decoded (type 3)"}) {
     result.rewards.push_back({name, {}, {}, 0, 0});
   }
   const core::SeedPath root(options.seed);
@@ -123,6 +125,12 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
     settings.top_k = 0;
     VLARFT_ASSIGN_OR_RETURN(auto sampled_session, world_model.Start(prompt, settings));
     VLARFT_ASSIGN_OR_RETURN(rollout::ImaginedChunk sampled_chunk, sampled_session->Next(actions, expert));
+    settings.expected_codes = true;
+    VLARFT_ASSIGN_OR_RETURN(auto sampled_expected_session, world_model.Start(prompt, settings));
+    VLARFT_ASSIGN_OR_RETURN(rollout::ImaginedChunk sampled_expected, sampled_expected_session->Next(actions, expert));
+    settings.top_k = 1;
+    VLARFT_ASSIGN_OR_RETURN(auto greedy_expected_session, world_model.Start(prompt, settings));
+    VLARFT_ASSIGN_OR_RETURN(rollout::ImaginedChunk greedy_expected, greedy_expected_session->Next(actions, expert));
     std::vector<torch::Tensor> rewards;
     for (const rollout::ImaginedChunk* c : {&greedy, &sampled_chunk, &real_chunk}) {
       VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown b, scorer->ScoreTrajectories(c->frames, c->reference));
@@ -142,6 +150,12 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
     result.greedy_error += MeanAbsDifference(greedy.frames, real_chunk.frames);
     VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown l1, scorer->ScoreActions(actions, expert));
     rewards.push_back(l1.rewards);
+    for (const rollout::ImaginedChunk* c : {&greedy_expected, &sampled_expected}) {
+      VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown b, scorer->ScoreTrajectories(c->frames, c->reference));
+      rewards.push_back(b.rewards);
+    }
+    result.expected_spread += PairwiseSpread(greedy_expected.frames);
+    result.expected_error += MeanAbsDifference(greedy_expected.frames, real_chunk.frames);
     const std::vector<double> y = ToVector(truth.progress);
     result.truth_all_equal_groups += AllEqual(truth.progress);
     result.groups_with_a_failure += !truth.success.all().item<bool>();
@@ -152,7 +166,8 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
     }
     if (progress) progress(i + 1);
   }
-  for (double* mean : {&result.real_spread, &result.tokenized_spread, &result.greedy_spread, &result.greedy_error}) {
+  for (double* mean : {&result.real_spread, &result.tokenized_spread, &result.greedy_spread, &result.greedy_error,
+                       &result.expected_spread, &result.expected_error}) {
     *mean /= static_cast<double>(options.groups);
   }
   for (size_t k = 0; k < pairs.size(); ++k) {

@@ -45,7 +45,8 @@ struct SdeRewardColumn {
 
 struct SdeRewardStudyResult {
   // In this order: world model greedy (type 3, the README run's), world model sampled, real frames
-  // (type 3 formula on rendered frames), real frames through the tokenizer, action L1 (type 1).
+  // (type 3 formula on rendered frames), real frames through the tokenizer, action L1 (type 1),
+  // world model with expected codes decoded (models::GroupJob::expected_codes): greedy tokens, sampled.
   std::vector<SdeRewardColumn> rewards;
   int64_t truth_all_equal_groups = 0;  // groups whose G chunks tie on the ground truth
   int64_t groups_with_a_failure = 0;   // groups where some chunk fails
@@ -54,7 +55,9 @@ struct SdeRewardStudyResult {
   // frames through the tokenizer and the greedy imagination. A world model that ignores the action
   // differences has a spread far below the real one. `greedy_error`: the same distance between a
   // chunk's imagined and real frames (how wrong an imagined future is).
+  // `expected_*`: the same two for greedy tokens decoded as expected codes.
   double real_spread = 0, tokenized_spread = 0, greedy_spread = 0, greedy_error = 0;
+  double expected_spread = 0, expected_error = 0;
 };
 
 // `prompts` must have been loaded with steps >= the policy's chunk length; the type-3 rewards use

@@ -47,6 +47,8 @@ struct ImaginationEngine::Batch {
   RowSampling sampling;
   torch::Tensor tokens;         // int64 [B, max_frames, future_tokens]
   torch::Tensor logits;         // float [B, max_frames, future_tokens, codebook] when recording
+  torch::Tensor code_table;     // float [codebook, dims]: every index's FSQ code (expected codes only)
+  torch::Tensor expected;       // float [B, max_frames, future_tokens, dims] when a job wants expected codes
 };
 
 absl::StatusOr<ImaginationEngine> ImaginationEngine::Create(VideoTokenizer tokenizer, WorldModel model,
@@ -225,6 +227,13 @@ ImaginationEngine::Batch ImaginationEngine::Prepare(const std::vector<GroupJob>&
   if (options.return_logits) {
     batch.logits = torch::zeros({batch.rows, batch.max_frames, frame_tokens, config.codebook_size});
   }
+  if (std::any_of(jobs.begin(), jobs.end(), [](const GroupJob& job) { return job.expected_codes; })) {
+    const Fsq& fsq = tokenizer_->fsq();
+    batch.code_table = fsq.IndicesToCodes(torch::arange(fsq.codebook_size(), torch::TensorOptions(torch::kInt64).device(device)))
+                           .to(torch::kFloat32);
+    batch.expected = torch::zeros({batch.rows, batch.max_frames, frame_tokens, fsq.dims()},
+                                  torch::TensorOptions(torch::kFloat32).device(device));
+  }
   if (!row_prompts.empty()) batch.prompts = torch::cat(row_prompts, 0);
   if (options.mode == DecodeMode::kUnsharedPrefix) {
     batch.unshared_prefix = model_->Prefill(batch.prompts.narrow(1, 0, config.prompt_length() - 1));
@@ -237,6 +246,11 @@ torch::Tensor ImaginationEngine::SampleNext(Batch& batch, const torch::Tensor& h
   const torch::Tensor next = SampleTokens(logits, batch.sampling, batch.uniforms.select(1, frame).select(1, token));
   batch.tokens.select(1, frame).select(1, token).copy_(next);
   if (batch.logits.defined()) batch.logits.select(1, frame).select(1, token).copy_(logits.to(torch::kCPU, torch::kFloat32));
+  if (batch.expected.defined()) {
+    // Static-shape batches carry padding rows beyond batch.rows; they are dropped here.
+    const torch::Tensor probs = torch::softmax(logits.narrow(0, 0, batch.rows).to(torch::kFloat32), 1);
+    batch.expected.select(1, frame).select(1, token).copy_(probs.matmul(batch.code_table));
+  }
   return next;
 }
 
@@ -364,10 +378,17 @@ std::vector<GroupResult> ImaginationEngine::Finish(Batch& batch, const std::vect
     }
     if (options.decode_frames) {
       const torch::Tensor flat = tokens.reshape({sequences * frames, -1});
+      const int64_t grid = tc.future_grid();
+      torch::Tensor expected;  // [S·T, dims, g, g], laid out as CodesFromIndices lays out grid codes
+      if (jobs[j].expected_codes) {
+        expected = batch.expected.narrow(0, batch.row_start[j], sequences).narrow(1, 0, frames)
+                       .reshape({sequences * frames, grid, grid, -1}).permute({0, 3, 1, 2});
+      }
       std::vector<torch::Tensor> images;
       for (int64_t start = 0; start < flat.size(0); start += limits_.decode_batch) {
         const int64_t n = std::min(limits_.decode_batch, flat.size(0) - start);
-        const torch::Tensor codes = tokenizer_->CodesFromIndices(flat.narrow(0, start, n), tc.future_grid());
+        const torch::Tensor codes = expected.defined() ? expected.narrow(0, start, n).contiguous()
+                                                       : tokenizer_->CodesFromIndices(flat.narrow(0, start, n), grid);
         images.push_back(ModelToFrames(tokenizer_->DecodeFuture(codes, session.context_)));
       }
       result.frames = torch::cat(images, 0).view({sequences, frames, tc.image_size, tc.image_size, 3});

@@ -77,6 +77,13 @@ struct GroupJob {
   std::vector<uint64_t> seeds;      // new group: one per sequence (ignored for continuations)
   SamplingParams sampling;
   bool keep_session = false;        // new group: return a session to continue later
+  // Decode each future token as the expectation of its FSQ code under the model's distribution
+  // (softmax of the logits, temperature 1) instead of the sampled code: the decoder then draws the
+  // mean of what the model predicts, not one draw (or the argmax) of it. Tokens are still sampled and
+  // fed back as `sampling` says; `tokens` in the result are those. Off-grid codes are convex
+  // combinations of grid points, inside the FSQ box the decoder was trained on
+  // (docs/world_model.md, "Expected codes (2026-12-07)").
+  bool expected_codes = false;
 };
 
 struct GroupResult {

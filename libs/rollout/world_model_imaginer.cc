@@ -23,6 +23,7 @@ class WorldModelSession : public ImaginationSession {
     job.sampling.temperature = settings_.temperature;
     job.sampling.top_k = settings_.top_k;
     job.sampling.top_p = settings_.top_p;
+    job.expected_codes = settings_.expected_codes;
     if (state_ == nullptr) {
       job.context_frame = context_frame_;
       // The request seed of chunk 0, as the gRPC imaginer sends it to the simulator service.

@@ -92,6 +92,40 @@ TEST(GenerationTest, AllDecodeModesAgree) {
   }
 }
 
+// Expected codes (GroupJob::expected_codes): the tokens are those of the same job without it, and
+// the frames are the future decoder's image of softmax(logits) · code table — checked against the
+// logits the tokens were drawn from — which differs from decoding the drawn codes. A job without the
+// flag in the same batch decodes its drawn codes as before.
+TEST(GenerationTest, ExpectedCodesDecodeTheMeanOfTheModelsDistribution) {
+  ImaginationEngine engine = MakeEngine(4);
+  for (const SamplingParams& sampling : {SamplingParams{1.0, 1, 0.0, true}, Nucleus()}) {
+    GroupJob plain = NewJob(3, 2, 31, sampling);
+    GroupJob expected = plain;
+    expected.expected_codes = true;
+    GenerationOptions options;
+    options.return_logits = true;
+    auto both = engine.ImagineBatch({expected, plain}, options);
+    auto alone = engine.Imagine(plain, options);
+    ASSERT_TRUE(both.ok() && alone.ok()) << both.status() << alone.status();
+    const GroupResult& e = (*both)[0];
+    EXPECT_TRUE(torch::equal(e.tokens, alone->tokens));
+    EXPECT_TRUE(torch::equal((*both)[1].frames, alone->frames));
+
+    VideoTokenizer tokenizer = engine.tokenizer();
+    const Fsq& fsq = tokenizer->fsq();
+    const int64_t grid = tokenizer->config().future_grid();
+    const torch::Tensor table = fsq.IndicesToCodes(torch::arange(fsq.codebook_size()));  // [V, dims]
+    const torch::Tensor mean_codes = torch::softmax(e.logits, -1).matmul(table)         // [S, T, g·g, dims]
+                                         .reshape({6, grid, grid, fsq.dims()})
+                                         .permute({0, 3, 1, 2});
+    torch::NoGradGuard no_grad;
+    const ContextEncoding context = tokenizer->EncodeContext(FramesToModel(plain.context_frame.unsqueeze(0), torch::kCPU));
+    const torch::Tensor want = ModelToFrames(tokenizer->DecodeFuture(mean_codes, context)).view({3, 2, 16, 16, 3});
+    EXPECT_LE((want.to(torch::kInt32) - e.frames.to(torch::kInt32)).abs().max().item<int>(), 1);
+    EXPECT_FALSE(torch::equal(e.frames, alone->frames));
+  }
+}
+
 // Static shapes (attention over the whole preallocated cache, rows padded to a bucket) decode the
 // same tokens as the growing window, for a mixed batch of 5 rows padded to 8, including a kept
 // session continued afterwards; logits agree within float rounding.

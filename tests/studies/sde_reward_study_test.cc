@@ -72,15 +72,19 @@ TEST(SdeRewardStudyTest, ReportsEveryRewardAtDemonstrationAndPolicyStatesDetermi
                                    [&](int64_t done) { reported.push_back(done); });
     ASSERT_TRUE(first.ok()) << states << ": " << first.status();
     EXPECT_EQ(reported, (std::vector<int64_t>{1, 2})) << states;
-    ASSERT_EQ(first->rewards.size(), 5u);
+    ASSERT_EQ(first->rewards.size(), 7u);
     // Different chunks, different real futures; the imagined ones are somewhere, and wrong by some.
     EXPECT_GT(first->real_spread, 0.0) << states;
     EXPECT_GT(first->tokenized_spread, 0.0) << states;
     EXPECT_GE(first->greedy_spread, 0.0) << states;
     EXPECT_GT(first->greedy_error, 0.0) << states;
+    EXPECT_GE(first->expected_spread, 0.0) << states;
+    EXPECT_GT(first->expected_error, 0.0) << states;
     EXPECT_LT(first->real_spread, 1.0) << states;
     EXPECT_NE(first->rewards[0].name.find("greedy"), std::string::npos);
     EXPECT_NE(first->rewards[4].name.find("action L1"), std::string::npos);
+    EXPECT_NE(first->rewards[5].name.find("greedy tokens, expected codes"), std::string::npos);
+    EXPECT_NE(first->rewards[6].name.find("sampled tokens, expected codes"), std::string::npos);
     for (const SdeRewardColumn& c : first->rewards) {
       EXPECT_LE(c.defined_groups, 2) << c.name;
       EXPECT_LE(c.all_equal_groups, 2) << c.name;
@@ -98,7 +102,7 @@ TEST(SdeRewardStudyTest, ReportsEveryRewardAtDemonstrationAndPolicyStatesDetermi
     Inputs b = MakeInputs();
     auto second = RunSdeRewardStudy(b.policy, std::move(b.engine), *b.prompts, options, nullptr);
     ASSERT_TRUE(second.ok()) << second.status();
-    for (size_t k = 0; k < 5; ++k) {
+    for (size_t k = 0; k < first->rewards.size(); ++k) {
       EXPECT_EQ(first->rewards[k].spearman.has_value(), second->rewards[k].spearman.has_value()) << k;
       if (first->rewards[k].spearman) {
         EXPECT_EQ(*first->rewards[k].spearman, *second->rewards[k].spearman) << k;
@@ -108,6 +112,7 @@ TEST(SdeRewardStudyTest, ReportsEveryRewardAtDemonstrationAndPolicyStatesDetermi
     EXPECT_EQ(first->real_spread, second->real_spread);
     EXPECT_EQ(first->greedy_spread, second->greedy_spread);
     EXPECT_EQ(first->greedy_error, second->greedy_error);
+    EXPECT_EQ(first->expected_error, second->expected_error);
   }
 }
 

@@ -105,11 +105,14 @@ absl::Status SdeRewardStudyCommand(const std::vector<std::string>& args) {
   }
   absl::StrAppendFormat(&table,
                         "\nHow far apart a group's futures are (mean |pixel difference| between two chunks' frames, "
-                        "0..1): real %.4f, real through the tokenizer %.4f, imagined (greedy) %.4f; imagined vs real "
-                        "frames of the same chunk: %.4f.\n",
-                        result.real_spread, result.tokenized_spread, result.greedy_spread, result.greedy_error);
-  record["spread"] = {{"real", result.real_spread}, {"tokenized", result.tokenized_spread},
-                      {"greedy", result.greedy_spread}, {"greedy_error", result.greedy_error}};
+                        "0..1): real %.4f, real through the tokenizer %.4f, imagined (greedy) %.4f, imagined (greedy, "
+                        "expected codes) %.4f; imagined vs real frames of the same chunk: greedy %.4f, greedy with "
+                        "expected codes %.4f.\n",
+                        result.real_spread, result.tokenized_spread, result.greedy_spread, result.expected_spread,
+                        result.greedy_error, result.expected_error);
+  record["spread"] = {{"real", result.real_spread},         {"tokenized", result.tokenized_spread},
+                      {"greedy", result.greedy_spread},     {"greedy_error", result.greedy_error},
+                      {"expected", result.expected_spread}, {"expected_error", result.expected_error}};
   record["groups"] = flags.groups;
   record["states"] = flags.states;
   record["group_size"] = flags.group_size;
