@@ -18,6 +18,7 @@
 #include "libs/rollout/policy_replica.h"
 #include "libs/rollout/scorers.h"
 #include "libs/rollout/tabletop_imaginer.h"
+#include "libs/rollout/tokenized_imaginer.h"
 #include "libs/rollout/world_model_imaginer.h"
 #include "libs/evaluation/policy_adapter.h"
 
@@ -71,8 +72,9 @@ class SerializedPolicy : public tabletop::Policy {
 absl::StatusOr<StudyReward> ParseStudyReward(const std::string& name) {
   if (name == "oracle") return StudyReward::kOracle;
   if (name == "real_frames") return StudyReward::kRealFrames;
+  if (name == "tokenized_frames") return StudyReward::kTokenizedFrames;
   if (name == "world_model") return StudyReward::kWorldModel;
-  return absl::InvalidArgumentError(absl::StrCat("--reward must be oracle, real_frames or world_model, got '", name, "'"));
+  return absl::InvalidArgumentError(absl::StrCat("--reward must be oracle, real_frames, tokenized_frames or world_model, got '", name, "'"));
 }
 
 absl::StatusOr<StudyControl> ParseStudyControl(const std::string& name) {
@@ -119,6 +121,7 @@ absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
                                       pc.chunk_length * options.producer.horizon));
 
   std::unique_ptr<tabletop::Policy> finisher;  // outlives the imaginer that borrows it (declared first)
+  std::unique_ptr<rollout::Imaginer> benchmark;  // the real simulator under a tokenized imaginer
   std::unique_ptr<rollout::Imaginer> imaginer;
   std::unique_ptr<rollout::Scorer> scorer;
   if (options.reward == StudyReward::kWorldModel) {
@@ -144,7 +147,17 @@ absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
       finisher = std::make_unique<SerializedPolicy>(std::move(policy));
       tabletop->set_finisher(finisher.get());
     }
-    imaginer = std::move(tabletop);
+    if (options.reward == StudyReward::kTokenizedFrames) {
+      if (options.tokenizer.empty()) {
+        return absl::InvalidArgumentError(
+            "--reward tokenized_frames needs simulator.tokenizer_checkpoint or reward.tokenizer_checkpoint");
+      }
+      VLARFT_ASSIGN_OR_RETURN(models::VideoTokenizer tokenizer, models::LoadTokenizer(options.tokenizer, torch::kCPU));
+      benchmark = std::move(tabletop);
+      imaginer = std::make_unique<rollout::TokenizedImaginer>(benchmark.get(), tokenizer);
+    } else {
+      imaginer = std::move(tabletop);
+    }
     if (options.reward == StudyReward::kOracle) {
       scorer = std::make_unique<rollout::GroundTruthScorer>();
     } else {

@@ -5,6 +5,8 @@
 //   oracle       the benchmark's ground truth: chunks executed in the real simulator from the
 //                prompt's exact state, the expert finishes (tabletop_imaginer.h: progress)
 //   real_frames  the type-3 formula on real rendered frames of the policy's and the expert's chunks
+//   tokenized_frames  the same frames after a round trip through the world model's tokenizer: what
+//                a dynamics model that predicts every token right would imagine (tokenized_imaginer.h)
 //   world_model  the paper's reward: the type-3 formula on world-model imaginations (as `vlarft rft`)
 // and a control that destroys the reward's information while keeping everything else:
 //   shuffled     rewards permuted inside each group (same reward distribution, no credit)
@@ -25,7 +27,7 @@
 
 namespace vlarft::studies {
 
-enum class StudyReward { kOracle, kRealFrames, kWorldModel };
+enum class StudyReward { kOracle, kRealFrames, kTokenizedFrames, kWorldModel };
 enum class StudyControl { kNone, kShuffled, kZero };
 absl::StatusOr<StudyReward> ParseStudyReward(const std::string& name);
 absl::StatusOr<StudyControl> ParseStudyControl(const std::string& name);

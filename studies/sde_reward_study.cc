@@ -23,19 +23,6 @@ std::vector<double> ToVector(const torch::Tensor& t) {
   return {d.data_ptr<double>(), d.data_ptr<double>() + d.numel()};
 }
 
-// Real frames passed through the tokenizer (context o_t encoded; each frame encoded against it and
-// decoded): the best any dynamics model could imagine through this tokenizer. `frames` uint8
-// [N, T, H, W, 3], `context` uint8 [H, W, 3]; returns the reconstructions, same shape.
-torch::Tensor ThroughTokenizer(models::VideoTokenizer& tokenizer, const torch::Tensor& context,
-                               const torch::Tensor& frames) {
-  torch::NoGradGuard no_grad;
-  const torch::Device device = tokenizer->device();
-  const models::ContextEncoding ctx = tokenizer->EncodeContext(models::FramesToModel(context.unsqueeze(0), device));
-  const torch::Tensor flat = frames.reshape({-1, frames.size(-3), frames.size(-2), 3});
-  const auto [codes, indices] = tokenizer->EncodeFuture(models::FramesToModel(flat, device), ctx);
-  return models::ModelToFrames(tokenizer->DecodeFuture(codes, ctx)).to(torch::kCPU).reshape(frames.sizes());
-}
-
 // Mean absolute pixel difference (0..1) between the frames of two different samples of `frames`
 // (uint8 [G, C, h, w, 3]), over all pairs.
 double PairwiseSpread(const torch::Tensor& frames) {
@@ -138,8 +125,8 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
     }
     {
       // The group and the reference in one pass: the context is encoded once.
-      const torch::Tensor all = ThroughTokenizer(
-          tokenizer, prompt.frame, torch::cat({real_chunk.frames, real_chunk.reference.unsqueeze(0)}));
+      const torch::Tensor all = models::RoundTripFutureFrames(
+          *tokenizer, prompt.frame, torch::cat({real_chunk.frames, real_chunk.reference.unsqueeze(0)}));
       const int64_t group = real_chunk.frames.size(0);
       VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown b, scorer->ScoreTrajectories(all.narrow(0, 0, group), all[group]));
       rewards.push_back(b.rewards);

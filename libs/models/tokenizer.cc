@@ -302,6 +302,16 @@ torch::Tensor ModelToFrames(const torch::Tensor& images) {
       .contiguous();
 }
 
+torch::Tensor RoundTripFutureFrames(VideoTokenizerImpl& tokenizer, const torch::Tensor& context,
+                                    const torch::Tensor& frames) {
+  torch::NoGradGuard no_grad;
+  const torch::Device device = tokenizer.device();
+  const ContextEncoding ctx = tokenizer.EncodeContext(FramesToModel(context.unsqueeze(0), device));
+  const torch::Tensor flat = frames.reshape({-1, frames.size(-3), frames.size(-2), 3});
+  const torch::Tensor codes = tokenizer.EncodeFuture(FramesToModel(flat, device), ctx).first;
+  return ModelToFrames(tokenizer.DecodeFuture(codes, ctx)).reshape(frames.sizes());
+}
+
 ModelSidecar TokenizerSidecar(const VideoTokenizer& tokenizer, int64_t step) {
   ModelSidecar sidecar;
   sidecar.kind = "tokenizer";

@@ -185,6 +185,12 @@ torch::Tensor FramesToModel(const torch::Tensor& frames, const torch::Device& de
 // float [..., 3, H, W] (≈ [−1, 1]) -> uint8 [..., H, W, 3] on the CPU.
 torch::Tensor ModelToFrames(const torch::Tensor& images);
 
+// Future frames uint8 [..., H, W, 3] after a round trip through the future branch against the
+// context frame uint8 [H, W, 3]: encoded, quantised and decoded, as a world model that predicted
+// every token right would draw them. Same shape, uint8, on the CPU. No gradients.
+torch::Tensor RoundTripFutureFrames(VideoTokenizerImpl& tokenizer, const torch::Tensor& context,
+                                    const torch::Tensor& frames);
+
 
 // Checkpoint I/O: <stem>.safetensors + <stem>.yaml (kind "tokenizer", config in the sidecar).
 ModelSidecar TokenizerSidecar(const VideoTokenizer& tokenizer, int64_t step);

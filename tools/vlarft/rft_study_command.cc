@@ -42,7 +42,7 @@ struct StudyFlags {
 
   template <typename V>
   void VisitFields(V& v) {
-    v.Field("reward", reward, "oracle | real_frames | world_model");
+    v.Field("reward", reward, "oracle | real_frames | tokenized_frames (real frames through the tokenizer) | world_model");
     v.Field("control", control, "none | shuffled (rewards permuted within each group) | zero (advantages 0)");
     v.Field("steps", steps, "GRPO steps");
     v.Field("seed", seed, "training seed (prompts, policy and world-model noise, learner draws)");
@@ -128,7 +128,7 @@ absl::StatusOr<tabletop::EvalReport> BaseEvaluation(const std::string& policy_st
 absl::Status RunRftStudyCommand(const std::vector<std::string>& args) {
   VLARFT_ASSIGN_OR_RETURN(core::ParsedCommandLine parsed, core::ParseCommandLine(args));
   if (parsed.help) {
-    std::cout << "usage: vlarft study rft [--config configs/tiny.yaml] [--reward oracle|real_frames|world_model]\n"
+    std::cout << "usage: vlarft study rft [--config configs/tiny.yaml] [--reward oracle|real_frames|tokenized_frames|world_model]\n"
                  "                        [--control none|shuffled|zero] [--steps N] [--seed S] [--out DIR]\n"
                  "                        [--base_eval FILE] [--set section.key=value ...]\n\n"
                  "GRPO in one process (same rollout loop and learner step as `vlarft rft`), then the paired\n"
