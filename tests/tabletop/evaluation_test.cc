@@ -65,7 +65,9 @@ TEST(EvaluationTest, ReportsProgressAfterEveryDecision) {
     EXPECT_EQ(seen[i].decisions, static_cast<int>(i) + 1);
     EXPECT_EQ(seen[i].episodes, 60);
     EXPECT_LE(seen[i].decisions, seen[i].max_decisions);
-    if (i > 0) EXPECT_GE(seen[i].finished, seen[i - 1].finished);
+    if (i > 0) {
+      EXPECT_GE(seen[i].finished, seen[i - 1].finished);
+    }
   }
   // The last report is the end: every episode finished, within the bound.
   EXPECT_EQ(seen.back().finished, 60);
@@ -143,7 +145,7 @@ TEST(EvaluationTest, PolicyErrorsAndBadOptionsAreReported) {
 }
 
 TEST(ReportTest, TablesAndJsonCarryTheNumbers) {
-  EvalReport base{"base", "none", 50, 0, 64, {}, {}, {}, 0};
+  EvalReport base{"base", "none", 50, 0, 64, {}, {}, {}, 0, ""};
   base.tasks = {{"spatial", "a", 45, 50, 40, "do a", ""}, {"spatial", "b", 40, 50, 41, "do b", ""}, {"goal", "c", 50, 50, 30, "do c", ""}};
   Summarize(&base);
   ASSERT_EQ(base.suites.size(), 2u);

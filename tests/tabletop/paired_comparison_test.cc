@@ -16,7 +16,7 @@ TaskOutcome Task(const std::string& suite, const std::string& name, const std::s
 }
 
 EvalReport Report(const std::string& policy, std::vector<TaskOutcome> tasks) {
-  EvalReport r{policy, "none", 10, 7, 64, std::move(tasks), {}, {}, 1.5};
+  EvalReport r{policy, "none", 10, 7, 64, std::move(tasks), {}, {}, 1.5, ""};
   Summarize(&r);
   return r;
 }
