@@ -24,8 +24,9 @@ struct ImagineSettings {
   double temperature = 1.0;
   int64_t top_k = 0;
   double top_p = 0.0;
-  // World-model backends: decode each imagined token as its expected code under the model's
-  // distribution (models::GroupJob::expected_codes); other backends ignore it.
+  // The in-process world model: decode each imagined token as its expected code under the model's
+  // distribution (models::GroupJob::expected_codes). The simulator service refuses it
+  // (UNIMPLEMENTED); the real benchmark has no tokens and ignores it.
   bool expected_codes = false;
   std::string request_id;   // names the group's requests in a remote simulator's logs
 };

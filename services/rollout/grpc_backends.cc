@@ -52,7 +52,7 @@ class GrpcSession : public rollout::ImaginationSession {
 
  private:
   const ImagineCall* call_;
-  const rollout::Prompt& prompt_;  // outlives the session (GroupProducer::Produce holds both)
+  const rollout::Prompt prompt_;  // a copy (its tensors share storage): no lifetime to keep in mind
   rollout::ImagineSettings settings_;
   std::string session_;
   int64_t chunks_ = 0;
@@ -62,6 +62,11 @@ class GrpcSession : public rollout::ImaginationSession {
 
 absl::StatusOr<std::unique_ptr<rollout::ImaginationSession>> GrpcImaginer::Start(const rollout::Prompt& prompt,
                                                                                  const rollout::ImagineSettings& settings) {
+  if (settings.expected_codes) {
+    // An in-process study option (docs/world_model.md, "Expected codes"); the service protocol
+    // has no field for it, so refuse rather than imagine something else than asked.
+    return absl::UnimplementedError("the simulator service does not decode expected codes (ImagineSettings::expected_codes)");
+  }
   return std::unique_ptr<rollout::ImaginationSession>(
       new GrpcSession(&call_, prompt, settings));
 }
