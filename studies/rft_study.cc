@@ -29,22 +29,21 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// `tokenizer`: one the run already holds (the engine's, the tokenized imaginer's), shared by the
+// perceptual term; empty: loaded from options.tokenizer when the perceptual term needs it.
 absl::StatusOr<std::unique_ptr<rollout::Scorer>> MakeVerifier(const RftStudyOptions& options,
-                                                             const models::ImaginationEngine* engine) {
+                                                             models::VideoTokenizer tokenizer) {
   reward::RewardConfig config = options.scoring;
   config.type = reward::RewardType::kImaginedVsImaginedExpert;
   std::shared_ptr<reward::MultiScaleFeatureExtractor> features;
   if (config.perceptual == "tokenizer") {
-    if (engine != nullptr) {
-      features = std::make_shared<reward::TokenizerFeatureExtractor>(engine->tokenizer());
-    } else {
+    if (!tokenizer) {
       if (options.tokenizer.empty()) {
         return absl::InvalidArgumentError("reward.scoring.perceptual is 'tokenizer' but no tokenizer checkpoint is set");
       }
-      VLARFT_ASSIGN_OR_RETURN(models::VideoTokenizer tokenizer,
-                              models::LoadTokenizer(options.tokenizer, torch::Device(config.device)));
-      features = std::make_shared<reward::TokenizerFeatureExtractor>(tokenizer);
+      VLARFT_ASSIGN_OR_RETURN(tokenizer, models::LoadTokenizer(options.tokenizer, torch::Device(config.device)));
     }
+    features = std::make_shared<reward::TokenizerFeatureExtractor>(tokenizer);
   }
   VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<reward::RewardScorer> scorer, reward::RewardScorer::Create(config, features));
   return std::unique_ptr<rollout::Scorer>(new rollout::VerifierScorer(std::move(scorer)));
@@ -135,7 +134,7 @@ absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
     sharing.expected_callers = options.prompts_per_step;
     if (options.imagine == "parallel") sharing.concurrency = rollout::WorldModelImaginerOptions::Concurrency::kParallel;
     auto wm = std::make_unique<rollout::WorldModelImaginer>(std::move(engine), sharing);
-    VLARFT_ASSIGN_OR_RETURN(scorer, MakeVerifier(options, &wm->engine()));
+    VLARFT_ASSIGN_OR_RETURN(scorer, MakeVerifier(options, wm->engine().tokenizer()));
     imaginer = std::move(wm);
   } else {
     auto tabletop = std::make_unique<rollout::TabletopImaginer>(&prompts->dataset(), data::DemoReplayOptions{});
@@ -147,21 +146,22 @@ absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
       finisher = std::make_unique<SerializedPolicy>(std::move(policy));
       tabletop->set_finisher(finisher.get());
     }
+    models::VideoTokenizer round_trip{nullptr};  // tokenized_frames: shared with the verifier
     if (options.reward == StudyReward::kTokenizedFrames) {
       if (options.tokenizer.empty()) {
         return absl::InvalidArgumentError(
             "--reward tokenized_frames needs simulator.tokenizer_checkpoint or reward.tokenizer_checkpoint");
       }
-      VLARFT_ASSIGN_OR_RETURN(models::VideoTokenizer tokenizer, models::LoadTokenizer(options.tokenizer, torch::kCPU));
+      VLARFT_ASSIGN_OR_RETURN(round_trip, models::LoadTokenizer(options.tokenizer, torch::kCPU));
       benchmark = std::move(tabletop);
-      imaginer = std::make_unique<rollout::TokenizedImaginer>(benchmark.get(), tokenizer);
+      imaginer = std::make_unique<rollout::TokenizedImaginer>(benchmark.get(), round_trip);
     } else {
       imaginer = std::move(tabletop);
     }
     if (options.reward == StudyReward::kOracle) {
       scorer = std::make_unique<rollout::GroundTruthScorer>();
     } else {
-      VLARFT_ASSIGN_OR_RETURN(scorer, MakeVerifier(options, nullptr));
+      VLARFT_ASSIGN_OR_RETURN(scorer, MakeVerifier(options, round_trip));
     }
   }
   rollout::GroupProducer producer(options.producer, &replica, imaginer.get(), scorer.get());

@@ -11,6 +11,7 @@
 #include "libs/rollout/policy_replica.h"
 #include "libs/rollout/policy_state_prompt_source.h"
 #include "libs/rollout/tabletop_imaginer.h"
+#include "libs/rollout/tokenized_imaginer.h"
 #include "libs/rollout/world_model_imaginer.h"
 
 namespace vlarft::studies {
@@ -124,13 +125,10 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
       rewards.push_back(b.rewards);
     }
     {
-      // The group and the reference in one pass: the context is encoded once.
-      const torch::Tensor all = models::RoundTripFutureFrames(
-          *tokenizer, prompt.frame, torch::cat({real_chunk.frames, real_chunk.reference.unsqueeze(0)}));
-      const int64_t group = real_chunk.frames.size(0);
-      VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown b, scorer->ScoreTrajectories(all.narrow(0, 0, group), all[group]));
+      VLARFT_ASSIGN_OR_RETURN(rollout::ImaginedChunk tokenized, rollout::RoundTripChunk(tokenizer, prompt.frame, real_chunk));
+      VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown b, scorer->ScoreTrajectories(tokenized.frames, tokenized.reference));
       rewards.push_back(b.rewards);
-      result.tokenized_spread += PairwiseSpread(all.narrow(0, 0, group));
+      result.tokenized_spread += PairwiseSpread(tokenized.frames);
     }
     result.real_spread += PairwiseSpread(real_chunk.frames);  // sums over groups; means below
     result.greedy_spread += PairwiseSpread(greedy.frames);

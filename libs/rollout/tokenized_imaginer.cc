@@ -14,21 +14,7 @@ class TokenizedSession : public ImaginationSession {
 
   absl::StatusOr<ImaginedChunk> Next(const torch::Tensor& actions, const torch::Tensor& reference_actions) override {
     VLARFT_ASSIGN_OR_RETURN(ImaginedChunk chunk, inner_->Next(actions, reference_actions));
-    if (!chunk.frames.defined() || !chunk.reference.defined() || chunk.frames.dim() != 5 ||
-        chunk.frames.size(2) != context_.size(0) || chunk.frames.size(3) != context_.size(1) ||
-        chunk.reference.sizes() != chunk.frames.sizes().slice(1)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("the inner imaginer's frames have shape ",
-                       chunk.frames.defined() ? core::ShapeString(chunk.frames.sizes().vec()) : "none",
-                       "; the tokenizer round trip needs [G, C, ", context_.size(0), ", ", context_.size(1), ", 3]"));
-    }
-    const int64_t group = chunk.frames.size(0);
-    // The group and the reference in one pass: the context is encoded once.
-    return core::CatchTorchErrors("tokenizer round trip", [&]() -> ImaginedChunk {
-      const torch::Tensor all = models::RoundTripFutureFrames(
-          *tokenizer_, context_, torch::cat({chunk.frames, chunk.reference.unsqueeze(0)}));
-      return {all.narrow(0, 0, group).contiguous(), all[group].contiguous()};
-    });
+    return RoundTripChunk(tokenizer_, context_, chunk);
   }
 
   absl::StatusOr<GroundTruth> Outcome() override { return inner_->Outcome(); }
@@ -40,6 +26,24 @@ class TokenizedSession : public ImaginationSession {
 };
 
 }  // namespace
+
+absl::StatusOr<ImaginedChunk> RoundTripChunk(models::VideoTokenizer& tokenizer, const torch::Tensor& context,
+                                             const ImaginedChunk& chunk) {
+  if (!chunk.frames.defined() || !chunk.reference.defined() || chunk.frames.dim() != 5 ||
+      chunk.frames.size(2) != context.size(0) || chunk.frames.size(3) != context.size(1) ||
+      chunk.reference.sizes() != chunk.frames.sizes().slice(1)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the chunk's frames have shape ",
+                     chunk.frames.defined() ? core::ShapeString(chunk.frames.sizes().vec()) : "none",
+                     "; the tokenizer round trip needs [G, C, ", context.size(0), ", ", context.size(1), ", 3]"));
+  }
+  const int64_t group = chunk.frames.size(0);
+  return core::CatchTorchErrors("tokenizer round trip", [&]() -> ImaginedChunk {
+    const torch::Tensor all =
+        models::RoundTripFutureFrames(*tokenizer, context, torch::cat({chunk.frames, chunk.reference.unsqueeze(0)}));
+    return {all.narrow(0, 0, group).contiguous(), all[group].contiguous()};
+  });
+}
 
 absl::StatusOr<std::unique_ptr<ImaginationSession>> TokenizedImaginer::Start(const Prompt& prompt,
                                                                              const ImagineSettings& settings) {

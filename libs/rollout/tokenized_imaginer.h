@@ -14,6 +14,13 @@
 
 namespace vlarft::rollout {
 
+// `chunk`'s frames and reference after one round trip through `tokenizer` against `context` (the
+// prompt's frame, uint8 [h, w, 3]), group and reference in one pass so the context is encoded once.
+// FAILED_PRECONDITION naming the shape when the frames are not [G, C, h, w, 3] with a [C, h, w, 3]
+// reference.
+absl::StatusOr<ImaginedChunk> RoundTripChunk(models::VideoTokenizer& tokenizer, const torch::Tensor& context,
+                                             const ImaginedChunk& chunk);
+
 class TokenizedImaginer : public Imaginer {
  public:
   // `inner` is borrowed and must outlive this imaginer. The tokenizer is put in eval mode; sessions
