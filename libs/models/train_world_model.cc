@@ -46,6 +46,36 @@ torch::Tensor MotionWeights(const VideoClips& clips, int64_t grid, double motion
   return (1.0 + motion_weight * moving).reshape({clips.frames.size(0), steps * grid * grid});
 }
 
+namespace {
+
+// init_from: the stored model's weights, in place, as float32. A model stored without action
+// features may start a run that adds them (docs/world_model.md, "Action values"): every stored
+// weight is copied and the new projection stays at zero, so training starts from exactly the
+// stored model's function.
+absl::Status LoadInitialWeights(const std::string& stem, const ModelSidecar& stored, const WorldModelConfig& geometry,
+                                WorldModel& model) {
+  const YAML::Node stored_features = stored.config["action_features"];
+  const bool adds_features = geometry.action_features > 0 &&
+                             (!stored_features.IsDefined() || stored_features.as<int64_t>(-1) == 0);
+  if (!adds_features) {
+    VLARFT_RETURN_IF_ERROR(CheckSidecarConfig(stored, core::ConfigToYaml(geometry), stem));
+    return LoadModelWeightsConverting(stem, *model);
+  }
+  WorldModelConfig without = geometry;
+  without.action_features = 0;
+  YAML::Node expected = core::ConfigToYaml(without);
+  if (!stored_features.IsDefined()) expected.remove("action_features");  // sidecars older than the field
+  VLARFT_RETURN_IF_ERROR(CheckSidecarConfig(stored, expected, stem));
+  WorldModel from(without, model->action_normalizer());
+  VLARFT_RETURN_IF_ERROR(LoadModelWeightsConverting(stem, *from));
+  torch::NoGradGuard no_grad;
+  const auto targets = model->named_parameters();
+  for (const auto& source : from->named_parameters()) targets[source.key()].copy_(source.value());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<WorldModelTrainResult> TrainWorldModel(const WorldModelConfig& model_config,
                                                       const WorldModelTrainConfig& config, VideoTokenizer tokenizer,
                                                       const std::string& tokenizer_stem, VideoDataSource& data,
@@ -100,8 +130,7 @@ absl::StatusOr<WorldModelTrainResult> TrainWorldModel(const WorldModelConfig& mo
   const bool resuming = !checkpoint_dir.empty() && checkpoints.Latest().has_value();
   if (!config.init_from.empty() && !resuming) {  // a resumed run already holds what it started from
     VLARFT_ASSIGN_OR_RETURN(ModelSidecar stored, ReadModelSidecar(config.init_from, "world_model"));
-    VLARFT_RETURN_IF_ERROR(CheckSidecarConfig(stored, core::ConfigToYaml(geometry), config.init_from));
-    VLARFT_RETURN_IF_ERROR(LoadModelWeightsConverting(config.init_from, *model));  // in place, as float32
+    VLARFT_RETURN_IF_ERROR(LoadInitialWeights(config.init_from, stored, geometry, model));
     progress(absl::StrCat("starting from the weights of ", config.init_from, " (step ", stored.step, ")"));
   }
   if (resuming) {

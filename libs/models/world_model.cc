@@ -1,6 +1,8 @@
 #include "libs/models/world_model.h"
 
+#include <cmath>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "libs/core/config.h"
@@ -39,6 +41,9 @@ absl::Status WorldModelConfig::Validate() const {
     return absl::InvalidArgumentError("codebook_size, context_tokens, future_tokens, action_dim, action_bins must be positive");
   }
   if (max_frames < 1) return absl::InvalidArgumentError("max_frames must be >= 1");
+  if (action_features < 0 || action_features > 16) {
+    return absl::InvalidArgumentError(absl::StrCat("action_features must be in [0, 16], got ", action_features));
+  }
   return absl::OkStatus();
 }
 
@@ -75,6 +80,13 @@ WorldModelImpl::WorldModelImpl(const WorldModelConfig& config, ActionNormalizer 
     torch::NoGradGuard no_grad;
     embed_tokens->weight.normal_(0.0, 0.02);
   }
+  if (config_.action_features > 0) {
+    action_values = register_module(
+        "action_values", torch::nn::Linear(torch::nn::LinearOptions(config_.action_feature_width(), config_.dim).bias(false)));
+    // Zero: a model that gains the projection computes what it computed without it until trained.
+    torch::NoGradGuard no_grad;
+    action_values->weight.zero_();
+  }
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < config_.layers; ++i) {
     layers->push_back(TransformerBlock(config_.dim, config_.heads, config_.ffn));
@@ -85,13 +97,36 @@ WorldModelImpl::WorldModelImpl(const WorldModelConfig& config, ActionNormalizer 
 
 torch::Device WorldModelImpl::device() const { return embed_tokens->weight.device(); }
 
+torch::Tensor ActionValueFeatures(const torch::Tensor& values, int64_t octaves) {
+  std::vector<torch::Tensor> features{values.unsqueeze(-1)};
+  for (int64_t j = 0; j < octaves; ++j) {
+    const torch::Tensor angle = values.unsqueeze(-1) * (M_PI * static_cast<double>(int64_t{1} << j));
+    features.push_back(torch::sin(angle));
+    features.push_back(torch::cos(angle));
+  }
+  return torch::cat(features, -1);
+}
+
+torch::Tensor WorldModelImpl::Embed(const torch::Tensor& tokens) {
+  torch::Tensor x = embed_tokens(tokens);
+  if (!action_values) return x;
+  // Every token gets the projection of its features, zeroed for non-action tokens: one dense
+  // product instead of a gather/scatter over the ~7% of positions that hold actions.
+  const torch::Tensor bin = tokens - config_.action_offset();
+  const torch::Tensor is_action = bin.ge(0).logical_and(bin.lt(config_.action_bins));
+  const torch::Tensor centre = ActionNormalizer::FromBins(bin.clamp(0, config_.action_bins - 1), config_.action_bins);
+  const torch::Tensor features =
+      ActionValueFeatures(centre, config_.action_features) * is_action.unsqueeze(-1).to(torch::kFloat32);
+  return x + action_values(features.to(x.scalar_type()));
+}
+
 torch::Tensor WorldModelImpl::FutureLogits(const torch::Tensor& hidden) {
   return FastLinear(hidden, lm_head->weight().narrow(0, config_.future_offset(), config_.codebook_size));
 }
 
 torch::Tensor WorldModelImpl::Hidden(const torch::Tensor& tokens) {
   const torch::Tensor positions = torch::arange(tokens.size(1), tokens.options().dtype(torch::kInt64));
-  torch::Tensor x = embed_tokens(tokens);
+  torch::Tensor x = Embed(tokens);
   for (int64_t i = 0; i < config_.layers; ++i) {
     x = RunBlock(Layer(i), rotary_, x, positions, [](const torch::Tensor& q, const torch::Tensor& k,
                                                      const torch::Tensor& v) {
@@ -104,7 +139,7 @@ torch::Tensor WorldModelImpl::Hidden(const torch::Tensor& tokens) {
 PrefixCache WorldModelImpl::Prefill(const torch::Tensor& tokens, torch::Tensor* last_hidden) {
   PrefixCache cache;
   const torch::Tensor positions = torch::arange(tokens.size(1), tokens.options().dtype(torch::kInt64));
-  torch::Tensor x = embed_tokens(tokens);
+  torch::Tensor x = Embed(tokens);
   for (int64_t i = 0; i < config_.layers; ++i) {
     x = RunBlock(Layer(i), rotary_, x, positions, [&](const torch::Tensor& q, const torch::Tensor& k,
                                                       const torch::Tensor& v) {
@@ -124,7 +159,7 @@ torch::Tensor WorldModelImpl::Extend(const torch::Tensor& tokens, const PrefixCa
   TORCH_CHECK(static_cast<int64_t>(groups.sizes.size()) == prefix.groups(), "extend: ", groups.sizes.size(),
               " row groups but ", prefix.groups(), " prefixes");
   const SuffixCache::Step step = suffix.BeginStep(tokens.size(1), prefix.length());
-  torch::Tensor x = embed_tokens(tokens);
+  torch::Tensor x = Embed(tokens);
   for (int64_t i = 0; i < config_.layers; ++i) {
     x = RunBlock(Layer(i), rotary_, x, step.positions, [&](const torch::Tensor& q, const torch::Tensor& k,
                                                            const torch::Tensor& v) {

@@ -53,6 +53,11 @@ struct WorldModelConfig {
   int64_t action_dim = 7;
   int64_t action_bins = 256;
   int64_t max_frames = 64;  // longest imagination (future frames after o_t) a sequence may reach
+  // Smooth action input (docs/world_model.md, "Action values"): 0 = each action bin is its own
+  // embedding row (the committed tiny model); K > 0 adds, to every action token's embedding, a
+  // learned projection of Fourier features of its bin centre (the value itself and sin/cos at K
+  // octaves), so neighbouring bins start from related inputs. The projection starts at zero.
+  int64_t action_features = 0;
 
   template <typename V>
   void VisitFields(V& v) {
@@ -67,6 +72,8 @@ struct WorldModelConfig {
     v.Field("action_dim", action_dim, "action dimensions (one token each)");
     v.Field("action_bins", action_bins, "bins per action dimension");
     v.Field("max_frames", max_frames, "largest number of imagined frames per sequence");
+    v.Field("action_features", action_features,
+            "octaves of sin/cos features of each action value added to its token's embedding (0 = bins only)");
   }
   absl::Status Validate() const;
 
@@ -83,6 +90,8 @@ struct WorldModelConfig {
   int64_t frame_stride() const { return action_dim + future_tokens; }
   int64_t SequenceLength(int64_t frames) const { return prompt_length() + frames * frame_stride(); }
   int64_t head_dim() const { return dim / heads; }
+  // Width of an action token's value features: the value, then sin and cos per octave.
+  int64_t action_feature_width() const { return action_features == 0 ? 0 : 1 + 2 * action_features; }
 };
 
 // The config with its token geometry taken from `tokenizer`.
@@ -103,6 +112,9 @@ class WorldModelImpl : public torch::nn::Module {
   // lm_head over hidden states [..., dim] -> logits [..., vocab].
   torch::Tensor Logits(const torch::Tensor& hidden) { return lm_head(hidden); }
   torch::Tensor forward(const torch::Tensor& tokens) { return Logits(Hidden(tokens)); }
+  // Input embeddings of tokens int64 [...]: [..., dim] (the token's row, plus its action-value
+  // projection when the model has one).
+  torch::Tensor Embed(const torch::Tensor& tokens);
   // Logits of the future-frame codes only ([..., codebook_size]; index = code), the only ids that
   // can follow inside a frame: what generation samples from and the loss scores.
   torch::Tensor FutureLogits(const torch::Tensor& hidden);
@@ -135,6 +147,7 @@ class WorldModelImpl : public torch::nn::Module {
   torch::Tensor FutureTokenLoss(const torch::Tensor& sequence, int64_t frames, const torch::Tensor& weights = {});
 
   torch::nn::Embedding embed_tokens{nullptr};
+  torch::nn::Linear action_values{nullptr};  // only with config.action_features > 0
   torch::nn::ModuleList layers{nullptr};
   RMSNorm norm{nullptr};
   LoraLinear lm_head{nullptr};
@@ -151,6 +164,9 @@ TORCH_MODULE(WorldModel);
 // Checkpoint I/O: <stem>.safetensors + <stem>.yaml (kind "world_model"; config and action
 // statistics in the sidecar). Loading checks the sidecar before building or loading anything.
 ModelSidecar WorldModelSidecar(const WorldModel& model, int64_t step);
+// Fourier features of normalised action values c in [-1, 1]: [..., 1 + 2K] = c, sin(2^j·π·c),
+// cos(2^j·π·c) for j < K.
+torch::Tensor ActionValueFeatures(const torch::Tensor& values, int64_t octaves);
 absl::Status SaveWorldModel(const std::string& stem, const WorldModel& model, int64_t step,
                             torch::Dtype storage_dtype = torch::kFloat32);
 absl::StatusOr<WorldModel> LoadWorldModel(const std::string& stem, const torch::Device& device);

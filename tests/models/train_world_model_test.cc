@@ -236,6 +236,19 @@ TEST(TrainWorldModelTest, InitFromStartsFromTrainedWeights) {
   const auto first = Weights(dir + "/first"), tuned = Weights(dir + "/second");
   for (const auto& [name, tensor] : first) EXPECT_TRUE(torch::allclose(tensor, tuned.at(name), 1e-5, 1e-6)) << name;
 
+  // A run that adds action-value features starts from every stored weight, the projection at zero.
+  WorldModelConfig smooth = SmallWorldModelConfig();
+  smooth.action_features = 2;
+  auto added = TrainWorldModel(smooth, config, tokenizer, "tok", data, "", dir + "/smooth", Quiet);
+  ASSERT_TRUE(added.ok()) << added.status();
+  const auto smooth_weights = Weights(dir + "/smooth");
+  for (const auto& [name, tensor] : first) {
+    EXPECT_TRUE(torch::allclose(tensor, smooth_weights.at(name), 1e-5, 1e-6)) << name;
+  }
+  ASSERT_EQ(smooth_weights.count("action_values.weight"), 1u);
+  EXPECT_LT(smooth_weights.at("action_values.weight").abs().max().item<float>(), 1e-6);
+
+
   WorldModelConfig wider = SmallWorldModelConfig();
   wider.ffn = 96;
   absl::Status mismatch = TrainWorldModel(wider, config, tokenizer, "tok", data, "", dir + "/third", Quiet).status();

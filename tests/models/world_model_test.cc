@@ -1,5 +1,6 @@
 #include "libs/models/world_model.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include "gtest/gtest.h"
@@ -152,6 +153,52 @@ TEST(WorldModelTest, RowsWithDifferentCacheLengthsDecodeTogether) {
   EXPECT_TRUE(torch::allclose(logits[1], expected_short[0], 1e-4, 1e-4));
 }
 
+TEST(WorldModelTest, ActionValuesAreSmoothStartAtZeroAndTouchOnlyActionTokens) {
+  torch::manual_seed(4);
+  WorldModelConfig config = SmallWorldModelConfig();
+  config.action_features = 3;
+  EXPECT_EQ(config.action_feature_width(), 7);
+  WorldModel model(config, UnitActions());
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor tokens = torch::randint(0, config.vocab_size(), {3, 40});
+  const torch::Tensor is_action =
+      tokens.ge(config.action_offset()).logical_and(tokens.lt(config.action_offset() + config.action_bins));
+  ASSERT_GT(is_action.sum().item<int64_t>(), 0);
+  // The projection starts at zero: the same function as the bins-only model with the same weights.
+  EXPECT_TRUE(torch::equal(model->Embed(tokens), model->embed_tokens(tokens)));
+  WorldModelConfig plain_config = config;
+  plain_config.action_features = 0;
+  WorldModel plain(plain_config, UnitActions());
+  plain->eval();
+  for (const auto& p : plain->named_parameters()) p.value().copy_(model->named_parameters()[p.key()]);
+  EXPECT_TRUE(torch::allclose(model->forward(tokens), plain->forward(tokens), 1e-6, 1e-6));
+
+  model->action_values->weight.normal_(0.0, 0.5);
+  const torch::Tensor moved = (model->Embed(tokens) - model->embed_tokens(tokens)).abs().amax(-1);
+  EXPECT_TRUE(torch::all(moved.masked_select(is_action).gt(0)).item<bool>());
+  EXPECT_EQ(moved.masked_select(is_action.logical_not()).max().item<float>(), 0.0f);
+  // Neighbouring bins get nearer inputs than distant ones (the bin table alone learned no such order).
+  const torch::Tensor bins = torch::tensor({100, 101, 200}) + config.action_offset();
+  const torch::Tensor e = model->Embed(bins) - model->embed_tokens(bins);
+  EXPECT_LT((e[0] - e[1]).norm().item<float>(), (e[0] - e[2]).norm().item<float>());
+  const torch::Tensor f = ActionValueFeatures(torch::tensor({0.25f}), 2);
+  EXPECT_TRUE(torch::allclose(f, torch::tensor({{0.25f, std::sin(0.25f * static_cast<float>(M_PI)),
+                                                  std::cos(0.25f * static_cast<float>(M_PI)), 1.0f, 0.0f}}),
+                              1e-6, 1e-6))
+      << f;
+
+  // The cached decoding paths embed the same way as the full pass.
+  const PrefixCache prefix = model->Prefill(tokens.narrow(1, 0, 25));
+  SuffixCache cache = model->NewSuffixCache(3, 15);
+  const torch::Tensor cached = model->Logits(model->Extend(tokens.narrow(1, 25, 15), prefix, RowGroups{{1, 1, 1}}, cache));
+  const torch::Tensor full = model->forward(tokens).narrow(1, 25, 15);
+  EXPECT_TRUE(torch::allclose(cached, full, 1e-4, 1e-4)) << (cached - full).abs().max();
+
+  config.action_features = 17;
+  EXPECT_EQ(config.Validate().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(WorldModelTest, CheckpointRoundTripAndTokenizerMismatch) {
   const std::string dir = ::testing::TempDir() + "/vlarft_wm_ckpt_" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
@@ -173,6 +220,19 @@ TEST(WorldModelTest, CheckpointRoundTripAndTokenizerMismatch) {
   EXPECT_EQ(mismatch.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(mismatch.message().find("future_tokens"), std::string::npos) << mismatch;
   EXPECT_FALSE(LoadWorldModel(dir + "/missing", torch::kCPU).ok());
+
+  // The action-value projection is saved, and a loaded model uses it.
+  WorldModelConfig smooth = SmallWorldModelConfig();
+  smooth.action_features = 2;
+  WorldModel with_values(smooth, UnitActions());
+  with_values->eval();
+  with_values->action_values->weight.normal_(0.0, 0.5);
+  ASSERT_TRUE(SaveWorldModel(dir + "/smooth", with_values, 5).ok());
+  auto reloaded = LoadWorldModel(dir + "/smooth", torch::kCPU);
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status();
+  EXPECT_EQ((*reloaded)->config().action_features, 2);
+  const torch::Tensor actions = torch::arange(8750, 8760).view({1, 10});
+  EXPECT_TRUE(torch::allclose((*reloaded)->forward(actions), with_values->forward(actions), 1e-5, 1e-5));
 }
 
 }  // namespace
