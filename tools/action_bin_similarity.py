@@ -3,7 +3,7 @@
 
 docs/world_model.md, "Action values": each action token enters the world model as its bin's row of
 the embedding table, plus (with `action_features` > 0) a learned projection of Fourier features of
-the bin centre. This prints the mean cosine similarity between the input embeddings of bins k apart,
+the bin centre (`action_values_only`: the projection alone). This prints the mean cosine similarity between the input embeddings of bins k apart,
 for k = 1 ... 128: a model that learned the action as a quantity has neighbours far more alike than
 distant bins; one that learned 256 unrelated symbols has the same similarity at every distance.
 
@@ -48,6 +48,7 @@ def main():
         sidecar = f.read()
     codebook, bins = config_int(sidecar, "codebook_size"), config_int(sidecar, "action_bins")
     octaves = config_int(sidecar, "action_features")
+    values_only = re.search(r"^\s+action_values_only:\s*true", sidecar, re.M) is not None
     table = read_tensor(stem + ".safetensors", "embed_tokens.weight")
     rows = [list(table[2 * codebook + b]) for b in range(bins)]
     projection = read_tensor(stem + ".safetensors", "action_values.weight") if octaves else None
@@ -57,12 +58,13 @@ def main():
             features = [c]
             for j in range(octaves):
                 features += [math.sin(math.pi * 2**j * c), math.cos(math.pi * 2**j * c)]
-            rows[b] = [x + sum(w * v for w, v in zip(weights, features)) for x, weights in zip(rows[b], projection)]
+            base = [0.0] * len(rows[b]) if values_only else rows[b]
+            rows[b] = [x + sum(w * v for w, v in zip(weights, features)) for x, weights in zip(base, projection)]
     units = []
     for row in rows:
         norm = math.sqrt(sum(x * x for x in row))
         units.append([x / norm for x in row])
-    print(f"{stem}: {bins} action bins, action_features {octaves}")
+    print(f"{stem}: {bins} action bins, action_features {octaves}{', values only' if values_only else ''}")
     print("bins apart  mean cosine of their input embeddings")
     for lag in (1, 2, 4, 8, 16, 32, 64, 128):
         pairs = [sum(a * b for a, b in zip(units[i], units[i + lag])) for i in range(bins - lag)]

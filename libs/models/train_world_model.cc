@@ -1,5 +1,8 @@
 #include "libs/models/train_world_model.h"
 
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "libs/core/config.h"
@@ -48,29 +51,45 @@ torch::Tensor MotionWeights(const VideoClips& clips, int64_t grid, double motion
 
 namespace {
 
+// `config` as a sidecar made by this build would store it, less the keys an older sidecar lacks
+// because they came later — where this config leaves them at their defaults (what that sidecar's
+// model was).
+YAML::Node ExpectedGeometry(const WorldModelConfig& config, const ModelSidecar& stored) {
+  YAML::Node expected = core::ConfigToYaml(config);
+  const YAML::Node defaults = core::ConfigToYaml(WorldModelConfig{});
+  std::vector<std::string> later;
+  for (const auto& item : expected) {
+    const std::string key = item.first.Scalar();
+    if (!stored.config[key].IsDefined() && item.second.Scalar() == defaults[key].Scalar()) later.push_back(key);
+  }
+  for (const std::string& key : later) expected.remove(key);
+  return expected;
+}
+
 // init_from: the stored model's weights, in place, as float32. A model stored without action
 // features may start a run that adds them (docs/world_model.md, "Action values"): every stored
 // weight is copied and the new projection stays at zero, so training starts from exactly the
-// stored model's function.
+// stored model's function — or, values only, is fitted to the stored bins' rows.
 absl::Status LoadInitialWeights(const std::string& stem, const ModelSidecar& stored, const WorldModelConfig& geometry,
                                 WorldModel& model) {
   const YAML::Node stored_features = stored.config["action_features"];
   const bool adds_features = geometry.action_features > 0 &&
                              (!stored_features.IsDefined() || stored_features.as<int64_t>(-1) == 0);
   if (!adds_features) {
-    VLARFT_RETURN_IF_ERROR(CheckSidecarConfig(stored, core::ConfigToYaml(geometry), stem));
+    VLARFT_RETURN_IF_ERROR(CheckSidecarConfig(stored, ExpectedGeometry(geometry, stored), stem));
     return LoadModelWeightsConverting(stem, *model);
   }
   WorldModelConfig without = geometry;
   without.action_features = 0;
-  YAML::Node expected = core::ConfigToYaml(without);
-  if (!stored_features.IsDefined()) expected.remove("action_features");  // sidecars older than the field
-  VLARFT_RETURN_IF_ERROR(CheckSidecarConfig(stored, expected, stem));
+  without.action_values_only = false;
+  VLARFT_RETURN_IF_ERROR(CheckSidecarConfig(stored, ExpectedGeometry(without, stored), stem));
   WorldModel from(without, model->action_normalizer());
   VLARFT_RETURN_IF_ERROR(LoadModelWeightsConverting(stem, *from));
   torch::NoGradGuard no_grad;
   const auto targets = model->named_parameters();
   for (const auto& source : from->named_parameters()) targets[source.key()].copy_(source.value());
+  // Values only: start from the smooth part of the stored bins' rows instead of from no action input.
+  if (geometry.action_values_only) model->FitActionValuesToTable();
   return absl::OkStatus();
 }
 
@@ -135,7 +154,7 @@ absl::StatusOr<WorldModelTrainResult> TrainWorldModel(const WorldModelConfig& mo
   }
   if (resuming) {
     VLARFT_ASSIGN_OR_RETURN(ModelSidecar stored, ReadModelSidecar(*checkpoints.Latest() + "/model", "world_model"));
-    VLARFT_RETURN_IF_ERROR(CheckSidecarConfig(stored, core::ConfigToYaml(geometry), *checkpoints.Latest()));
+    VLARFT_RETURN_IF_ERROR(CheckSidecarConfig(stored, ExpectedGeometry(geometry, stored), *checkpoints.Latest()));
     VLARFT_ASSIGN_OR_RETURN(TrainerState state, checkpoints.Restore(*model, "world_model", optimizer, trainable));
     start_step = state.step;
     if (state.generator_state.defined()) generator.set_state(state.generator_state);

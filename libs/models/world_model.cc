@@ -44,6 +44,9 @@ absl::Status WorldModelConfig::Validate() const {
   if (action_features < 0 || action_features > 16) {
     return absl::InvalidArgumentError(absl::StrCat("action_features must be in [0, 16], got ", action_features));
   }
+  if (action_values_only && action_features == 0) {
+    return absl::InvalidArgumentError("action_values_only needs action_features > 0");
+  }
   return absl::OkStatus();
 }
 
@@ -117,7 +120,20 @@ torch::Tensor WorldModelImpl::Embed(const torch::Tensor& tokens) {
   const torch::Tensor centre = ActionNormalizer::FromBins(bin.clamp(0, config_.action_bins - 1), config_.action_bins);
   const torch::Tensor features =
       ActionValueFeatures(centre, config_.action_features) * is_action.unsqueeze(-1).to(torch::kFloat32);
+  if (config_.action_values_only) x = x.masked_fill(is_action.unsqueeze(-1), 0.0);
   return x + action_values(features.to(x.scalar_type()));
+}
+
+void WorldModelImpl::FitActionValuesToTable() {
+  TORCH_CHECK(action_values, "the world model has no action-value projection (action_features = 0)");
+  torch::NoGradGuard no_grad;
+  const int64_t bins = config_.action_bins;
+  const torch::Tensor rows = embed_tokens->weight.narrow(0, config_.action_offset(), bins).to(torch::kFloat64);
+  const torch::Tensor centres = ActionNormalizer::FromBins(torch::arange(bins), bins);
+  const torch::Tensor features = ActionValueFeatures(centres, config_.action_features).to(torch::kFloat64);  // [bins, F]
+  // rows ≈ features · Wᵀ; the pseudo-inverse gives the least-squares Wᵀ (F << bins, full rank).
+  const torch::Tensor fitted = torch::pinverse(features).matmul(rows);  // [F, dim]
+  action_values->weight.copy_(fitted.t().to(action_values->weight.scalar_type()));
 }
 
 torch::Tensor WorldModelImpl::FutureLogits(const torch::Tensor& hidden) {

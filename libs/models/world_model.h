@@ -58,6 +58,9 @@ struct WorldModelConfig {
   // learned projection of Fourier features of its bin centre (the value itself and sin/cos at K
   // octaves), so neighbouring bins start from related inputs. The projection starts at zero.
   int64_t action_features = 0;
+  // With action_features > 0: action tokens enter through the projection alone (their table rows
+  // are not read), so the model cannot tell neighbouring bins apart except by their values.
+  bool action_values_only = false;
 
   template <typename V>
   void VisitFields(V& v) {
@@ -74,6 +77,8 @@ struct WorldModelConfig {
     v.Field("max_frames", max_frames, "largest number of imagined frames per sequence");
     v.Field("action_features", action_features,
             "octaves of sin/cos features of each action value added to its token's embedding (0 = bins only)");
+    v.Field("action_values_only", action_values_only,
+            "action tokens are embedded from their values alone, not their bins' table rows (needs action_features > 0)");
   }
   absl::Status Validate() const;
 
@@ -115,6 +120,9 @@ class WorldModelImpl : public torch::nn::Module {
   // Input embeddings of tokens int64 [...]: [..., dim] (the token's row, plus its action-value
   // projection when the model has one).
   torch::Tensor Embed(const torch::Tensor& tokens);
+  // Sets the action-value projection to the least-squares fit of the action bins' table rows: the
+  // smooth part of what a bins-only model learned, the start of a run that switches to values only.
+  void FitActionValuesToTable();
   // Logits of the future-frame codes only ([..., codebook_size]; index = code), the only ids that
   // can follow inside a frame: what generation samples from and the loss scores.
   torch::Tensor FutureLogits(const torch::Tensor& hidden);

@@ -1,4 +1,6 @@
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "gtest/gtest.h"
 #include "libs/core/safetensors.h"
@@ -247,6 +249,27 @@ TEST(TrainWorldModelTest, InitFromStartsFromTrainedWeights) {
   }
   ASSERT_EQ(smooth_weights.count("action_values.weight"), 1u);
   EXPECT_LT(smooth_weights.at("action_values.weight").abs().max().item<float>(), 1e-6);
+
+  // A sidecar older than the action-value keys still starts a run, with or without them.
+  {
+    std::ifstream in(dir + "/first.yaml");
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string old_sidecar;
+    for (std::string line; std::getline(text, line);) {
+      if (line.find("action_features") == std::string::npos && line.find("action_values_only") == std::string::npos) {
+        old_sidecar += line + "\n";
+      }
+    }
+    ASSERT_NE(old_sidecar, text.str());
+    std::ofstream(dir + "/first.yaml", std::ios::trunc) << old_sidecar;
+  }
+  EXPECT_TRUE(TrainWorldModel(SmallWorldModelConfig(), config, tokenizer, "tok", data, "", dir + "/plain_again", Quiet).ok());
+  smooth.action_values_only = true;
+  auto values_only = TrainWorldModel(smooth, config, tokenizer, "tok", data, "", dir + "/values_only", Quiet);
+  ASSERT_TRUE(values_only.ok()) << values_only.status();
+  // Values only starts from the fit of the stored bins' rows, not from zero.
+  EXPECT_GT(Weights(dir + "/values_only").at("action_values.weight").abs().max().item<float>(), 1e-3);
 
 
   WorldModelConfig wider = SmallWorldModelConfig();

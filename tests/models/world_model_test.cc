@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "gtest/gtest.h"
+#include "libs/models/action_normalizer.h"
 #include "libs/models/layers.h"
 #include "tests/models/world_model_test_util.h"
 
@@ -197,6 +198,36 @@ TEST(WorldModelTest, ActionValuesAreSmoothStartAtZeroAndTouchOnlyActionTokens) {
 
   config.action_features = 17;
   EXPECT_EQ(config.Validate().code(), absl::StatusCode::kInvalidArgument);
+  config.action_features = 0;
+  config.action_values_only = true;
+  EXPECT_EQ(config.Validate().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(WorldModelTest, ValuesOnlyIgnoresTheBinsRowsAndStartsFromTheirSmoothFit) {
+  torch::manual_seed(5);
+  WorldModelConfig config = SmallWorldModelConfig();
+  config.action_features = 2;
+  config.action_values_only = true;
+  WorldModel model(config, UnitActions());
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const int64_t bins = config.action_bins, width = config.action_feature_width();
+  // Table rows that are exactly a smooth function of the bin centre: the fit recovers it, so the
+  // values-only embedding of every action token equals its old table row.
+  const torch::Tensor truth = torch::randn({config.dim, width});
+  const torch::Tensor centres = ActionNormalizer::FromBins(torch::arange(bins), bins);
+  model->embed_tokens->weight.narrow(0, config.action_offset(), bins)
+      .copy_(ActionValueFeatures(centres, config.action_features).matmul(truth.t()));
+  model->FitActionValuesToTable();
+  EXPECT_TRUE(torch::allclose(model->action_values->weight, truth, 1e-4, 1e-4));
+  const torch::Tensor actions = torch::arange(bins).view({4, -1}) + config.action_offset();
+  const torch::Tensor embedded = model->Embed(actions);
+  EXPECT_TRUE(torch::allclose(embedded, model->embed_tokens(actions), 1e-4, 1e-4));
+  // Now the rows are not read at all: scrambling them changes nothing; other tokens still use theirs.
+  model->embed_tokens->weight.narrow(0, config.action_offset(), bins).normal_();
+  EXPECT_TRUE(torch::allclose(model->Embed(actions), embedded, 1e-6, 1e-6));
+  const torch::Tensor codes = torch::arange(10).view({1, 10});
+  EXPECT_TRUE(torch::equal(model->Embed(codes), model->embed_tokens(codes)));
 }
 
 TEST(WorldModelTest, CheckpointRoundTripAndTokenizerMismatch) {
