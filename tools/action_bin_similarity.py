@@ -9,35 +9,29 @@ distant bins; one that learned 256 unrelated symbols has the same similarity at 
 
 Usage: tools/action_bin_similarity.py STEM   (reads STEM.safetensors and STEM.yaml; stdlib only)
 """
-import json
 import math
-import re
+import os
 import struct
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from migrate_policy_checkpoint import read_safetensors, scalar  # noqa: E402  (the tools' shared readers)
 
 FORMATS = {"F32": ("f", 4), "F16": ("e", 2)}
 
 
-def read_tensor(path, name):
-    with open(path, "rb") as f:
-        header_size = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(header_size))
-        if name not in header:
-            return None
-        entry = header[name]
-        if entry["dtype"] not in FORMATS:
-            sys.exit(f"{path}: {name} is {entry['dtype']}; only F32 and F16 are read here")
-        code, size = FORMATS[entry["dtype"]]
-        start, end = entry["data_offsets"]
-        f.seek(8 + header_size + start)
-        values = struct.unpack(f"<{(end - start) // size}{code}", f.read(end - start))
-        rows, cols = entry["shape"]
-        return [values[r * cols:(r + 1) * cols] for r in range(rows)]
-
-
-def config_int(yaml_text, key):
-    match = re.search(rf"^\s+{key}:\s*(\d+)", yaml_text, re.M)
-    return int(match.group(1)) if match else 0
+def matrix(header, data, path, name):
+    """Rows of a 2-D F32/F16 tensor, or None if the file has no such tensor."""
+    if name not in header:
+        return None
+    entry = header[name]
+    if entry["dtype"] not in FORMATS:
+        sys.exit(f"{path}: {name} is {entry['dtype']}; only F32 and F16 are read here")
+    code, size = FORMATS[entry["dtype"]]
+    start, end = entry["data_offsets"]
+    values = struct.unpack(f"<{(end - start) // size}{code}", data[start:end])
+    rows, cols = entry["shape"]
+    return [values[r * cols:(r + 1) * cols] for r in range(rows)]
 
 
 def main():
@@ -45,13 +39,14 @@ def main():
         sys.exit(__doc__)
     stem = sys.argv[1]
     with open(stem + ".yaml") as f:
-        sidecar = f.read()
-    codebook, bins = config_int(sidecar, "codebook_size"), config_int(sidecar, "action_bins")
-    octaves = config_int(sidecar, "action_features")
-    values_only = re.search(r"^\s+action_values_only:\s*true", sidecar, re.M) is not None
-    table = read_tensor(stem + ".safetensors", "embed_tokens.weight")
+        sidecar = f.read().splitlines()
+    codebook, bins = int(scalar(sidecar, "codebook_size")), int(scalar(sidecar, "action_bins"))
+    octaves = int(scalar(sidecar, "action_features") or 0)
+    values_only = scalar(sidecar, "action_values_only") == "true"
+    header, data = read_safetensors(stem + ".safetensors")
+    table = matrix(header, data, stem, "embed_tokens.weight")
     rows = [list(table[2 * codebook + b]) for b in range(bins)]
-    projection = read_tensor(stem + ".safetensors", "action_values.weight") if octaves else None
+    projection = matrix(header, data, stem, "action_values.weight") if octaves else None
     if projection is not None:  # [dim, 1 + 2K]
         for b in range(bins):
             c = (b + 0.5) / bins * 2 - 1

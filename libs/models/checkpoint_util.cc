@@ -86,10 +86,14 @@ absl::StatusOr<torch::Dtype> ParseStorageDtype(const std::string& name) {
   return absl::InvalidArgumentError(absl::StrCat("storage dtype must be float32, float16 or bfloat16, got '", name, "'"));
 }
 
-absl::Status CheckSidecarConfig(const ModelSidecar& sidecar, const YAML::Node& expected, const std::string& what) {
+absl::Status CheckSidecarConfig(const ModelSidecar& sidecar, const YAML::Node& expected, const std::string& what,
+                                const YAML::Node& defaults) {
   for (const auto& item : expected) {
     const std::string key = item.first.Scalar();
     const YAML::Node stored = sidecar.config[key];
+    if (!stored.IsDefined() && defaults.IsMap() && defaults[key].IsDefined() && SameYaml(defaults[key], item.second)) {
+      continue;  // a field newer than the sidecar, left at its default
+    }
     if (!stored.IsDefined() || !SameYaml(stored, item.second)) {
       return absl::FailedPreconditionError(absl::StrCat(what, ": checkpoint was made with ", key, " = ",
                                                         stored.IsDefined() ? FlowString(stored) : "<absent>",

@@ -26,7 +26,10 @@ absl::Status LoadModelWeightsConverting(const std::string& stem, torch::nn::Modu
 absl::StatusOr<torch::Dtype> ParseStorageDtype(const std::string& name);
 
 // FAILED_PRECONDITION naming the first field of `expected` (a config as ConfigToYaml writes it)
-// whose value differs in the sidecar's config; `what` prefixes the message.
-absl::Status CheckSidecarConfig(const ModelSidecar& sidecar, const YAML::Node& expected, const std::string& what);
+// whose value differs in the sidecar's config; `what` prefixes the message. With `defaults` (the
+// config struct's defaults, as ConfigToYaml writes them), a field the sidecar lacks passes where
+// `expected` leaves it at its default: the sidecar predates the field, and its model is that default.
+absl::Status CheckSidecarConfig(const ModelSidecar& sidecar, const YAML::Node& expected, const std::string& what,
+                                const YAML::Node& defaults = YAML::Node());
 
 }  // namespace vlarft::models

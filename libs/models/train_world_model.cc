@@ -51,19 +51,9 @@ torch::Tensor MotionWeights(const VideoClips& clips, int64_t grid, double motion
 
 namespace {
 
-// `config` as a sidecar made by this build would store it, less the keys an older sidecar lacks
-// because they came later — where this config leaves them at their defaults (what that sidecar's
-// model was).
-YAML::Node ExpectedGeometry(const WorldModelConfig& config, const ModelSidecar& stored) {
-  YAML::Node expected = core::ConfigToYaml(config);
-  const YAML::Node defaults = core::ConfigToYaml(WorldModelConfig{});
-  std::vector<std::string> later;
-  for (const auto& item : expected) {
-    const std::string key = item.first.Scalar();
-    if (!stored.config[key].IsDefined() && item.second.Scalar() == defaults[key].Scalar()) later.push_back(key);
-  }
-  for (const std::string& key : later) expected.remove(key);
-  return expected;
+// Compared with a stored sidecar: fields added since it was written pass at their defaults.
+absl::Status CheckStoredGeometry(const ModelSidecar& stored, const WorldModelConfig& geometry, const std::string& what) {
+  return CheckSidecarConfig(stored, core::ConfigToYaml(geometry), what, core::ConfigToYaml(WorldModelConfig{}));
 }
 
 // init_from: the stored model's weights, in place, as float32. A model stored without action
@@ -76,13 +66,13 @@ absl::Status LoadInitialWeights(const std::string& stem, const ModelSidecar& sto
   const bool adds_features = geometry.action_features > 0 &&
                              (!stored_features.IsDefined() || stored_features.as<int64_t>(-1) == 0);
   if (!adds_features) {
-    VLARFT_RETURN_IF_ERROR(CheckSidecarConfig(stored, ExpectedGeometry(geometry, stored), stem));
+    VLARFT_RETURN_IF_ERROR(CheckStoredGeometry(stored, geometry, stem));
     return LoadModelWeightsConverting(stem, *model);
   }
   WorldModelConfig without = geometry;
   without.action_features = 0;
   without.action_values_only = false;
-  VLARFT_RETURN_IF_ERROR(CheckSidecarConfig(stored, ExpectedGeometry(without, stored), stem));
+  VLARFT_RETURN_IF_ERROR(CheckStoredGeometry(stored, without, stem));
   WorldModel from(without, model->action_normalizer());
   VLARFT_RETURN_IF_ERROR(LoadModelWeightsConverting(stem, *from));
   torch::NoGradGuard no_grad;
@@ -154,7 +144,7 @@ absl::StatusOr<WorldModelTrainResult> TrainWorldModel(const WorldModelConfig& mo
   }
   if (resuming) {
     VLARFT_ASSIGN_OR_RETURN(ModelSidecar stored, ReadModelSidecar(*checkpoints.Latest() + "/model", "world_model"));
-    VLARFT_RETURN_IF_ERROR(CheckSidecarConfig(stored, ExpectedGeometry(geometry, stored), *checkpoints.Latest()));
+    VLARFT_RETURN_IF_ERROR(CheckStoredGeometry(stored, geometry, *checkpoints.Latest()));
     VLARFT_ASSIGN_OR_RETURN(TrainerState state, checkpoints.Restore(*model, "world_model", optimizer, trainable));
     start_step = state.step;
     if (state.generator_state.defined()) generator.set_state(state.generator_state);

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "gtest/gtest.h"
+#include "libs/models/checkpoint_util.h"
 #include "libs/models/layers.h"
 
 namespace vlarft::models {
@@ -129,6 +130,28 @@ TEST(CheckpointTest, RetentionKeepsNewestAndLatestSurvivesPartialWrites) {
   TrainingCheckpoints empty(TempDir("empty"));
   EXPECT_EQ(empty.Restore(model, "tiny", opt, TrainableParameters(model)).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+TEST(CheckpointTest, SidecarConfigCheckPassesOnlyNewerFieldsAtTheirDefaults) {
+  ModelSidecar stored;
+  stored.config = YAML::Load("{layers: 4, dim: 192}");
+  const YAML::Node defaults = YAML::Load("{layers: 4, dim: 192, extra_dims: [0, 1], octaves: 0}");
+  EXPECT_TRUE(CheckSidecarConfig(stored, YAML::Load("{layers: 4, dim: 192.0}"), "m").ok());
+  // A field the sidecar predates passes at its default — only when the defaults are given.
+  const YAML::Node newer = YAML::Load("{layers: 4, dim: 192, extra_dims: [0, 1], octaves: 0}");
+  EXPECT_TRUE(CheckSidecarConfig(stored, newer, "m", defaults).ok());
+  absl::Status absent = CheckSidecarConfig(stored, newer, "m");
+  EXPECT_EQ(absent.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(absent.message().find("extra_dims = <absent>"), std::string::npos) << absent;
+  // Not at its default (a sequence as well as a scalar): refused, naming the field.
+  for (const char* changed : {"{layers: 4, dim: 192, extra_dims: [0, 2], octaves: 0}",
+                              "{layers: 4, dim: 192, extra_dims: [0, 1], octaves: 3}"}) {
+    absl::Status status = CheckSidecarConfig(stored, YAML::Load(changed), "m", defaults);
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << changed;
+    EXPECT_NE(status.message().find("<absent>"), std::string::npos) << status;
+  }
+  // A stored field that differs is refused whatever the defaults say.
+  EXPECT_FALSE(CheckSidecarConfig(stored, YAML::Load("{layers: 4, dim: 96}"), "m", defaults).ok());
 }
 
 }  // namespace
