@@ -1,6 +1,8 @@
 #include "studies/sde_reward_study.h"
 
+#include <array>
 #include <memory>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "libs/core/rng.h"
@@ -36,6 +38,24 @@ double PairwiseSpread(const torch::Tensor& frames) {
 
 double MeanAbsDifference(const torch::Tensor& a, const torch::Tensor& b) {
   return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().mean().item<double>() / 255.0;
+}
+
+// The frames of `chunk` (and its reference) at steps k−1, 2k−1, …: the steps a world model with
+// action_stride k imagines.
+rollout::ImaginedChunk EveryKth(const rollout::ImaginedChunk& chunk, int64_t k) {
+  if (k == 1) return chunk;
+  return {chunk.frames.slice(1, k - 1, chunk.frames.size(1), k), chunk.reference.slice(0, k - 1, chunk.reference.size(0), k)};
+}
+
+// The breakdown's rewards of one group: frame t's −ℓ_t for t < T, then −L1 alone, −perceptual
+// alone and the reward itself (SdeRewardStudyResult::Breakdown's rows, in order).
+std::vector<std::vector<double>> BreakdownRewards(const reward::RewardBreakdown& b) {
+  std::vector<std::vector<double>> rows;
+  for (int64_t t = 0; t < b.per_frame.size(1); ++t) rows.push_back(ToVector(-b.per_frame.select(1, t)));
+  rows.push_back(ToVector(-b.l1));
+  rows.push_back(ToVector(-b.perceptual));
+  rows.push_back(ToVector(b.rewards));
+  return rows;
 }
 
 }  // namespace
@@ -77,6 +97,7 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
     prompt_source = policy_states.get();
   }
   models::VideoTokenizer tokenizer = engine.tokenizer();
+  const int64_t world_model_stride = engine.world_model()->config().action_stride;
   auto features = std::make_shared<reward::TokenizerFeatureExtractor>(tokenizer);
   rollout::WorldModelImaginer world_model(std::move(engine));
   rollout::TabletopImaginer real(&prompts.dataset(), {});
@@ -85,6 +106,17 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
 
   SdeRewardStudyResult result;
   std::vector<reward::GroupedPairs> pairs(7);  // x = reward, y = ground-truth progress
+  const int64_t stride = world_model_stride;
+  if (chunk_length % stride != 0) {
+    return absl::FailedPreconditionError(absl::StrCat("the policy's chunks of ", chunk_length,
+                                                      " steps do not divide into the world model's frames of ", stride,
+                                                      " steps (action_stride)"));
+  }
+  const int64_t imagined_frames = chunk_length / stride;
+  const int64_t breakdown_rows = imagined_frames + 3;
+  // Per breakdown row: greedy, real, tokenized against the truth; greedy against real — the real
+  // and tokenized frames at the steps the world model imagines.
+  std::vector<std::array<reward::GroupedPairs, 4>> breakdown(breakdown_rows);
   for (const char* name : {"world model, greedy (type 3, the README run's)", "world model, sampled (type 3)",
                            "real frames (type 3 formula on rendered frames)",
                            "real frames through the tokenizer (encode, decode)",
@@ -120,19 +152,30 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
     VLARFT_ASSIGN_OR_RETURN(auto greedy_expected_session, world_model.Start(prompt, settings));
     VLARFT_ASSIGN_OR_RETURN(rollout::ImaginedChunk greedy_expected, greedy_expected_session->Next(actions, expert));
     std::vector<torch::Tensor> rewards;
+    std::vector<reward::RewardBreakdown> scored;  // greedy, sampled, real, tokenized (frames as imagined)
     for (const rollout::ImaginedChunk* c : {&greedy, &sampled_chunk, &real_chunk}) {
       VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown b, scorer->ScoreTrajectories(c->frames, c->reference));
       rewards.push_back(b.rewards);
+      scored.push_back(std::move(b));
+    }
+    const rollout::ImaginedChunk real_as_imagined = EveryKth(real_chunk, stride);
+    if (stride > 1) {
+      VLARFT_ASSIGN_OR_RETURN(scored[2], scorer->ScoreTrajectories(real_as_imagined.frames, real_as_imagined.reference));
     }
     {
       VLARFT_ASSIGN_OR_RETURN(rollout::ImaginedChunk tokenized, rollout::RoundTripChunk(tokenizer, prompt.frame, real_chunk));
       VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown b, scorer->ScoreTrajectories(tokenized.frames, tokenized.reference));
       rewards.push_back(b.rewards);
+      if (stride > 1) {
+        const rollout::ImaginedChunk at_frames = EveryKth(tokenized, stride);
+        VLARFT_ASSIGN_OR_RETURN(b, scorer->ScoreTrajectories(at_frames.frames, at_frames.reference));
+      }
+      scored.push_back(std::move(b));
       result.tokenized_spread += PairwiseSpread(tokenized.frames);
     }
     result.real_spread += PairwiseSpread(real_chunk.frames);  // sums over groups; means below
     result.greedy_spread += PairwiseSpread(greedy.frames);
-    result.greedy_error += MeanAbsDifference(greedy.frames, real_chunk.frames);
+    result.greedy_error += MeanAbsDifference(greedy.frames, real_as_imagined.frames);
     VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown l1, scorer->ScoreActions(actions, expert));
     rewards.push_back(l1.rewards);
     for (const rollout::ImaginedChunk* c : {&greedy_expected, &sampled_expected}) {
@@ -140,7 +183,7 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
       rewards.push_back(b.rewards);
     }
     result.expected_spread += PairwiseSpread(greedy_expected.frames);
-    result.expected_error += MeanAbsDifference(greedy_expected.frames, real_chunk.frames);
+    result.expected_error += MeanAbsDifference(greedy_expected.frames, real_as_imagined.frames);
     const std::vector<double> y = ToVector(truth.progress);
     result.truth_all_equal_groups += AllEqual(truth.progress);
     result.groups_with_a_failure += !truth.success.all().item<bool>();
@@ -148,6 +191,17 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
       pairs[k].x.push_back(ToVector(rewards[k]));
       pairs[k].y.push_back(y);
       result.rewards[k].all_equal_groups += AllEqual(rewards[k]);
+    }
+    const std::vector<std::vector<double>> greedy_rows = BreakdownRewards(scored[0]);
+    const std::vector<std::vector<double>> real_rows = BreakdownRewards(scored[2]);
+    const std::vector<std::vector<double>> tokenized_rows = BreakdownRewards(scored[3]);
+    for (int64_t r = 0; r < breakdown_rows; ++r) {
+      const std::pair<const std::vector<double>*, const std::vector<double>*> xy[4] = {
+          {&greedy_rows[r], &y}, {&real_rows[r], &y}, {&tokenized_rows[r], &y}, {&greedy_rows[r], &real_rows[r]}};
+      for (int k = 0; k < 4; ++k) {
+        breakdown[r][k].x.push_back(*xy[k].first);
+        breakdown[r][k].y.push_back(*xy[k].second);
+      }
     }
     if (progress) progress(i + 1);
   }
@@ -162,6 +216,19 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
     column.ci95 = reward::ClusterBootstrap(
         p.groups(), [&](const std::vector<int64_t>& g) { return reward::MeanWithinGroupSpearman(p, g); }, 1000,
         options.seed);
+  }
+  for (int64_t r = 0; r < breakdown_rows; ++r) {
+    SdeRewardStudyResult::Breakdown row;
+    row.name = r < imagined_frames        ? absl::StrCat("frame ", r + 1)
+               : r == imagined_frames     ? std::string("L1 only")
+               : r == imagined_frames + 1 ? std::string("perceptual only")
+                                          : std::string("all frames (the reward)");
+    std::optional<double>* cells[4] = {&row.greedy_vs_truth, &row.real_vs_truth, &row.tokenized_vs_truth,
+                                       &row.greedy_vs_real};
+    for (int k = 0; k < 4; ++k) {
+      *cells[k] = reward::MeanWithinGroupSpearman(breakdown[r][k], reward::AllGroups(breakdown[r][k].groups()));
+    }
+    result.breakdown.push_back(std::move(row));
   }
   return result;
 }

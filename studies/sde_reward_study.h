@@ -58,6 +58,15 @@ struct SdeRewardStudyResult {
   // `expected_*`: the same two for greedy tokens decoded as expected codes.
   double real_spread = 0, tokenized_spread = 0, greedy_spread = 0, greedy_error = 0;
   double expected_spread = 0, expected_error = 0;
+  // Where the imagination loses the ranking: the type-3 loss of each imagined frame t alone (frame
+  // 0 = the first after the context), and each term of the formula alone, as within-group ρ against
+  // the ground truth and against the same reward on the real frames (does the imagination rank a
+  // group's chunks as the real frames do?).
+  struct Breakdown {
+    std::string name;                     // "frame 3", "L1 only", "perceptual only", "all frames"
+    std::optional<double> greedy_vs_truth, real_vs_truth, tokenized_vs_truth, greedy_vs_real;
+  };
+  std::vector<Breakdown> breakdown;
 };
 
 // `prompts` must have been loaded with steps >= the policy's chunk length; the type-3 rewards use

@@ -115,7 +115,13 @@ absl::Status ImaginationEngine::Validate(const std::vector<GroupJob>& jobs, cons
     core::TensorExpectation spec;
     spec.shape = {-1, -1, config.action_dim};
     VLARFT_RETURN_IF_ERROR(core::CheckTensor(name + ".actions", job.actions, spec));
-    const int64_t sequences = job.actions.size(0), frames = job.actions.size(1);
+    const int64_t sequences = job.actions.size(0), steps = job.actions.size(1);
+    if (steps % config.action_stride != 0) {
+      return absl::InvalidArgumentError(absl::StrCat("field '", name, ".actions': ", steps,
+                                                     " steps, but this world model imagines one frame every ",
+                                                     config.action_stride, " steps (action_stride)"));
+    }
+    const int64_t frames = steps / config.action_stride;
     if (sequences < 1 || sequences > limits_.max_group_size) {
       return absl::InvalidArgumentError(absl::StrCat("field '", name, ".actions': group size ", sequences,
                                                      " is outside [1, ", limits_.max_group_size, "]"));
@@ -188,7 +194,7 @@ ImaginationEngine::Batch ImaginationEngine::Prepare(const std::vector<GroupJob>&
     const GroupJob& job = jobs[j];
     if (job.session != nullptr) batch.sessions[j] = job.session;
     GroupSession& session = *batch.sessions[j];
-    const int64_t sequences = job.actions.size(0), frames = job.actions.size(1);
+    const int64_t sequences = job.actions.size(0), frames = job.actions.size(1) / config.action_stride;
     batch.row_start.push_back(batch.rows);
     batch.sizes.push_back(sequences);
     batch.horizons.push_back(frames);
@@ -196,7 +202,8 @@ ImaginationEngine::Batch ImaginationEngine::Prepare(const std::vector<GroupJob>&
     batch.rows += sequences;
     batch.max_frames = std::max(batch.max_frames, frames);
     for (int64_t s = 0; s < sequences; ++s) row_params.push_back(job.sampling);
-    action_tokens.push_back(model_->ActionTokens(job.actions.to(device)));
+    // Validate checked the steps divide into frames.
+    action_tokens.push_back(model_->ActionTokens(SumActionSteps(job.actions.to(device), config.action_stride).value()));
     // Each sequence's uniforms come from its own stream, frame by frame, so a continuation draws
     // exactly what a longer single call would have.
     std::vector<torch::Tensor> draws;

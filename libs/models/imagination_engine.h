@@ -73,7 +73,8 @@ struct GroupJob {
   torch::Tensor context_frame;      // uint8 [H, W, 3]
   GroupSession* session = nullptr;  // continued in place
 
-  torch::Tensor actions;            // float [S, T, action_dim], environment units, T >= 1
+  torch::Tensor actions;            // float [S, T·k, action_dim], environment units, T >= 1 frames
+                                    // (k = the model's action_stride; each k steps are one frame)
   std::vector<uint64_t> seeds;      // new group: one per sequence (ignored for continuations)
   SamplingParams sampling;
   bool keep_session = false;        // new group: return a session to continue later

@@ -10,6 +10,7 @@
 #include "libs/core/status.h"
 #include "libs/models/checkpoint.h"
 #include "libs/models/checkpoint_util.h"
+#include "libs/models/strided_video_data.h"
 #include "libs/models/supervised_training_loop.h"
 
 namespace vlarft::models {
@@ -62,14 +63,18 @@ absl::Status CheckStoredGeometry(const ModelSidecar& stored, const WorldModelCon
 // stored model's function — or, values only, is fitted to the stored bins' rows.
 absl::Status LoadInitialWeights(const std::string& stem, const ModelSidecar& stored, const WorldModelConfig& geometry,
                                 WorldModel& model) {
+  // A run may change how many steps a frame spans (action_stride): the weights are the same shapes,
+  // and the frame tokens they learned to predict are the same kind.
+  WorldModelConfig same_stride = geometry;
+  same_stride.action_stride = stored.config["action_stride"].as<int64_t>(1);
   const YAML::Node stored_features = stored.config["action_features"];
   const bool adds_features = geometry.action_features > 0 &&
                              (!stored_features.IsDefined() || stored_features.as<int64_t>(-1) == 0);
   if (!adds_features) {
-    VLARFT_RETURN_IF_ERROR(CheckStoredGeometry(stored, geometry, stem));
+    VLARFT_RETURN_IF_ERROR(CheckStoredGeometry(stored, same_stride, stem));
     return LoadModelWeightsConverting(stem, *model);
   }
-  WorldModelConfig without = geometry;
+  WorldModelConfig without = same_stride;
   without.action_features = 0;
   without.action_values_only = false;
   VLARFT_RETURN_IF_ERROR(CheckStoredGeometry(stored, without, stem));
@@ -102,7 +107,11 @@ absl::StatusOr<WorldModelTrainResult> TrainWorldModel(const WorldModelConfig& mo
     return absl::FailedPreconditionError(absl::StrCat("data frames are ", data.image_size(),
                                                       " px but the tokenizer expects ", tokenizer->config().image_size));
   }
-  VLARFT_ASSIGN_OR_RETURN(ActionNormalizer actions, ActionNormalizer::Create(data.ActionMin(), data.ActionMax()));
+  // A model that imagines one frame every k steps trains on every k-th frame, its actions summed.
+  StridedVideoData strided(&data, geometry.action_stride);
+  VideoDataSource& clips_source = geometry.action_stride > 1 ? static_cast<VideoDataSource&>(strided) : data;
+  VLARFT_ASSIGN_OR_RETURN(ActionNormalizer actions,
+                          ActionNormalizer::Create(clips_source.ActionMin(), clips_source.ActionMax()));
   if (actions.dims() != geometry.action_dim) {
     return absl::FailedPreconditionError(absl::StrCat("data has ", actions.dims(), "-D actions; the world model expects ",
                                                       geometry.action_dim));
@@ -158,7 +167,7 @@ absl::StatusOr<WorldModelTrainResult> TrainWorldModel(const WorldModelConfig& mo
   const c10::DeviceType device_type = model->device().type();
   const bool bf16 = *core::UseBf16(config.mixed_precision, device_type);
   hooks.loss = [&](int64_t) -> absl::StatusOr<torch::Tensor> {
-    VLARFT_ASSIGN_OR_RETURN(VideoClips clips, data.SampleClips(config.batch_size, config.frames, false, generator));
+    VLARFT_ASSIGN_OR_RETURN(VideoClips clips, clips_source.SampleClips(config.batch_size, config.frames, false, generator));
     const torch::Tensor sequence = TokenizeClips(tokenizer, model, clips);  // float32: outside autocast
     torch::Tensor weights;
     if (config.motion_weight > 0) {
@@ -174,7 +183,7 @@ absl::StatusOr<WorldModelTrainResult> TrainWorldModel(const WorldModelConfig& mo
     double loss = 0, accuracy = 0;
     auto [inputs, targets] = model->LossPositions(config.frames);
     for (int64_t i = 0; i < config.validation_batches; ++i) {
-      VLARFT_ASSIGN_OR_RETURN(VideoClips clips, data.SampleClips(config.batch_size, config.frames, true, generator));
+      VLARFT_ASSIGN_OR_RETURN(VideoClips clips, clips_source.SampleClips(config.batch_size, config.frames, true, generator));
       const torch::Tensor sequence = TokenizeClips(tokenizer, model, clips);
       core::AutocastScope autocast(device_type, bf16);
       loss += model->FutureTokenLoss(sequence, config.frames).item<double>();

@@ -47,7 +47,26 @@ absl::Status WorldModelConfig::Validate() const {
   if (action_values_only && action_features == 0) {
     return absl::InvalidArgumentError("action_values_only needs action_features > 0");
   }
+  if (action_stride < 1 || action_stride > 64) {
+    return absl::InvalidArgumentError(absl::StrCat("action_stride must be in [1, 64], got ", action_stride));
+  }
   return absl::OkStatus();
+}
+
+absl::StatusOr<torch::Tensor> SumActionSteps(const torch::Tensor& actions, int64_t k) {
+  if (k == 1) return actions;
+  if (k < 1 || !actions.defined() || actions.dim() < 2 || actions.size(-2) % k != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "actions of ", actions.defined() && actions.dim() >= 2 ? actions.size(-2) : 0,
+        " steps cannot be summed ", k, " at a time (the world model's action_stride): need a multiple of ", k));
+  }
+  const int64_t dims = actions.size(-1);
+  std::vector<int64_t> shape(actions.sizes().begin(), actions.sizes().end() - 2);
+  shape.insert(shape.end(), {actions.size(-2) / k, k, dims});  // [..., T, k, A]
+  const torch::Tensor blocks = actions.reshape(shape);
+  torch::Tensor summed = blocks.sum(-2);
+  summed.narrow(-1, dims - 1, 1).copy_(blocks.select(-2, k - 1).narrow(-1, dims - 1, 1));
+  return summed;
 }
 
 WorldModelConfig WithTokenizerGeometry(WorldModelConfig config, const TokenizerConfig& tokenizer) {

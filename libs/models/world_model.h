@@ -61,6 +61,11 @@ struct WorldModelConfig {
   // With action_features > 0: action tokens enter through the projection alone (their table rows
   // are not read), so the model cannot tell neighbouring bins apart except by their values.
   bool action_values_only = false;
+  // Environment steps per imagined frame (docs/world_model.md, "Frames a chunk apart"): 1 = every
+  // step is a frame (the committed tiny model); k > 1 imagines the state k steps on from the k
+  // steps' actions summed into one action (SumActionSteps), so a chunk of C steps is C / k frames
+  // and nothing the model imagined is fed back inside one.
+  int64_t action_stride = 1;
 
   template <typename V>
   void VisitFields(V& v) {
@@ -79,6 +84,8 @@ struct WorldModelConfig {
             "octaves of sin/cos features of each action value added to its token's embedding (0 = bins only)");
     v.Field("action_values_only", action_values_only,
             "action tokens are embedded from their values alone, not their bins' table rows (needs action_features > 0)");
+    v.Field("action_stride", action_stride,
+            "environment steps per imagined frame; their actions enter summed (the gripper's last command)");
   }
   absl::Status Validate() const;
 
@@ -98,6 +105,12 @@ struct WorldModelConfig {
   // Width of an action token's value features: the value, then sin and cos per octave.
   int64_t action_feature_width() const { return action_features == 0 ? 0 : 1 + 2 * action_features; }
 };
+
+// The actions of k consecutive environment steps as one: float [..., T·k, A] -> [..., T, A], every
+// dimension summed over its k steps (positions and rotations are deltas) except the last, the
+// gripper, which is a command and keeps its last value. k = 1 returns `actions`. INVALID_ARGUMENT
+// if T·k is not a multiple of k.
+absl::StatusOr<torch::Tensor> SumActionSteps(const torch::Tensor& actions, int64_t k);
 
 // The config with its token geometry taken from `tokenizer`.
 WorldModelConfig WithTokenizerGeometry(WorldModelConfig config, const TokenizerConfig& tokenizer);

@@ -270,6 +270,38 @@ TEST(GenerationTest, SessionsContinueExactlyLikeOneLongCall) {
   EXPECT_TRUE(torch::equal((*second)[1].frames, once->frames.narrow(1, 2, 2)));
 }
 
+TEST(GenerationTest, StridedModelImaginesOneFrameEveryKStepsFromTheirSummedActions) {
+  // Same weights (same seed, same shapes), one frame per step vs one frame per 2 steps.
+  torch::manual_seed(3);
+  VideoTokenizer tokenizer(SmallTokenizerConfig());
+  WorldModelConfig every_step = SmallWorldModelConfig();
+  torch::manual_seed(4);
+  WorldModel plain(every_step, UnitActions());
+  WorldModelConfig every_other = every_step;
+  every_other.action_stride = 2;
+  torch::manual_seed(4);
+  WorldModel strided(every_other, UnitActions());
+  ImaginationEngine plain_engine = ImaginationEngine::Create(tokenizer, plain).value();
+  ImaginationEngine strided_engine = ImaginationEngine::Create(tokenizer, strided).value();
+  SamplingParams greedy;
+  greedy.top_k = 1;
+  GroupJob steps = NewJob(3, 4, 11, greedy);
+  steps.actions = steps.actions * 0.5;  // keeps the 2-step sums inside the bins' range
+  GroupJob frames = steps;
+  frames.actions = SumActionSteps(steps.actions, 2).value();
+  auto by_steps = strided_engine.Imagine(steps);
+  auto by_frames = plain_engine.Imagine(frames);
+  ASSERT_TRUE(by_steps.ok()) << by_steps.status();
+  ASSERT_TRUE(by_frames.ok()) << by_frames.status();
+  EXPECT_EQ(by_steps->frames.sizes(), (std::vector<int64_t>{3, 2, 16, 16, 3}));
+  EXPECT_TRUE(torch::equal(by_steps->tokens, by_frames->tokens));
+  EXPECT_TRUE(torch::equal(by_steps->frames, by_frames->frames));
+  // Steps that do not fill whole frames are refused by name.
+  absl::Status odd = strided_engine.Imagine(NewJob(3, 3, 11, greedy)).status();
+  EXPECT_EQ(odd.code(), absl::StatusCode::kInvalidArgument) << odd;
+  EXPECT_NE(odd.message().find("action_stride"), std::string::npos) << odd;
+}
+
 TEST(GenerationTest, BadInputsAreNamedErrors) {
   ImaginationEngine engine = MakeEngine();
   auto expect_invalid = [&](const GroupJob& job, const std::string& fragment) {

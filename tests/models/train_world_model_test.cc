@@ -3,7 +3,10 @@
 #include <sstream>
 
 #include "gtest/gtest.h"
+#include "libs/core/rng.h"
 #include "libs/core/safetensors.h"
+#include "libs/models/checkpoint.h"
+#include "libs/models/strided_video_data.h"
 #include "libs/models/train_tokenizer.h"
 #include "libs/models/train_world_model.h"
 #include "tests/models/synthetic_video_data.h"
@@ -219,6 +222,23 @@ TEST(TrainWorldModelTest, WeightedLossIsTheWeightedMeanOfTokenLosses) {
   EXPECT_THROW(model->FutureTokenLoss(sequence, 2, torch::ones({2, targets + 1})), c10::Error);
 }
 
+TEST(TrainWorldModelTest, StridedClipsAreEveryKthFrameWithTheStepsActionsSummed) {
+  SyntheticVideoData source(16);
+  StridedVideoData strided(&source, 3);
+  at::Generator a = core::MakeCpuGenerator(5), b = core::MakeCpuGenerator(5);
+  auto clips = strided.SampleClips(2, 2, false, a);
+  auto full = source.SampleClips(2, 6, false, b);
+  ASSERT_TRUE(clips.ok()) << clips.status();
+  ASSERT_EQ(clips->frames.sizes(), (std::vector<int64_t>{2, 3, 16, 16, 3}));
+  ASSERT_EQ(clips->actions.sizes(), (std::vector<int64_t>{2, 2, 7}));
+  for (int64_t t = 0; t <= 2; ++t) EXPECT_TRUE(torch::equal(clips->frames.select(1, t), full->frames.select(1, 3 * t)));
+  EXPECT_TRUE(torch::allclose(clips->actions.select(1, 1).narrow(1, 0, 6),
+                              full->actions.narrow(1, 3, 3).sum(1).narrow(1, 0, 6)));
+  EXPECT_TRUE(torch::equal(clips->actions.select(1, 1).select(1, 6), full->actions.select(1, 5).select(1, 6)));
+  EXPECT_EQ(strided.ActionMax(), (std::vector<double>{3, 3, 3, 3, 3, 3, 1}));
+  EXPECT_EQ(strided.ActionMin(), (std::vector<double>{-3, -3, -3, -3, -3, -3, -1}));
+}
+
 TEST(TrainWorldModelTest, InitFromStartsFromTrainedWeights) {
   const std::string dir = TempDir("wm_init");
   torch::manual_seed(0);
@@ -271,6 +291,15 @@ TEST(TrainWorldModelTest, InitFromStartsFromTrainedWeights) {
   // Values only starts from the fit of the stored bins' rows, not from zero.
   EXPECT_GT(Weights(dir + "/values_only").at("action_values.weight").abs().max().item<float>(), 1e-3);
 
+  // A run may change the steps per frame: same weights to start from, the stride in its sidecar.
+  WorldModelConfig strided = SmallWorldModelConfig();
+  strided.action_stride = 2;
+  auto restrided = TrainWorldModel(strided, config, tokenizer, "tok", data, "", dir + "/strided", Quiet);
+  ASSERT_TRUE(restrided.ok()) << restrided.status();
+  for (const auto& [name, tensor] : first) {
+    EXPECT_TRUE(torch::allclose(tensor, Weights(dir + "/strided").at(name), 1e-5, 1e-6)) << name;
+  }
+  EXPECT_EQ(ReadModelSidecar(dir + "/strided", "world_model").value().config["action_stride"].as<int64_t>(), 2);
 
   WorldModelConfig wider = SmallWorldModelConfig();
   wider.ffn = 96;

@@ -230,6 +230,30 @@ TEST(WorldModelTest, ValuesOnlyIgnoresTheBinsRowsAndStartsFromTheirSmoothFit) {
   EXPECT_TRUE(torch::equal(model->Embed(codes), model->embed_tokens(codes)));
 }
 
+TEST(WorldModelTest, SumActionStepsSumsDeltasAndKeepsTheLastGripperCommand) {
+  // Two sequences of 4 steps, 3-D actions (two deltas and a gripper command), summed 2 at a time.
+  const torch::Tensor actions = torch::arange(24, torch::kFloat32).reshape({2, 4, 3});
+  auto summed = SumActionSteps(actions, 2);
+  ASSERT_TRUE(summed.ok()) << summed.status();
+  ASSERT_EQ(summed->sizes(), (std::vector<int64_t>{2, 2, 3}));
+  // Sequence 0, frame 1 = steps 2 and 3: (6 + 9, 7 + 10, gripper of step 3 = 11).
+  EXPECT_FLOAT_EQ((*summed)[0][1][0].item<float>(), 15.0f);
+  EXPECT_FLOAT_EQ((*summed)[0][1][1].item<float>(), 17.0f);
+  EXPECT_FLOAT_EQ((*summed)[0][1][2].item<float>(), 11.0f);
+  // Sequence 1, frame 0 = steps 0 and 1 of sequence 1: (12 + 15, 13 + 16, 17).
+  EXPECT_FLOAT_EQ((*summed)[1][0][0].item<float>(), 27.0f);
+  EXPECT_FLOAT_EQ((*summed)[1][0][2].item<float>(), 17.0f);
+  // The input is untouched, k = 1 is the identity, and 4 steps do not divide by 3.
+  EXPECT_FLOAT_EQ(actions[0][1][2].item<float>(), 5.0f);
+  EXPECT_TRUE(torch::equal(SumActionSteps(actions, 1).value(), actions));
+  absl::Status uneven = SumActionSteps(actions, 3).status();
+  EXPECT_EQ(uneven.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(uneven.message().find("action_stride"), std::string::npos) << uneven;
+  WorldModelConfig config = testing::SmallWorldModelConfig();
+  config.action_stride = 0;
+  EXPECT_NE(config.Validate().message().find("action_stride"), std::string::npos) << config.Validate();
+}
+
 TEST(WorldModelTest, CheckpointRoundTripAndTokenizerMismatch) {
   const std::string dir = ::testing::TempDir() + "/vlarft_wm_ckpt_" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);

@@ -98,6 +98,21 @@ TEST(SdeRewardStudyTest, ReportsEveryRewardAtDemonstrationAndPolicyStatesDetermi
     // Three distinct SDE chunks are never the same distance from the expert's.
     EXPECT_EQ(first->rewards[4].all_equal_groups, 0) << states;
     EXPECT_LE(first->truth_all_equal_groups, 2);
+    // The breakdown: one row per imagined frame, each term alone, then the reward itself, whose
+    // columns must be the ρ the table above reports for the same rewards.
+    ASSERT_EQ(first->breakdown.size(), static_cast<size_t>(kChunk + 3)) << states;
+    EXPECT_EQ(first->breakdown[0].name, "frame 1");
+    EXPECT_EQ(first->breakdown[kChunk].name, "L1 only");
+    EXPECT_EQ(first->breakdown[kChunk + 1].name, "perceptual only");
+    const SdeRewardStudyResult::Breakdown& whole = first->breakdown.back();
+    EXPECT_EQ(whole.greedy_vs_truth, first->rewards[0].spearman) << states;
+    EXPECT_EQ(whole.real_vs_truth, first->rewards[2].spearman) << states;
+    EXPECT_EQ(whole.tokenized_vs_truth, first->rewards[3].spearman) << states;
+    for (const SdeRewardStudyResult::Breakdown& b : first->breakdown) {
+      for (const std::optional<double>& rho : {b.greedy_vs_truth, b.real_vs_truth, b.tokenized_vs_truth, b.greedy_vs_real}) {
+        if (rho) EXPECT_LE(std::abs(*rho), 1.0 + 1e-12) << b.name;
+      }
+    }
     // The same seed and models give the same study.
     Inputs b = MakeInputs();
     auto second = RunSdeRewardStudy(b.policy, std::move(b.engine), *b.prompts, options, nullptr);

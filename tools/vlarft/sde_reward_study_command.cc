@@ -113,6 +113,22 @@ absl::Status SdeRewardStudyCommand(const std::vector<std::string>& args) {
   record["spread"] = {{"real", result.real_spread},         {"tokenized", result.tokenized_spread},
                       {"greedy", result.greedy_spread},     {"greedy_error", result.greedy_error},
                       {"expected", result.expected_spread}, {"expected_error", result.expected_error}};
+  absl::StrAppend(&table,
+                  "\nWhere the ranking is lost (within-group ρ; a frame's row scores that imagined frame alone, the "
+                  "L1 / perceptual rows one term of the formula over all frames):\n\n"
+                  "| part of the type-3 reward | imagined (greedy) vs progress | real frames vs progress | "
+                  "through the tokenizer vs progress | imagined vs the same on real frames |\n|---|---:|---:|---:|---:|\n");
+  for (const studies::SdeRewardStudyResult::Breakdown& b : result.breakdown) {
+    const double cells[4] = {b.greedy_vs_truth.value_or(NAN), b.real_vs_truth.value_or(NAN),
+                             b.tokenized_vs_truth.value_or(NAN), b.greedy_vs_real.value_or(NAN)};
+    absl::StrAppendFormat(&table, "| %s | %+.3f | %+.3f | %+.3f | %+.3f |\n", b.name, cells[0], cells[1], cells[2],
+                          cells[3]);
+    record["breakdown"].push_back({{"part", b.name},
+                                   {"greedy_vs_truth", cells[0]},
+                                   {"real_vs_truth", cells[1]},
+                                   {"tokenized_vs_truth", cells[2]},
+                                   {"greedy_vs_real", cells[3]}});
+  }
   record["groups"] = flags.groups;
   record["states"] = flags.states;
   record["group_size"] = flags.group_size;
