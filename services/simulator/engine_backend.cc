@@ -108,8 +108,13 @@ absl::StatusOr<std::unique_ptr<EngineBackend>> LoadEngineBackend(const Simulator
   facts.frame_width = tok.image_size;
   facts.tokens_per_frame = tok.future_tokens();
   facts.max_group_size = max_group_size;
-  facts.max_horizon =
-      std::min<int64_t>(config.max_horizon, engine.world_model()->config().max_frames / facts.chunk_length);
+  // A chunk is chunk_length steps, i.e. chunk_length / action_stride imagined frames.
+  const models::WorldModelConfig& wm = engine.world_model()->config();
+  if (facts.chunk_length % wm.action_stride != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(world_model_stem, " imagines one frame every ", wm.action_stride,
+                                                      " steps, which does not divide a chunk of ", facts.chunk_length));
+  }
+  facts.max_horizon = std::min<int64_t>(config.max_horizon, wm.max_frames * wm.action_stride / facts.chunk_length);
   facts.device = dev.str();
   // Fingerprint: sizes and modification times of the weight files, enough to tell models apart.
   uint64_t hash = 1469598103934665603ull;

@@ -3,6 +3,8 @@
 #include "services/simulator/engine_backend.h"
 
 #include <atomic>
+#include <filesystem>
+#include <string>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -105,6 +107,41 @@ TEST(EngineBackendTest, BadJobsFailAloneAndGoodJobsInTheSameBatchGetTheirOwnFram
   EXPECT_TRUE(torch::equal(r[1]->frames, (*alone_a)[0]->frames));
   EXPECT_TRUE(torch::equal(r[6]->frames, (*alone_b)[0]->frames));
   EXPECT_TRUE(torch::equal(r[6]->reference_frames, (*alone_b)[0]->reference_frames));
+}
+
+TEST(EngineBackendTest, AWorldModelWithFramesSeveralStepsApartServesWholeChunks) {
+  // Saved models on disk, loaded as the simulator does: a model imagining one frame every 2 steps
+  // serves twice as many chunks of 8 steps as its frames allow one per step; one whose stride does
+  // not divide a chunk is refused at startup, by name.
+  const std::string dir = ::testing::TempDir() + "/engine_backend_stride";
+  std::filesystem::create_directories(dir);
+  torch::manual_seed(5);
+  models::VideoTokenizer tokenizer(models::testing::SmallTokenizerConfig());
+  ASSERT_TRUE(models::SaveTokenizer(dir + "/tok", tokenizer, 0).ok());
+  SimulatorConfig config;
+  config.tokenizer_checkpoint = dir + "/tok";
+  config.max_horizon = 8;
+  for (const int64_t stride : {1, 2, 3}) {
+    models::WorldModelConfig geometry = models::testing::SmallWorldModelConfig();  // 8 frames at most
+    geometry.action_stride = stride;
+    models::WorldModel model(geometry, models::testing::UnitActions());
+    const std::string stem = dir + "/wm" + std::to_string(stride);
+    ASSERT_TRUE(models::SaveWorldModel(stem, model, 0).ok());
+    config.world_model_checkpoint = stem;
+    auto backend = LoadEngineBackend(config);
+    if (stride == 3) {
+      ASSERT_FALSE(backend.ok());
+      EXPECT_EQ(backend.status().code(), absl::StatusCode::kFailedPrecondition);
+      EXPECT_NE(backend.status().message().find("every 3 steps"), std::string::npos) << backend.status();
+      continue;
+    }
+    ASSERT_TRUE(backend.ok()) << backend.status();
+    EXPECT_EQ((*backend)->Facts().max_horizon, stride) << "8 frames x " << stride << " steps / chunks of 8";
+    ImagineJob job = NewJob(2, 8, 7, /*keep=*/false);
+    auto out = (*backend)->ImagineBatch({&job});
+    ASSERT_TRUE(out.ok() && (*out)[0].ok());
+    EXPECT_EQ((*out)[0]->frames.size(1), 8 / stride);
+  }
 }
 
 }  // namespace
