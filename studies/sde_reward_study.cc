@@ -114,9 +114,10 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
   }
   const int64_t imagined_frames = chunk_length / stride;
   const int64_t breakdown_rows = imagined_frames + 3;
-  // Per breakdown row: greedy, real, tokenized against the truth; greedy against real — the real
+  // Per breakdown row: greedy, real, tokenized against the truth; greedy, tokenized against real — the real
   // and tokenized frames at the steps the world model imagines.
-  std::vector<std::array<reward::GroupedPairs, 4>> breakdown(breakdown_rows);
+  std::vector<std::array<reward::GroupedPairs, 5>> breakdown(breakdown_rows);
+  reward::GroupedPairs greedy_vs_l1, real_vs_l1;
   for (const char* name : {"world model, greedy (type 3, the README run's)", "world model, sampled (type 3)",
                            "real frames (type 3 formula on rendered frames)",
                            "real frames through the tokenizer (encode, decode)",
@@ -192,13 +193,21 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
       pairs[k].y.push_back(y);
       result.rewards[k].all_equal_groups += AllEqual(rewards[k]);
     }
+    greedy_vs_l1.x.push_back(ToVector(rewards[0]));
+    greedy_vs_l1.y.push_back(ToVector(rewards[4]));
+    real_vs_l1.x.push_back(ToVector(rewards[2]));
+    real_vs_l1.y.push_back(ToVector(rewards[4]));
     const std::vector<std::vector<double>> greedy_rows = BreakdownRewards(scored[0]);
     const std::vector<std::vector<double>> real_rows = BreakdownRewards(scored[2]);
     const std::vector<std::vector<double>> tokenized_rows = BreakdownRewards(scored[3]);
     for (int64_t r = 0; r < breakdown_rows; ++r) {
-      const std::pair<const std::vector<double>*, const std::vector<double>*> xy[4] = {
-          {&greedy_rows[r], &y}, {&real_rows[r], &y}, {&tokenized_rows[r], &y}, {&greedy_rows[r], &real_rows[r]}};
-      for (int k = 0; k < 4; ++k) {
+      const std::pair<const std::vector<double>*, const std::vector<double>*> xy[5] = {
+          {&greedy_rows[r], &y},
+          {&real_rows[r], &y},
+          {&tokenized_rows[r], &y},
+          {&greedy_rows[r], &real_rows[r]},
+          {&tokenized_rows[r], &real_rows[r]}};
+      for (int k = 0; k < 5; ++k) {
         breakdown[r][k].x.push_back(*xy[k].first);
         breakdown[r][k].y.push_back(*xy[k].second);
       }
@@ -217,15 +226,17 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
         p.groups(), [&](const std::vector<int64_t>& g) { return reward::MeanWithinGroupSpearman(p, g); }, 1000,
         options.seed);
   }
+  result.greedy_vs_action_l1 = reward::MeanWithinGroupSpearman(greedy_vs_l1, reward::AllGroups(greedy_vs_l1.groups()));
+  result.real_vs_action_l1 = reward::MeanWithinGroupSpearman(real_vs_l1, reward::AllGroups(real_vs_l1.groups()));
   for (int64_t r = 0; r < breakdown_rows; ++r) {
     SdeRewardStudyResult::Breakdown row;
     row.name = r < imagined_frames        ? absl::StrCat("frame ", r + 1)
                : r == imagined_frames     ? std::string("L1 only")
                : r == imagined_frames + 1 ? std::string("perceptual only")
                                           : std::string("all frames (the reward)");
-    std::optional<double>* cells[4] = {&row.greedy_vs_truth, &row.real_vs_truth, &row.tokenized_vs_truth,
-                                       &row.greedy_vs_real};
-    for (int k = 0; k < 4; ++k) {
+    std::optional<double>* cells[5] = {&row.greedy_vs_truth, &row.real_vs_truth, &row.tokenized_vs_truth,
+                                       &row.greedy_vs_real, &row.tokenized_vs_real};
+    for (int k = 0; k < 5; ++k) {
       *cells[k] = reward::MeanWithinGroupSpearman(breakdown[r][k], reward::AllGroups(breakdown[r][k].groups()));
     }
     result.breakdown.push_back(std::move(row));

@@ -65,8 +65,13 @@ struct SdeRewardStudyResult {
   struct Breakdown {
     std::string name;                     // "frame 3", "L1 only", "perceptual only", "all frames"
     std::optional<double> greedy_vs_truth, real_vs_truth, tokenized_vs_truth, greedy_vs_real;
+    std::optional<double> tokenized_vs_real;  // the agreement a dynamics model that got every token right would reach
   };
   std::vector<Breakdown> breakdown;
+  // Within-group ρ of the type-3 reward with the type-1 reward (closeness of the chunk to the
+  // expert's, no world model): how much of what the imagination ranks is "near the expert's chunk"
+  // rather than progress. The same for the real frames.
+  std::optional<double> greedy_vs_action_l1, real_vs_action_l1;
 };
 
 // `prompts` must have been loaded with steps >= the policy's chunk length; the type-3 rewards use

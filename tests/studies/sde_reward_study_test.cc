@@ -109,9 +109,20 @@ TEST(SdeRewardStudyTest, ReportsEveryRewardAtDemonstrationAndPolicyStatesDetermi
     EXPECT_EQ(whole.real_vs_truth, first->rewards[2].spearman) << states;
     EXPECT_EQ(whole.tokenized_vs_truth, first->rewards[3].spearman) << states;
     for (const SdeRewardStudyResult::Breakdown& b : first->breakdown) {
-      for (const std::optional<double>& rho : {b.greedy_vs_truth, b.real_vs_truth, b.tokenized_vs_truth, b.greedy_vs_real}) {
-        if (rho) EXPECT_LE(std::abs(*rho), 1.0 + 1e-12) << b.name;
+      for (const std::optional<double>& rho :
+           {b.greedy_vs_truth, b.real_vs_truth, b.tokenized_vs_truth, b.greedy_vs_real, b.tokenized_vs_real}) {
+        if (rho) {
+          EXPECT_LE(std::abs(*rho), 1.0 + 1e-12) << b.name;
+        }
       }
+    }
+    // Type 3 against type 1: defined on the real frames (three distinct chunks, distinct frames),
+    // a correlation either way.
+    ASSERT_TRUE(first->real_vs_action_l1.has_value()) << states;
+    EXPECT_GT(*first->real_vs_action_l1, -1.0 - 1e-12);
+    EXPECT_LE(*first->real_vs_action_l1, 1.0 + 1e-12);
+    if (first->greedy_vs_action_l1) {
+      EXPECT_LE(std::abs(*first->greedy_vs_action_l1), 1.0 + 1e-12);
     }
     // The same seed and models give the same study.
     Inputs b = MakeInputs();

@@ -117,18 +117,27 @@ absl::Status SdeRewardStudyCommand(const std::vector<std::string>& args) {
                   "\nWhere the ranking is lost (within-group ρ; a frame's row scores that imagined frame alone, the "
                   "L1 / perceptual rows one term of the formula over all frames):\n\n"
                   "| part of the type-3 reward | imagined (greedy) vs progress | real frames vs progress | "
-                  "through the tokenizer vs progress | imagined vs the same on real frames |\n|---|---:|---:|---:|---:|\n");
+                  "through the tokenizer vs progress | imagined vs the same on real frames | through the tokenizer vs the "
+                  "same on real frames |\n|---|---:|---:|---:|---:|---:|\n");
   for (const studies::SdeRewardStudyResult::Breakdown& b : result.breakdown) {
-    const double cells[4] = {b.greedy_vs_truth.value_or(NAN), b.real_vs_truth.value_or(NAN),
-                             b.tokenized_vs_truth.value_or(NAN), b.greedy_vs_real.value_or(NAN)};
-    absl::StrAppendFormat(&table, "| %s | %+.3f | %+.3f | %+.3f | %+.3f |\n", b.name, cells[0], cells[1], cells[2],
-                          cells[3]);
+    const double cells[5] = {b.greedy_vs_truth.value_or(NAN), b.real_vs_truth.value_or(NAN),
+                             b.tokenized_vs_truth.value_or(NAN), b.greedy_vs_real.value_or(NAN),
+                             b.tokenized_vs_real.value_or(NAN)};
+    absl::StrAppendFormat(&table, "| %s | %+.3f | %+.3f | %+.3f | %+.3f | %+.3f |\n", b.name, cells[0], cells[1],
+                          cells[2], cells[3], cells[4]);
     record["breakdown"].push_back({{"part", b.name},
                                    {"greedy_vs_truth", cells[0]},
                                    {"real_vs_truth", cells[1]},
                                    {"tokenized_vs_truth", cells[2]},
-                                   {"greedy_vs_real", cells[3]}});
+                                   {"greedy_vs_real", cells[3]},
+                                   {"tokenized_vs_real", cells[4]}});
   }
+  const double greedy_l1 = result.greedy_vs_action_l1.value_or(NAN), real_l1 = result.real_vs_action_l1.value_or(NAN);
+  absl::StrAppendFormat(&table,
+                        "\nWithin-group ρ with the type-1 reward (how close a chunk is to the expert's): world model, "
+                        "greedy %+.3f; real frames %+.3f.\n",
+                        greedy_l1, real_l1);
+  record["vs_action_l1"] = {{"greedy", greedy_l1}, {"real", real_l1}};
   record["groups"] = flags.groups;
   record["states"] = flags.states;
   record["group_size"] = flags.group_size;
