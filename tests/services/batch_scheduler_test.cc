@@ -3,6 +3,7 @@
 #include <atomic>
 #include <thread>
 
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
 namespace vlarft::services {
@@ -76,15 +77,27 @@ TEST(BatchSchedulerTest, ExpiredDeadlinesAndBatchErrorsFailOnlyTheirRequests) {
   BatchSchedulerOptions options;
   options.max_batch_units = 1;
   options.max_queue_delay_ms = 0;
-  BatchScheduler<Work, int> scheduler(options, [](const std::vector<const Work*>& r) -> absl::StatusOr<Results> {
+  // The slow request holds the worker until `release`, which comes only after the late request's
+  // deadline has passed: no sleep decides the outcome, so a loaded machine cannot reorder it.
+  std::atomic<bool> started{false}, release{false};
+  BatchScheduler<Work, int> scheduler(options, [&](const std::vector<const Work*>& r) -> absl::StatusOr<Results> {
     if (r[0]->value < 0) return absl::InternalError("model exploded");
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    if (r[0]->value == 1) {
+      started = true;
+      while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     return Results{r[0]->value};
   });
   Work slow{1}, bad{-1}, late{3};
   std::thread t([&] { EXPECT_EQ(*scheduler.Submit(slow, 1, absl::InfiniteFuture()), 1); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  auto expired = scheduler.Submit(late, 1, absl::Now() + absl::Milliseconds(5));
+  while (!started.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(5);
+  std::thread releaser([&] {
+    absl::SleepFor(deadline - absl::Now() + absl::Milliseconds(20));
+    release = true;
+  });
+  auto expired = scheduler.Submit(late, 1, deadline);
+  releaser.join();
   EXPECT_EQ(expired.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(scheduler.Submit(bad, 1, absl::InfiniteFuture()).status().code(), absl::StatusCode::kInternal);
   Work fine{7};
