@@ -97,7 +97,7 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
     prompt_source = policy_states.get();
   }
   models::VideoTokenizer tokenizer = engine.tokenizer();
-  const int64_t world_model_stride = engine.world_model()->config().action_stride;
+  const int64_t stride = engine.world_model()->config().action_stride;  // steps per imagined frame
   auto features = std::make_shared<reward::TokenizerFeatureExtractor>(tokenizer);
   rollout::WorldModelImaginer world_model(std::move(engine));
   rollout::TabletopImaginer real(&prompts.dataset(), {});
@@ -106,7 +106,6 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
 
   SdeRewardStudyResult result;
   std::vector<reward::GroupedPairs> pairs(7);  // x = reward, y = ground-truth progress
-  const int64_t stride = world_model_stride;
   if (chunk_length % stride != 0) {
     return absl::FailedPreconditionError(absl::StrCat("the policy's chunks of ", chunk_length,
                                                       " steps do not divide into the world model's frames of ", stride,

@@ -13,7 +13,7 @@ namespace vlarft::models {
 
 class StridedVideoData : public VideoDataSource {
  public:
-  // `source` must outlive this; k >= 1.
+  // `source` must outlive this; k >= 1 (k = 1 passes its clips through unchanged).
   StridedVideoData(VideoDataSource* source, int64_t k);
 
   // `steps` frames apart by k steps each: the source's clips of steps·k actions.

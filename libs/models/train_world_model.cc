@@ -107,9 +107,9 @@ absl::StatusOr<WorldModelTrainResult> TrainWorldModel(const WorldModelConfig& mo
     return absl::FailedPreconditionError(absl::StrCat("data frames are ", data.image_size(),
                                                       " px but the tokenizer expects ", tokenizer->config().image_size));
   }
-  // A model that imagines one frame every k steps trains on every k-th frame, its actions summed.
-  StridedVideoData strided(&data, geometry.action_stride);
-  VideoDataSource& clips_source = geometry.action_stride > 1 ? static_cast<VideoDataSource&>(strided) : data;
+  // A model that imagines one frame every k steps trains on every k-th frame, its actions summed
+  // (k = 1: the data as it is).
+  StridedVideoData clips_source(&data, geometry.action_stride);
   VLARFT_ASSIGN_OR_RETURN(ActionNormalizer actions,
                           ActionNormalizer::Create(clips_source.ActionMin(), clips_source.ActionMax()));
   if (actions.dims() != geometry.action_dim) {
