@@ -12,6 +12,7 @@ absl::StatusOr<tabletop::EvalReport> EvaluateVlaPolicy(const models::VlaPolicy& 
   PolicyAdapterOptions adapter_options;
   adapter_options.seed = settings.seed;
   adapter_options.bf16 = settings.bf16;
+  adapter_options.lanes = settings.policy_lanes;
   VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<tabletop::Policy> adapter, MakeVlaPolicyAdapter(policy, name, adapter_options));
   tabletop::EvalOptions eval;
   eval.suites = settings.suites;

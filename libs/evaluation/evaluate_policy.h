@@ -17,6 +17,7 @@ struct PolicyEvalSettings {
   int episodes_per_task = 50;
   uint64_t seed = 1000;
   int threads = 2;
+  int policy_lanes = 1;  // forward passes at once (PolicyAdapterOptions::lanes)
   bool bf16 = false;
 };
 

@@ -17,6 +17,12 @@ struct PolicyAdapterOptions {
   bool sde = false;
   uint64_t seed = 0;
   int64_t max_batch = 256;  // observations per forward pass
+  // Forward passes at once, each on its own thread: every slice of max_batch observations is shared
+  // out over the lanes (ODE sampling; the SDE keeps one lane). On a CPU, one lane per core with one
+  // LibTorch thread each beats one pass over all cores: the policy's operators are too small to split
+  // well (docs/results.md, "Bar 3"). The noise is drawn per slice as on one lane, so the actions are
+  // the same up to float rounding (a smaller pass may block its products differently).
+  int64_t lanes = 1;
   // bfloat16 autocast around encoder and sampler: the regime the policies are trained in
   // (policy_training.mixed_precision) and ~4.5x faster on CPUs with oneDNN bf16 kernels
   // (docs/results.md, policy_sampling_bench). Actions come back in float32 either way.
@@ -28,6 +34,7 @@ struct PolicyAdapterOptions {
   // For policies with a subgoal head, when set: called once per observation with its
   // task index, environment step and the distance (metres) between the subgoal head's estimate and the simulator's
   // subgoal (Observation::privileged_subgoal). A diagnostic of the localiser on its own trajectories.
+  // Called from one thread at a time; with several lanes, slices may report in any order.
   std::function<void(int task_index, int step, double error_m)> subgoal_error;
 };
 

@@ -1,7 +1,12 @@
 // Continuous batching across callers (docs/architecture.md, "Processes"), shared by the simulator and
-// the reward verifier. gRPC handler threads call Submit() and block; one worker thread forms batches:
+// the reward verifier. gRPC handler threads call Submit() and block; `lanes` worker threads form and
+// compute batches (one lane by default):
 //   * a batch closes when it holds max_batch_units units (e.g. sequences) or when its oldest request
 //     has waited max_queue_delay;
+//   * with several lanes, a lane takes only its share of the waiting units (the waiting units split
+//     evenly over the idle lanes), so two groups that arrive together run side by side. That pays on
+//     a CPU, where one decode over 2x the rows costs ~2x and runs on one core; on a GPU one wide
+//     batch is cheaper, so keep one lane there (docs/architecture.md, "Processes");
 //   * waiting requests are ordered by deadline (earliest first), then priority, then arrival;
 //   * the queue is bounded: a request that does not fit is refused at once with RESOURCE_EXHAUSTED
 //     (the caller backs off), and a request whose deadline passed while queued gets DEADLINE_EXCEEDED
@@ -35,16 +40,21 @@ struct BatchSchedulerOptions {
   int64_t max_batch_units = 64;
   double max_queue_delay_ms = 5.0;
   int64_t max_queued_units = 1024;
+  int64_t lanes = 1;  // batches computed at once; the batch function must allow concurrent calls
 
   template <typename V>
   void VisitFields(V& v) {
     v.Field("max_batch_units", max_batch_units, "largest batch (in sequences / trajectories)");
     v.Field("max_queue_delay_ms", max_queue_delay_ms, "how long the oldest request waits for company");
     v.Field("max_queued_units", max_queued_units, "queue bound; beyond it requests get RESOURCE_EXHAUSTED");
+    v.Field("lanes", lanes, "batches computed at once, each on its own thread (CPU: one per core)");
   }
   absl::Status Validate() const {
     if (max_batch_units < 1 || max_queued_units < max_batch_units || max_queue_delay_ms < 0) {
       return absl::InvalidArgumentError("need max_batch_units >= 1, max_queued_units >= max_batch_units, delay >= 0");
+    }
+    if (lanes < 1 || lanes > 64) {
+      return absl::InvalidArgumentError(absl::StrCat("lanes is ", lanes, "; need 1 to 64 batches computed at once"));
     }
     return absl::OkStatus();
   }
@@ -62,14 +72,20 @@ struct BatchStats {
 template <typename Request, typename Response>
 class BatchScheduler {
  public:
-  // Computes a response or an error for each request of a batch (same order). Runs on the scheduler's
-  // thread. A batch-level error is for failures that are nobody's request in particular.
+  // Computes a response or an error for each request of a batch (same order). Runs on a lane's thread
+  // (with several lanes, on several threads at once). A batch-level error is for failures that are
+  // nobody's request in particular.
   using BatchFn =
       std::function<absl::StatusOr<std::vector<absl::StatusOr<Response>>>(const std::vector<const Request*>&)>;
   using StatsFn = std::function<void(const BatchStats&, int64_t queued_units)>;
 
   BatchScheduler(BatchSchedulerOptions options, BatchFn batch_fn, StatsFn stats_fn = nullptr)
-      : options_(options), batch_fn_(std::move(batch_fn)), stats_fn_(std::move(stats_fn)), worker_([this] { Loop(); }) {}
+      : options_(options),
+        lane_count_(std::max<int64_t>(options.lanes, 1)),
+        batch_fn_(std::move(batch_fn)),
+        stats_fn_(std::move(stats_fn)) {
+    for (int64_t i = 0; i < lane_count_; ++i) lanes_.emplace_back([this] { Loop(); });
+  }
 
   ~BatchScheduler() { Stop(); }
   BatchScheduler(const BatchScheduler&) = delete;
@@ -109,15 +125,16 @@ class BatchScheduler {
     return queued_units_;
   }
 
-  // Fails queued requests with UNAVAILABLE after the in-flight batch finishes; joins the worker.
+  // Fails queued requests with UNAVAILABLE (batches in flight finish); joins the lanes.
   void Stop() {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_ && !worker_.joinable()) return;
       stopping_ = true;
     }
     wake_.notify_all();
-    if (worker_.joinable()) worker_.join();
+    for (std::thread& lane : lanes_) {
+      if (lane.joinable()) lane.join();
+    }
   }
 
  private:
@@ -201,9 +218,12 @@ class BatchScheduler {
         continue;
       }
       std::sort(queue_.begin(), queue_.end(), Before);
+      // This lane's share: the waiting units split over the lanes that are idle (this one included).
+      const int64_t idle_lanes = lane_count_ - busy_lanes_;
+      const int64_t share = (queued_units_ + idle_lanes - 1) / std::max<int64_t>(idle_lanes, 1);
       std::vector<SlotPtr> batch;
       int64_t units = 0;
-      for (auto it = queue_.begin(); it != queue_.end();) {
+      for (auto it = queue_.begin(); it != queue_.end() && units < share;) {
         if (units + (*it)->units <= options_.max_batch_units) {
           units += (*it)->units;
           batch.push_back(*it);
@@ -214,7 +234,9 @@ class BatchScheduler {
       }
       queued_units_ -= units;
       const int64_t still_queued = queued_units_;
+      ++busy_lanes_;
       lock.unlock();
+      if (still_queued > 0) wake_.notify_all();  // an idle lane takes what is left
 
       std::vector<const Request*> requests;
       for (const SlotPtr& slot : batch) requests.push_back(slot->request);
@@ -224,12 +246,14 @@ class BatchScheduler {
       if (stats_fn_) stats_fn_(stats, still_queued);
 
       lock.lock();
+      --busy_lanes_;
       for (size_t i = 0; i < batch.size(); ++i) Finish(batch[i], std::move(responses[i]));
       done_.notify_all();
     }
   }
 
   const BatchSchedulerOptions options_;
+  const int64_t lane_count_;
   BatchFn batch_fn_;
   StatsFn stats_fn_;
   mutable std::mutex mu_;
@@ -238,8 +262,9 @@ class BatchScheduler {
   std::vector<SlotPtr> queue_;
   int64_t queued_units_ = 0;
   uint64_t next_sequence_ = 0;
+  int64_t busy_lanes_ = 0;  // lanes computing a batch
   bool stopping_ = false;
-  std::thread worker_;
+  std::vector<std::thread> lanes_;  // last: started once everything above is initialised
 };
 
 }  // namespace vlarft::services

@@ -30,7 +30,16 @@ absl::StatusOr<ImagineResults> EngineBackend::ImagineBatch(const std::vector<con
   std::vector<size_t> job_of_group;
   // Owned for the whole batch: a ReleaseSession arriving meanwhile cannot free what the decode uses.
   std::vector<std::shared_ptr<models::GroupSession>> held;
-  std::set<std::string> continued;
+  // Sessions this batch continues, claimed against every other batch in flight (other lanes).
+  std::vector<std::string> claimed;
+  struct Unclaim {
+    EngineBackend* self;
+    std::vector<std::string>* ids;
+    ~Unclaim() {
+      absl::MutexLock lock(&self->continuing_mu_);
+      for (const std::string& id : *ids) self->continuing_.erase(id);
+    }
+  } unclaim{this, &claimed};
   for (size_t i = 0; i < jobs.size(); ++i) {
     const ImagineJob& job = *jobs[i];
     models::GroupJob g;
@@ -58,11 +67,15 @@ absl::StatusOr<ImagineResults> EngineBackend::ImagineBatch(const std::vector<con
       out[i] = std::move(valid);
       continue;
     }
-    if (!job.session_id.empty() && !continued.insert(job.session_id).second) {
-      out[i] = absl::FailedPreconditionError(absl::StrCat("session '", job.session_id,
-                                                          "' is already being continued by another request; continue "
-                                                          "a session from one caller at a time"));
-      continue;
+    if (!job.session_id.empty()) {
+      absl::MutexLock lock(&continuing_mu_);
+      if (!continuing_.insert(job.session_id).second) {
+        out[i] = absl::FailedPreconditionError(absl::StrCat("session '", job.session_id,
+                                                            "' is already being continued by another request; continue "
+                                                            "a session from one caller at a time"));
+        continue;
+      }
+      claimed.push_back(job.session_id);
     }
     groups.push_back(std::move(g));
     job_of_group.push_back(i);

@@ -60,6 +60,7 @@ absl::StatusOr<ImagineResult> TabletopBackend::Run(const ImagineJob& job) {
 }
 
 absl::StatusOr<ImagineResults> TabletopBackend::ImagineBatch(const std::vector<const ImagineJob*>& jobs) {
+  absl::MutexLock lock(&run_mu_);
   sessions_.Expire();
   ImagineResults out;
   for (const ImagineJob* job : jobs) out.push_back(Run(*job));

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/synchronization/mutex.h"
 #include "libs/data/demo_dataset.h"
 #include "libs/rollout/tabletop_imaginer.h"
 #include "services/simulator/session_table.h"
@@ -22,8 +23,9 @@ class TabletopBackend : public WorldModelBackend {
   TabletopBackend(std::unique_ptr<data::DemoDataset> dataset, SimulatorFacts facts, absl::Duration session_timeout);
 
   const SimulatorFacts& Facts() const override { return facts_; }
-  // Jobs run one after another; a job that cannot run (no prompt, a state that is not the frame's)
-  // gets its own error naming the problem.
+  // Jobs run one after another, and so do batches (several scheduler lanes wait for each other here:
+  // a session's real simulator is stepped by one chunk at a time); a job that cannot run (no prompt,
+  // a state that is not the frame's) gets its own error naming the problem.
   absl::StatusOr<ImagineResults> ImagineBatch(const std::vector<const ImagineJob*>& jobs) override;
   absl::Status ReleaseSession(const std::string& session_id) override;
   bool HasSession(const std::string& session_id) const override;
@@ -31,6 +33,7 @@ class TabletopBackend : public WorldModelBackend {
 
  private:
   absl::StatusOr<ImagineResult> Run(const ImagineJob& job);
+  absl::Mutex run_mu_;  // one batch at a time
   std::unique_ptr<data::DemoDataset> dataset_;
   rollout::TabletopImaginer imaginer_;
   SimulatorFacts facts_;

@@ -1,8 +1,11 @@
 // The benchmark-facing policy adapter: the oracle-subgoal diagnostic steers by the simulator's
-// subgoal, and only for policies that condition on one.
+// subgoal, and only for policies that condition on one; lanes sample parts of a batch at once and
+// act as one lane does.
 #include "libs/evaluation/policy_adapter.h"
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 
 #include "gtest/gtest.h"
 #include "tests/models/policy_test_util.h"
@@ -78,6 +81,101 @@ TEST(PolicyAdapterTest, OracleSubgoalSteersTheChunksAndTheEstimateIgnoresIt) {
       EXPECT_FLOAT_EQ(FirstActionX(*with_same, 1), FirstActionX(*with_different, 1));
     }
   }
+}
+
+// Observations that differ frame by frame, so every chunk is its own.
+std::vector<tabletop::Observation> ManyObservations(int n) {
+  std::vector<tabletop::Observation> observations(n);
+  for (int i = 0; i < n; ++i) {
+    tabletop::Observation& o = observations[i];
+    o.size = 16;
+    o.frame.assign(16 * 16 * 3, static_cast<uint8_t>((37 * i) % 251));
+    o.instruction = "pick up the red cube";
+    o.proprio = {0.01f * (i % 20), -0.2f, 0.15f, 0, 0, 0, 0.04f, -0.04f};
+    o.episode = i;
+  }
+  return observations;
+}
+
+models::VlaPolicy PolicyWithLiveHeads() {
+  models::VlaPolicy policy = models::testing::MakeTinyPolicy();
+  torch::NoGradGuard no_grad;  // adaLN-Zero heads start at zero output: give them values
+  for (auto& p : policy->flow_head->parameters()) {
+    if (p.abs().max().item<double>() == 0) p.normal_(0, 0.1);
+  }
+  return policy;
+}
+
+std::vector<tabletop::ActionChunk> Act(const models::VlaPolicy& policy, PolicyAdapterOptions options,
+                                       const std::vector<tabletop::Observation>& observations) {
+  auto adapter = MakeVlaPolicyAdapter(policy, "tiny", options);
+  EXPECT_TRUE(adapter.ok()) << adapter.status();
+  if (!adapter.ok()) return {};
+  // Two decisions: the second draws its noise after the first's, on every number of lanes.
+  auto first = (*adapter)->ActBatch(observations);
+  auto second = (*adapter)->ActBatch(observations);
+  EXPECT_TRUE(first.ok() && second.ok()) << (first.ok() ? second.status() : first.status());
+  if (!first.ok() || !second.ok()) return {};
+  first->insert(first->end(), second->begin(), second->end());
+  return *first;
+}
+
+// Largest difference between two lists of chunks (infinity when their shapes differ).
+double MaxDifference(const std::vector<tabletop::ActionChunk>& a, const std::vector<tabletop::ActionChunk>& b) {
+  if (a.size() != b.size()) return INFINITY;
+  double most = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].size() != b[i].size()) return INFINITY;
+    for (size_t k = 0; k < a[i].size(); ++k) {
+      for (size_t d = 0; d < a[i][k].size(); ++d) most = std::max(most, std::abs(double(a[i][k][d]) - b[i][k][d]));
+    }
+  }
+  return most;
+}
+
+TEST(PolicyAdapterTest, LanesShareOutTheObservationsAndActAsOneLaneDoes) {
+  const models::VlaPolicy policy = PolicyWithLiveHeads();
+  const std::vector<tabletop::Observation> observations = ManyObservations(23);
+  PolicyAdapterOptions options;
+  options.max_batch = 8;  // 3 slices of 8, 8, 7: split over the lanes inside each slice
+  const std::vector<tabletop::ActionChunk> one_lane = Act(policy, options, observations);
+  ASSERT_EQ(one_lane.size(), 46u);
+  EXPECT_NE(one_lane[0], one_lane[1]);
+  EXPECT_NE(one_lane[0], one_lane[23]) << "the second decision draws new noise";
+  // The same noise: equal up to float rounding (a smaller forward pass may block its products
+  // differently); a different draw would differ by O(1).
+  for (int64_t lanes : {2, 3, 16}) {
+    options.lanes = lanes;
+    EXPECT_LT(MaxDifference(Act(policy, options, observations), one_lane), 1e-5) << lanes << " lanes";
+  }
+  options.lanes = 1;
+  options.seed = 1;
+  EXPECT_GT(MaxDifference(Act(policy, options, observations), one_lane), 0.1) << "another seed, other noise";
+  options.seed = 0;
+  // The SDE draws noise along the chain from one generator: it keeps one lane, whatever is asked.
+  options.sde = true;
+  options.lanes = 1;
+  const std::vector<tabletop::ActionChunk> sde_one = Act(policy, options, observations);
+  options.lanes = 4;
+  EXPECT_EQ(MaxDifference(Act(policy, options, observations), sde_one), 0);
+  EXPECT_GT(MaxDifference(sde_one, one_lane), 0.1);
+}
+
+TEST(PolicyAdapterTest, LanesOrBatchesOutOfRangeAreRefusedByName) {
+  for (int64_t lanes : {0, -2, 65}) {
+    PolicyAdapterOptions options;
+    options.lanes = lanes;
+    auto adapter = MakeVlaPolicyAdapter(models::testing::MakeTinyPolicy(), "tiny", options);
+    ASSERT_FALSE(adapter.ok()) << lanes;
+    EXPECT_EQ(adapter.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(adapter.status().message().find("lanes is " + std::to_string(lanes)), std::string::npos)
+        << adapter.status();
+  }
+  PolicyAdapterOptions options;
+  options.max_batch = 0;
+  auto adapter = MakeVlaPolicyAdapter(models::testing::MakeTinyPolicy(), "tiny", options);
+  ASSERT_FALSE(adapter.ok());
+  EXPECT_NE(adapter.status().message().find("max_batch is 0"), std::string::npos) << adapter.status();
 }
 
 }  // namespace

@@ -1,6 +1,10 @@
 #include "services/common/batch_scheduler.h"
 
 #include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
 #include <thread>
 
 #include "absl/time/clock.h"
@@ -181,6 +185,135 @@ TEST(BatchSchedulerTest, EarliestDeadlineIsServedFirst) {
   t1.join();
   t2.join();
   EXPECT_EQ(order, (std::vector<int>{0, 2, 1}));
+}
+
+// Records how many batches run at once and the units of each. With `wait_for_company`, a batch waits
+// (bounded) until another one runs beside it, so a scheduler that never overlaps batches shows
+// concurrency 1 after the wait instead of hanging.
+struct LaneProbe {
+  std::mutex mu;
+  std::condition_variable changed;
+  int active = 0;
+  int most_active = 0;
+  std::vector<int64_t> batch_units;
+
+  absl::StatusOr<Results> Run(const std::vector<const Work*>& r, bool wait_for_company) {
+    std::unique_lock<std::mutex> lock(mu);
+    ++active;
+    most_active = std::max(most_active, active);
+    int64_t units = 0;
+    for (const Work* w : r) units += w->value;  // each request's value is its unit count here
+    batch_units.push_back(units);
+    changed.notify_all();
+    if (wait_for_company) changed.wait_for(lock, std::chrono::seconds(10), [&] { return most_active >= 2; });
+    --active;
+    return Results(r.size(), 1);
+  }
+};
+
+// Two callers' 17-unit groups submitted together, answered; returns when both are.
+void SubmitTwoGroupsTogether(BatchScheduler<Work, int>& scheduler) {
+  Work a{17}, b{17};
+  std::thread ta([&] { EXPECT_TRUE(scheduler.Submit(a, 17, absl::InfiniteFuture()).ok()); });
+  std::thread tb([&] { EXPECT_TRUE(scheduler.Submit(b, 17, absl::InfiniteFuture()).ok()); });
+  ta.join();
+  tb.join();
+}
+
+TEST(BatchSchedulerTest, TwoLanesSplitGroupsThatArriveTogetherAndComputeThemSideBySide) {
+  BatchSchedulerOptions options;
+  options.max_batch_units = 64;
+  options.max_queue_delay_ms = 200;  // both requests are queued before a lane forms a batch
+  options.lanes = 2;
+  ASSERT_TRUE(options.Validate().ok());
+  LaneProbe probe;
+  BatchScheduler<Work, int> scheduler(options,
+                                      [&](const std::vector<const Work*>& r) { return probe.Run(r, true); });
+  SubmitTwoGroupsTogether(scheduler);
+  EXPECT_EQ(probe.most_active, 2) << "the two groups should have been computed at the same time";
+  EXPECT_EQ(probe.batch_units, (std::vector<int64_t>{17, 17}));
+}
+
+TEST(BatchSchedulerTest, OneLaneBatchesGroupsThatArriveTogether) {
+  BatchSchedulerOptions options;
+  options.max_batch_units = 64;
+  options.max_queue_delay_ms = 200;
+  LaneProbe probe;
+  BatchScheduler<Work, int> scheduler(options,
+                                      [&](const std::vector<const Work*>& r) { return probe.Run(r, false); });
+  SubmitTwoGroupsTogether(scheduler);
+  EXPECT_EQ(probe.most_active, 1);
+  EXPECT_EQ(probe.batch_units, (std::vector<int64_t>{34}));
+}
+
+TEST(BatchSchedulerTest, AnIdleLaneTakesEverythingWhileTheOtherIsBusy) {
+  BatchSchedulerOptions options;
+  options.max_batch_units = 64;
+  options.max_queue_delay_ms = 200;
+  options.lanes = 2;
+  std::atomic<bool> release{false};
+  LaneProbe probe;
+  BatchScheduler<Work, int> scheduler(options, [&](const std::vector<const Work*>& r) -> absl::StatusOr<Results> {
+    if (r[0]->value == 1) {  // the blocker holds its lane until the groups are answered
+      while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      return Results(r.size(), 1);
+    }
+    return probe.Run(r, false);
+  });
+  Work blocker{1};
+  std::thread tb([&] { EXPECT_TRUE(scheduler.Submit(blocker, 1, absl::InfiniteFuture()).ok()); });
+  while (scheduler.queued_units() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past the delay: the blocker is computing
+  SubmitTwoGroupsTogether(scheduler);
+  release = true;
+  tb.join();
+  EXPECT_EQ(probe.batch_units, (std::vector<int64_t>{34})) << "one idle lane: no reason to split";
+}
+
+TEST(BatchSchedulerTest, LanesOutsideOneToSixtyFourAreRefusedByName) {
+  BatchSchedulerOptions options;
+  for (int64_t lanes : {0, -1, 65}) {
+    options.lanes = lanes;
+    const absl::Status status = options.Validate();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << lanes;
+    EXPECT_NE(status.message().find("lanes is " + std::to_string(lanes)), std::string::npos) << status;
+  }
+  options.lanes = 64;
+  EXPECT_TRUE(options.Validate().ok());
+}
+
+TEST(BatchSchedulerTest, StoppingWithSeveralLanesFailsTheQueueAndJoinsEveryLane) {
+  BatchSchedulerOptions options;
+  options.max_batch_units = 1;
+  options.max_queue_delay_ms = 0;
+  options.lanes = 3;
+  std::atomic<bool> release{false};
+  std::atomic<int> computing{0};
+  auto scheduler = std::make_unique<BatchScheduler<Work, int>>(
+      options, [&](const std::vector<const Work*>& r) -> absl::StatusOr<Results> {
+        ++computing;
+        while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        return Results(r.size(), 7);
+      });
+  std::vector<Work> work(5);
+  std::vector<absl::StatusCode> codes(5, absl::StatusCode::kUnknown);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 5; ++i) {
+    callers.emplace_back([&, i] { codes[i] = scheduler->Submit(work[i], 1, absl::InfiniteFuture()).status().code(); });
+  }
+  while (computing.load() != 3 || scheduler->queued_units() != 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::thread stopper([&] { scheduler->Stop(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  release = true;
+  stopper.join();
+  for (auto& t : callers) t.join();
+  int ok = 0, unavailable = 0;
+  for (absl::StatusCode code : codes) {
+    ok += code == absl::StatusCode::kOk;
+    unavailable += code == absl::StatusCode::kUnavailable;
+  }
+  EXPECT_EQ(ok, 3) << "the batches in flight finish";
+  EXPECT_EQ(unavailable, 2) << "the queued requests are failed";
 }
 
 }  // namespace

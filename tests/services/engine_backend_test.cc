@@ -1,9 +1,11 @@
-// The world-model backend under hostile use: a session released while a batch decodes it, and
-// batches mixing good jobs with every kind of job the engine refuses (each fails by itself).
+// The world-model backend under hostile use: a session released while a batch decodes it, batches
+// mixing good jobs with every kind of job the engine refuses (each fails by itself), and batches
+// running at once (the scheduler's lanes).
 #include "services/simulator/engine_backend.h"
 
 #include <atomic>
 #include <filesystem>
+#include <iostream>
 #include <string>
 #include <thread>
 
@@ -107,6 +109,56 @@ TEST(EngineBackendTest, BadJobsFailAloneAndGoodJobsInTheSameBatchGetTheirOwnFram
   EXPECT_TRUE(torch::equal(r[1]->frames, (*alone_a)[0]->frames));
   EXPECT_TRUE(torch::equal(r[6]->frames, (*alone_b)[0]->frames));
   EXPECT_TRUE(torch::equal(r[6]->reference_frames, (*alone_b)[0]->reference_frames));
+}
+
+// The simulator's scheduler lanes call ImagineBatch from several threads at once.
+TEST(EngineBackendTest, ConcurrentBatchesImagineWhatEachImaginesAloneAndClaimSessionsOneAtATime) {
+  std::unique_ptr<EngineBackend> backend = MakeBackend();
+  ImagineJob a = NewJob(3, 3, 21, false), b = NewJob(4, 2, 22, false);
+  auto alone_a = backend->ImagineBatch({&a});
+  auto alone_b = backend->ImagineBatch({&b});
+  ASSERT_TRUE(alone_a.ok() && (*alone_a)[0].ok() && alone_b.ok() && (*alone_b)[0].ok());
+  for (int round = 0; round < 4; ++round) {
+    absl::StatusOr<ImagineResults> side_a, side_b;
+    std::thread ta([&] { side_a = backend->ImagineBatch({&a}); });
+    std::thread tb([&] { side_b = backend->ImagineBatch({&b}); });
+    ta.join();
+    tb.join();
+    ASSERT_TRUE(side_a.ok() && (*side_a)[0].ok() && side_b.ok() && (*side_b)[0].ok());
+    EXPECT_TRUE(torch::equal((*side_a)[0]->frames, (*alone_a)[0]->frames)) << round;
+    EXPECT_TRUE(torch::equal((*side_b)[0]->frames, (*alone_b)[0]->frames)) << round;
+    EXPECT_TRUE(torch::equal((*side_b)[0]->reference_frames, (*alone_b)[0]->reference_frames)) << round;
+  }
+  int overlapped = 0;
+  for (int round = 0; round < 6; ++round) {
+    const std::string id = KeptSession(*backend, 2);
+    ASSERT_FALSE(id.empty());
+    // 1 + 4 + 4 frames exceed the model's 8: only one of the two may ever run.
+    ImagineJob first = Continue(id, 2, 4), second = Continue(id, 2, 4);
+    absl::StatusOr<ImagineResults> r1, r2;
+    std::thread t1([&] { r1 = backend->ImagineBatch({&first}); });
+    std::thread t2([&] { r2 = backend->ImagineBatch({&second}); });
+    t1.join();
+    t2.join();
+    ASSERT_TRUE(r1.ok() && r2.ok());
+    const absl::StatusOr<ImagineResult>& x = (*r1)[0];
+    const absl::StatusOr<ImagineResult>& y = (*r2)[0];
+    ASSERT_NE(x.ok(), y.ok()) << "exactly one continues: " << x.status() << " / " << y.status();
+    const absl::Status refused = x.ok() ? y.status() : x.status();
+    if (refused.code() == absl::StatusCode::kFailedPrecondition) {
+      ++overlapped;  // at once: the second is refused by name
+      EXPECT_NE(std::string(refused.message()).find("already being continued"), std::string::npos) << refused;
+    } else {
+      EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument) << refused;  // one after the other
+      EXPECT_NE(std::string(refused.message()).find("horizon"), std::string::npos) << refused;
+    }
+    // The claim ends with the batch: the session continues again.
+    ImagineJob again = Continue(id, 2, 1);
+    auto next = backend->ImagineBatch({&again});
+    ASSERT_TRUE(next.ok());
+    EXPECT_TRUE((*next)[0].ok()) << (*next)[0].status();
+  }
+  std::cout << "continuations that overlapped: " << overlapped << " of 6\n";
 }
 
 TEST(EngineBackendTest, AWorldModelWithFramesSeveralStepsApartServesWholeChunks) {

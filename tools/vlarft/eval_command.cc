@@ -31,6 +31,7 @@ struct EvalCommandOptions {
   uint64_t seed = 0;
   std::string perturbation = "none";  // none | <mode>[:minor|:major] | all
   int threads = 2;
+  int64_t policy_lanes = 1;
   int image_size = 64;  // for expert/random; checkpoints use their own
   int chunk_length = 8;
   double expert_noise = 0.0;
@@ -51,6 +52,9 @@ struct EvalCommandOptions {
     v.Field("perturbation", perturbation,
             "none | object_position|goal_position|robot_init|combined[:minor|:major] | all (none + the 8 of Table 1)");
     v.Field("threads", threads, "environment threads");
+    v.Field("policy_lanes", policy_lanes,
+            "policy forward passes at once, each on its own thread over part of the episodes (CPU: one per core, "
+            "with --torch_threads 1)");
     v.Field("image_size", image_size, "frame size for expert/random");
     v.Field("chunk_length", chunk_length, "actions executed open-loop per decision");
     v.Field("expert_noise", expert_noise, "--policy=expert: Gaussian noise on its xyz actions (as in data generate)");
@@ -105,6 +109,7 @@ absl::Status RunEval(const std::vector<std::string>& args) {
     evaluation::PolicyAdapterOptions adapter;
     adapter.sde = options.sde;
     adapter.seed = options.seed;
+    adapter.lanes = options.policy_lanes;
     VLARFT_ASSIGN_OR_RETURN(adapter.bf16,
                             core::UseBf16(options.mixed_precision, loaded->parameters().front().device().type()));
     precision = core::PrecisionName(adapter.bf16);

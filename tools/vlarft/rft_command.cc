@@ -42,6 +42,8 @@ struct RftConfig {
   std::vector<std::string> eval_suites;
   uint64_t eval_seed = 1000;
   int eval_threads = 2;
+  int eval_policy_lanes = 1;
+  int eval_torch_threads = 0;  // 0 = LibTorch's default
   std::string eval_mixed_precision = "auto";  // none | bf16 | auto (libs/core/mixed_precision.h)
   int probe_episodes_per_task = 0;         // success probe of each learner checkpoint during RFT
   int perturbation_episodes_per_task = 0;  // perturbation table for base and RFT after the run
@@ -57,6 +59,11 @@ struct RftConfig {
     v.Field("eval_suites", eval_suites, "suites to evaluate (empty = all)");
     v.Field("eval_seed", eval_seed, "evaluation seed (same for base and RFT)");
     v.Field("eval_threads", eval_threads, "environment threads during evaluation");
+    v.Field("eval_policy_lanes", eval_policy_lanes,
+            "policy forward passes at once during evaluation, each on its own thread (CPU: one per core)");
+    v.Field("eval_torch_threads", eval_torch_threads,
+            "LibTorch intra-op threads of this process, i.e. of its evaluations (0 = default; with one policy lane "
+            "per core, 1)");
     v.Field("eval_mixed_precision", eval_mixed_precision,
             "none | bf16 | auto: bfloat16 autocast for every evaluation and probe (as vlarft eval "
             "--mixed_precision); auto = bf16 only where the CPU runs it natively (AVX512-BF16 or AMX), else float32");
@@ -76,6 +83,7 @@ evaluation::PolicyEvalSettings EvalSettings(const RftConfig& config, int episode
   settings.episodes_per_task = episodes_per_task;
   settings.seed = config.eval_seed;
   settings.threads = threads;
+  settings.policy_lanes = config.eval_policy_lanes;
   // Validated before any work (RunRft); the local pipeline evaluates on the CPU.
   settings.bf16 = core::UseBf16(config.eval_mixed_precision, c10::DeviceType::CPU).value_or(false);
   return settings;
@@ -144,6 +152,12 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   }
   VLARFT_ASSIGN_OR_RETURN(RftConfig config, core::LoadConfig<RftConfig>(parsed.config_file, parsed.config_overrides, "rft"));
   VLARFT_RETURN_IF_ERROR(core::ValidateMixedPrecision(config.eval_mixed_precision, "rft.eval_mixed_precision"));
+  if (config.eval_policy_lanes < 1 || config.eval_policy_lanes > 64 || config.eval_torch_threads < 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "rft.eval_policy_lanes is %d and rft.eval_torch_threads %d; need 1 to 64 lanes and >= 0 threads",
+        config.eval_policy_lanes, config.eval_torch_threads));
+  }
+  if (config.eval_torch_threads > 0) torch::set_num_threads(config.eval_torch_threads);
   // The learner's section is checked here too, before the base evaluation, so a bad value fails in
   // seconds rather than after minutes of evaluation when the learner process refuses it.
   std::vector<std::string> learner_overrides = parsed.config_overrides;
