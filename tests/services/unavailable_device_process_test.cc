@@ -1,6 +1,7 @@
 // Each service that takes a device, started as a real process with `device: cuda` on a machine that
 // has none: it must exit with a configuration error naming the key (status 1 or 2), not abort on an
-// uncaught c10 exception (status 134), the hostile-client review's finding.
+// uncaught c10 exception (status 134), the hostile-client review's finding. Also the simulator's and
+// verifier's other execution settings (world-model dtype, batching lanes).
 #include "gtest/gtest.h"
 #include "tests/testing/child_process.h"
 #include "torch/torch.h"
@@ -55,6 +56,24 @@ TEST(UnavailableDeviceProcessTest, SimulatorRefusesAnUnknownWorldModelDtype) {
   EXPECT_TRUE(*code == 1 || *code == 2) << "exited with " << *code << "\n" << child->ReadLog();
   EXPECT_NE(child->ReadLog().find("world_model_dtype must be float32 or bfloat16"), std::string::npos)
       << child->ReadLog();
+}
+
+// The batching lanes (one batch per core on a CPU): a count out of range is a configuration error
+// naming the value, before any checkpoint is read.
+TEST(UnavailableDeviceProcessTest, SimulatorAndVerifierRefuseBatchingLanesOutOfRange) {
+  const std::string dir = vlarft::testing::MakeTempDir("bad_lanes");
+  for (const std::string section : {"simulator", "reward"}) {
+    const std::vector<std::string> argv = {BinaryPath("vlarft-" + section), "--host=127.0.0.1", "--metrics_port=-1",
+                                           "--set", section + ".batching.lanes=0",
+                                           "--set", section + ".tokenizer_checkpoint=" + dir + "/none",
+                                           "--set", "simulator.world_model_checkpoint=" + dir + "/none"};
+    auto child = ChildProcess::Start(argv, dir + "/" + section + ".log");
+    ASSERT_TRUE(child.ok()) << section;
+    const std::optional<int> code = child->WaitFor(absl::Seconds(60));
+    ASSERT_TRUE(code.has_value()) << section;
+    EXPECT_TRUE(*code == 1 || *code == 2) << section << " exited with " << *code << "\n" << child->ReadLog();
+    EXPECT_NE(child->ReadLog().find("lanes is 0"), std::string::npos) << section << "\n" << child->ReadLog();
+  }
 }
 
 }  // namespace
