@@ -52,6 +52,17 @@ absl::StatusOr<ImagineResults> EngineBackend::ImagineBatch(const std::vector<con
         out[i] = session.status();
         continue;
       }
+      // Claimed before the checks read it: another lane's batch may be decoding it right now.
+      {
+        absl::MutexLock lock(&continuing_mu_);
+        if (!continuing_.insert(job.session_id).second) {
+          out[i] = absl::FailedPreconditionError(absl::StrCat("session '", job.session_id,
+                                                              "' is already being continued by another request; "
+                                                              "continue a session from one caller at a time"));
+          continue;
+        }
+      }
+      claimed.push_back(job.session_id);
       held.push_back(*session);
       g.session = session->get();
     } else {
@@ -65,17 +76,12 @@ absl::StatusOr<ImagineResults> EngineBackend::ImagineBatch(const std::vector<con
     // The engine refuses a whole batch for one bad job; checked alone here, a bad job fails by itself.
     if (absl::Status valid = engine_.Validate({g}); !valid.ok()) {
       out[i] = std::move(valid);
-      continue;
-    }
-    if (!job.session_id.empty()) {
-      absl::MutexLock lock(&continuing_mu_);
-      if (!continuing_.insert(job.session_id).second) {
-        out[i] = absl::FailedPreconditionError(absl::StrCat("session '", job.session_id,
-                                                            "' is already being continued by another request; continue "
-                                                            "a session from one caller at a time"));
-        continue;
+      if (g.session != nullptr) {  // not continued after all: the next request may claim it
+        absl::MutexLock lock(&continuing_mu_);
+        continuing_.erase(claimed.back());
+        claimed.pop_back();
       }
-      claimed.push_back(job.session_id);
+      continue;
     }
     groups.push_back(std::move(g));
     job_of_group.push_back(i);
