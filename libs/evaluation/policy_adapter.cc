@@ -147,9 +147,9 @@ class VlaPolicyAdapter : public tabletop::Policy {
 
 absl::StatusOr<std::unique_ptr<tabletop::Policy>> MakeVlaPolicyAdapter(models::VlaPolicy policy, std::string name,
                                                                        PolicyAdapterOptions options) {
-  if (options.lanes < 1 || options.lanes > 64) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(name, ": policy lanes is ", options.lanes, "; need 1 to 64 forward passes at once"));
+  if (options.lanes < 1 || options.lanes > kMaxPolicyLanes) {
+    return absl::InvalidArgumentError(absl::StrCat(name, ": policy lanes is ", options.lanes, "; need 1 to ",
+                                                   kMaxPolicyLanes, " forward passes at once"));
   }
   if (options.max_batch < 1) {
     return absl::InvalidArgumentError(absl::StrCat(name, ": max_batch is ", options.max_batch, "; need >= 1"));

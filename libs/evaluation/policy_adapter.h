@@ -13,6 +13,8 @@
 
 namespace vlarft::evaluation {
 
+inline constexpr int64_t kMaxPolicyLanes = 64;  // PolicyAdapterOptions::lanes
+
 struct PolicyAdapterOptions {
   bool sde = false;
   uint64_t seed = 0;

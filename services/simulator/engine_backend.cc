@@ -2,8 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <set>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "libs/core/rng.h"
@@ -32,14 +32,10 @@ absl::StatusOr<ImagineResults> EngineBackend::ImagineBatch(const std::vector<con
   std::vector<std::shared_ptr<models::GroupSession>> held;
   // Sessions this batch continues, claimed against every other batch in flight (other lanes).
   std::vector<std::string> claimed;
-  struct Unclaim {
-    EngineBackend* self;
-    std::vector<std::string>* ids;
-    ~Unclaim() {
-      absl::MutexLock lock(&self->continuing_mu_);
-      for (const std::string& id : *ids) self->continuing_.erase(id);
-    }
-  } unclaim{this, &claimed};
+  absl::Cleanup unclaim = [&] {
+    absl::MutexLock lock(&continuing_mu_);
+    for (const std::string& id : claimed) continuing_.erase(id);
+  };
   for (size_t i = 0; i < jobs.size(); ++i) {
     const ImagineJob& job = *jobs[i];
     models::GroupJob g;

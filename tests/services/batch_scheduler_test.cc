@@ -211,6 +211,16 @@ struct LaneProbe {
   }
 };
 
+// Room for both groups in one batch, and a delay long enough that both are queued before a lane
+// forms one.
+BatchSchedulerOptions TwoGroupOptions(int64_t lanes) {
+  BatchSchedulerOptions options;
+  options.max_batch_units = 64;
+  options.max_queue_delay_ms = 200;
+  options.lanes = lanes;
+  return options;
+}
+
 // Two callers' 17-unit groups submitted together, answered; returns when both are.
 void SubmitTwoGroupsTogether(BatchScheduler<Work, int>& scheduler) {
   Work a{17}, b{17};
@@ -221,10 +231,7 @@ void SubmitTwoGroupsTogether(BatchScheduler<Work, int>& scheduler) {
 }
 
 TEST(BatchSchedulerTest, TwoLanesSplitGroupsThatArriveTogetherAndComputeThemSideBySide) {
-  BatchSchedulerOptions options;
-  options.max_batch_units = 64;
-  options.max_queue_delay_ms = 200;  // both requests are queued before a lane forms a batch
-  options.lanes = 2;
+  const BatchSchedulerOptions options = TwoGroupOptions(2);
   ASSERT_TRUE(options.Validate().ok());
   LaneProbe probe;
   BatchScheduler<Work, int> scheduler(options,
@@ -235,9 +242,7 @@ TEST(BatchSchedulerTest, TwoLanesSplitGroupsThatArriveTogetherAndComputeThemSide
 }
 
 TEST(BatchSchedulerTest, OneLaneBatchesGroupsThatArriveTogether) {
-  BatchSchedulerOptions options;
-  options.max_batch_units = 64;
-  options.max_queue_delay_ms = 200;
+  const BatchSchedulerOptions options = TwoGroupOptions(1);
   LaneProbe probe;
   BatchScheduler<Work, int> scheduler(options,
                                       [&](const std::vector<const Work*>& r) { return probe.Run(r, false); });
@@ -247,10 +252,7 @@ TEST(BatchSchedulerTest, OneLaneBatchesGroupsThatArriveTogether) {
 }
 
 TEST(BatchSchedulerTest, AnIdleLaneTakesEverythingWhileTheOtherIsBusy) {
-  BatchSchedulerOptions options;
-  options.max_batch_units = 64;
-  options.max_queue_delay_ms = 200;
-  options.lanes = 2;
+  const BatchSchedulerOptions options = TwoGroupOptions(2);
   std::atomic<bool> release{false};
   LaneProbe probe;
   BatchScheduler<Work, int> scheduler(options, [&](const std::vector<const Work*>& r) -> absl::StatusOr<Results> {

@@ -27,6 +27,7 @@
 #include "tools/vlarft/command.h"
 #include "tools/vlarft/policy_evaluation.h"
 #include "tools/vlarft/rft_launcher.h"
+#include "libs/evaluation/policy_adapter.h"
 #include "libs/evaluation/success_probe.h"
 
 namespace vlarft::cli {
@@ -152,10 +153,12 @@ absl::Status RunRft(const std::vector<std::string>& args) {
   }
   VLARFT_ASSIGN_OR_RETURN(RftConfig config, core::LoadConfig<RftConfig>(parsed.config_file, parsed.config_overrides, "rft"));
   VLARFT_RETURN_IF_ERROR(core::ValidateMixedPrecision(config.eval_mixed_precision, "rft.eval_mixed_precision"));
-  if (config.eval_policy_lanes < 1 || config.eval_policy_lanes > 64 || config.eval_torch_threads < 0) {
+  // Checked here, where the message can name the keys, before the base evaluation starts.
+  if (config.eval_policy_lanes < 1 || config.eval_policy_lanes > evaluation::kMaxPolicyLanes ||
+      config.eval_torch_threads < 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "rft.eval_policy_lanes is %d and rft.eval_torch_threads %d; need 1 to 64 lanes and >= 0 threads",
-        config.eval_policy_lanes, config.eval_torch_threads));
+        "rft.eval_policy_lanes is %d and rft.eval_torch_threads %d; need 1 to %d lanes and >= 0 threads",
+        config.eval_policy_lanes, config.eval_torch_threads, evaluation::kMaxPolicyLanes));
   }
   if (config.eval_torch_threads > 0) torch::set_num_threads(config.eval_torch_threads);
   // The learner's section is checked here too, before the base evaluation, so a bad value fails in
