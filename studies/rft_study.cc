@@ -14,6 +14,7 @@
 #include "libs/models/imagination_engine.h"
 #include "libs/reward/reward.h"
 #include "libs/reward/tokenizer_features.h"
+#include "libs/rollout/blended_imaginer.h"
 #include "libs/rollout/demo_prompt_source.h"
 #include "libs/rollout/policy_replica.h"
 #include "libs/rollout/scorers.h"
@@ -73,7 +74,9 @@ absl::StatusOr<StudyReward> ParseStudyReward(const std::string& name) {
   if (name == "real_frames") return StudyReward::kRealFrames;
   if (name == "tokenized_frames") return StudyReward::kTokenizedFrames;
   if (name == "world_model") return StudyReward::kWorldModel;
-  return absl::InvalidArgumentError(absl::StrCat("--reward must be oracle, real_frames, tokenized_frames or world_model, got '", name, "'"));
+  if (name == "world_model_blend") return StudyReward::kWorldModelBlend;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--reward must be oracle, real_frames, tokenized_frames, world_model or world_model_blend, got '", name, "'"));
 }
 
 absl::StatusOr<StudyControl> ParseStudyControl(const std::string& name) {
@@ -95,6 +98,13 @@ absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
   }
   if (options.oracle_finisher == "policy" && options.reward != StudyReward::kOracle) {
     return absl::InvalidArgumentError("--oracle_finish policy goes with --reward oracle");
+  }
+  if (!(options.world_model_weight >= 0.0 && options.world_model_weight <= 1.0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("world_model_weight is ", options.world_model_weight, "; it must lie in [0, 1]"));
+  }
+  if (options.reward == StudyReward::kWorldModelBlend && (options.tokenizer.empty() || options.world_model.empty())) {
+    return absl::InvalidArgumentError("--reward world_model_blend needs a tokenizer and a world-model checkpoint");
   }
   const auto start = std::chrono::steady_clock::now();
   VLARFT_ASSIGN_OR_RETURN(models::VlaPolicy policy, models::LoadPolicy(options.policy));
@@ -121,9 +131,10 @@ absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
 
   std::unique_ptr<tabletop::Policy> finisher;  // outlives the imaginer that borrows it (declared first)
   std::unique_ptr<rollout::Imaginer> benchmark;  // the real simulator under a tokenized imaginer
+  std::unique_ptr<rollout::Imaginer> truth, model;  // world_model_blend: the two blended
   std::unique_ptr<rollout::Imaginer> imaginer;
   std::unique_ptr<rollout::Scorer> scorer;
-  if (options.reward == StudyReward::kWorldModel) {
+  if (options.reward == StudyReward::kWorldModel || options.reward == StudyReward::kWorldModelBlend) {
     models::EngineLimits limits;
     limits.max_group_size = options.producer.group_size + 1;
     VLARFT_ASSIGN_OR_RETURN(models::ImaginationEngine engine,
@@ -135,7 +146,14 @@ absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
     if (options.imagine == "parallel") sharing.concurrency = rollout::WorldModelImaginerOptions::Concurrency::kParallel;
     auto wm = std::make_unique<rollout::WorldModelImaginer>(std::move(engine), sharing);
     VLARFT_ASSIGN_OR_RETURN(scorer, MakeVerifier(options, wm->engine().tokenizer()));
-    imaginer = std::move(wm);
+    if (options.reward == StudyReward::kWorldModelBlend) {
+      benchmark = std::make_unique<rollout::TabletopImaginer>(&prompts->dataset(), data::DemoReplayOptions{});
+      truth = std::make_unique<rollout::TokenizedImaginer>(benchmark.get(), wm->engine().tokenizer());
+      model = std::move(wm);
+      imaginer = std::make_unique<rollout::BlendedImaginer>(truth.get(), model.get(), options.world_model_weight);
+    } else {
+      imaginer = std::move(wm);
+    }
   } else {
     auto tabletop = std::make_unique<rollout::TabletopImaginer>(&prompts->dataset(), data::DemoReplayOptions{});
     if (options.oracle_finisher == "policy") {

@@ -8,6 +8,8 @@
 //   tokenized_frames  the same frames after a round trip through the world model's tokenizer: what
 //                a dynamics model that predicts every token right would imagine (tokenized_imaginer.h)
 //   world_model  the paper's reward: the type-3 formula on world-model imaginations (as `vlarft rft`)
+//   world_model_blend  the type-3 formula on tokenized real frames + w · (imagination − them)
+//                (blended_imaginer.h): a world model w times as wrong as ours (w = world_model_weight)
 // and a control that destroys the reward's information while keeping everything else:
 //   shuffled     rewards permuted inside each group (same reward distribution, no credit)
 //   zero         advantages zeroed: only the flow-matching anchor and the entropy bonus act
@@ -27,7 +29,7 @@
 
 namespace vlarft::studies {
 
-enum class StudyReward { kOracle, kRealFrames, kTokenizedFrames, kWorldModel };
+enum class StudyReward { kOracle, kRealFrames, kTokenizedFrames, kWorldModel, kWorldModelBlend };
 enum class StudyControl { kNone, kShuffled, kZero };
 absl::StatusOr<StudyReward> ParseStudyReward(const std::string& name);
 absl::StatusOr<StudyControl> ParseStudyControl(const std::string& name);
@@ -57,6 +59,8 @@ struct RftStudyOptions {
   // With reward world_model: how a step's groups share the world model, "parallel" (each on its own
   // thread at once: a CPU's cores) or "batched" (one decode loop: a GPU). world_model_imaginer.h.
   std::string imagine = "parallel";
+  // With reward world_model_blend: w, the world model's share of the frames, in [0, 1].
+  double world_model_weight = 1.0;
 };
 
 struct RftStudyStep {

@@ -5,11 +5,13 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "libs/core/rng.h"
 #include "libs/core/status.h"
 #include "libs/evaluation/policy_adapter.h"
 #include "libs/reward/reward.h"
 #include "libs/reward/tokenizer_features.h"
+#include "libs/rollout/blended_imaginer.h"
 #include "libs/rollout/policy_replica.h"
 #include "libs/rollout/policy_state_prompt_source.h"
 #include "libs/rollout/tabletop_imaginer.h"
@@ -68,6 +70,11 @@ absl::Status SdeRewardStudyOptions::Validate() const {
   if (states != "demo" && states != "policy") {
     return absl::InvalidArgumentError(absl::StrCat("states is '", states, "'; expected demo or policy"));
   }
+  for (double w : blend_weights) {
+    if (!(w >= 0.0 && w <= 1.0)) {
+      return absl::InvalidArgumentError(absl::StrCat("blend_weights holds ", w, "; each must lie in [0, 1]"));
+    }
+  }
   if (states == "policy" && max_decisions < 1) {
     return absl::InvalidArgumentError(absl::StrCat("states policy needs max_decisions >= 1, got ", max_decisions));
   }
@@ -117,6 +124,10 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
   // and tokenized frames at the steps the world model imagines.
   std::vector<std::array<reward::GroupedPairs, 5>> breakdown(breakdown_rows);
   reward::GroupedPairs greedy_vs_l1, real_vs_l1;
+  std::vector<reward::GroupedPairs> blend_pairs(options.blend_weights.size());
+  for (double w : options.blend_weights) {
+    result.blends.push_back({w, {absl::StrFormat("blend %.2f: tokenized real + %.2f x (greedy - it)", w, w), {}, {}, 0, 0}, 0, 0});
+  }
   for (const char* name : {"world model, greedy (type 3, the README run's)", "world model, sampled (type 3)",
                            "real frames (type 3 formula on rendered frames)",
                            "real frames through the tokenizer (encode, decode)",
@@ -162,8 +173,21 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
     if (stride > 1) {
       VLARFT_ASSIGN_OR_RETURN(scored[2], scorer->ScoreTrajectories(real_as_imagined.frames, real_as_imagined.reference));
     }
+    const std::vector<double> y = ToVector(truth.progress);
     {
       VLARFT_ASSIGN_OR_RETURN(rollout::ImaginedChunk tokenized, rollout::RoundTripChunk(tokenizer, prompt.frame, real_chunk));
+      for (size_t k = 0; k < options.blend_weights.size(); ++k) {
+        const rollout::ImaginedChunk tokenized_as_imagined = EveryKth(tokenized, stride);
+        VLARFT_ASSIGN_OR_RETURN(rollout::ImaginedChunk blend,
+                                rollout::BlendChunks(tokenized_as_imagined, greedy, options.blend_weights[k]));
+        VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown b, scorer->ScoreTrajectories(blend.frames, blend.reference));
+        blend_pairs[k].x.push_back(ToVector(b.rewards));
+        blend_pairs[k].y.push_back(y);
+        result.blends[k].reward.all_equal_groups += AllEqual(b.rewards);
+        result.blends[k].error += MeanAbsDifference(blend.frames, real_as_imagined.frames);
+        result.blends[k].tokenized_error += MeanAbsDifference(blend.frames, tokenized_as_imagined.frames);
+        result.blends[k].spread += PairwiseSpread(blend.frames);
+      }
       VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown b, scorer->ScoreTrajectories(tokenized.frames, tokenized.reference));
       rewards.push_back(b.rewards);
       if (stride > 1) {
@@ -184,7 +208,6 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
     }
     result.expected_spread += PairwiseSpread(greedy_expected.frames);
     result.expected_error += MeanAbsDifference(greedy_expected.frames, real_as_imagined.frames);
-    const std::vector<double> y = ToVector(truth.progress);
     result.truth_all_equal_groups += AllEqual(truth.progress);
     result.groups_with_a_failure += !truth.success.all().item<bool>();
     for (size_t k = 0; k < pairs.size(); ++k) {
@@ -217,13 +240,18 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
                        &result.expected_spread, &result.expected_error}) {
     *mean /= static_cast<double>(options.groups);
   }
-  for (size_t k = 0; k < pairs.size(); ++k) {
-    const reward::GroupedPairs& p = pairs[k];
-    SdeRewardColumn& column = result.rewards[k];
+  auto summarise = [&](const reward::GroupedPairs& p, SdeRewardColumn& column) {
     column.spearman = reward::MeanWithinGroupSpearman(p, reward::AllGroups(p.groups()), &column.defined_groups);
     column.ci95 = reward::ClusterBootstrap(
         p.groups(), [&](const std::vector<int64_t>& g) { return reward::MeanWithinGroupSpearman(p, g); }, 1000,
         options.seed);
+  };
+  for (size_t k = 0; k < pairs.size(); ++k) summarise(pairs[k], result.rewards[k]);
+  for (size_t k = 0; k < blend_pairs.size(); ++k) {
+    summarise(blend_pairs[k], result.blends[k].reward);
+    result.blends[k].error /= static_cast<double>(options.groups);
+    result.blends[k].tokenized_error /= static_cast<double>(options.groups);
+    result.blends[k].spread /= static_cast<double>(options.groups);
   }
   result.greedy_vs_action_l1 = reward::MeanWithinGroupSpearman(greedy_vs_l1, reward::AllGroups(greedy_vs_l1.groups()));
   result.real_vs_action_l1 = reward::MeanWithinGroupSpearman(real_vs_l1, reward::AllGroups(real_vs_l1.groups()));

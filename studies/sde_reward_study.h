@@ -5,7 +5,8 @@
 // Every chunk is executed in the real benchmark from the prompt's exact state (ground truth:
 // tabletop_imaginer.h progress) and imagined by the world model, greedy and sampled; the real frames
 // are also scored after a round trip through the tokenizer, which separates what the tokenizer
-// cannot represent from what the dynamics model gets wrong. Per reward: the mean within-group
+// cannot represent from what the dynamics model gets wrong, and on frames part way between those and
+// the imagination (blend_weights: how good a world model must be). Per reward: the mean within-group
 // Spearman ρ against the ground-truth progress (what GRPO's group-relative advantages use; 95%
 // bootstrap interval over groups) and the share of groups whose G rewards are all equal (no
 // learning signal at all). docs/reward_study.md reports it.
@@ -32,6 +33,10 @@ struct SdeRewardStudyOptions {
   std::string states = "demo";  // demo (demonstration states) | policy (the policy's own)
   int64_t max_decisions = 6;    // states policy: the policy acts 1..N chunks before each group
   bool policy_bf16 = false;     // states policy: bf16 autocast while the policy acts, as in evaluation
+  // The reward on frames part way from the real frames through the tokenizer (0) to the greedy
+  // imagination (1): truth + w · (imagined − truth) (rollout::BlendChunks) — a world model whose
+  // error is w times today's. Each in [0, 1].
+  std::vector<double> blend_weights = {0.25, 0.5, 0.75};
   absl::Status Validate() const;
 };
 
@@ -72,6 +77,16 @@ struct SdeRewardStudyResult {
   // expert's, no world model): how much of what the imagination ranks is "near the expert's chunk"
   // rather than progress. The same for the real frames.
   std::optional<double> greedy_vs_action_l1, real_vs_action_l1;
+  // One per options.blend_weights: the reward on the blended frames (ρ vs progress, as `rewards`),
+  // how far those frames are from the real ones of the same chunk (greedy_error's measure) and from
+  // the real ones through the tokenizer (the dynamics model's own error: what it should have
+  // predicted), and their spread between chunks.
+  struct Blend {
+    double weight = 0;
+    SdeRewardColumn reward;
+    double error = 0, tokenized_error = 0, spread = 0;
+  };
+  std::vector<Blend> blends;
 };
 
 // `prompts` must have been loaded with steps >= the policy's chunk length; the type-3 rewards use

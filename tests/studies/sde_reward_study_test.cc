@@ -55,6 +55,10 @@ TEST(SdeRewardStudyTest, BadOptionsNameTheField) {
   options.max_decisions = 0;
   EXPECT_NE(std::string(options.Validate().message()).find("max_decisions"), std::string::npos);
   options.max_decisions = 2;
+  options.blend_weights = {0.5, 1.5};
+  EXPECT_NE(std::string(options.Validate().message()).find("blend_weights holds 1.5"), std::string::npos)
+      << options.Validate();
+  options.blend_weights = {};
   options.group_size = 1;
   EXPECT_NE(std::string(options.Validate().message()).find("group_size"), std::string::npos);
 }
@@ -66,6 +70,7 @@ TEST(SdeRewardStudyTest, ReportsEveryRewardAtDemonstrationAndPolicyStatesDetermi
     options.group_size = 3;
     options.states = states;
     options.max_decisions = 1;
+    options.blend_weights = {0.0, 0.5, 1.0};
     std::vector<int64_t> reported;
     Inputs a = MakeInputs();
     auto first = RunSdeRewardStudy(a.policy, std::move(a.engine), *a.prompts, options,
@@ -116,6 +121,24 @@ TEST(SdeRewardStudyTest, ReportsEveryRewardAtDemonstrationAndPolicyStatesDetermi
         }
       }
     }
+    // The blends' ends are the columns they blend: w = 0 the real frames through the tokenizer, w = 1
+    // the greedy imagination (same ρ, same error against the real frames).
+    ASSERT_EQ(first->blends.size(), 3u) << states;
+    EXPECT_EQ(first->blends[0].reward.spearman, first->rewards[3].spearman) << states;
+    EXPECT_EQ(first->blends[2].reward.spearman, first->rewards[0].spearman) << states;
+    EXPECT_NEAR(first->blends[2].error, first->greedy_error, 1e-12) << states;
+    EXPECT_NEAR(first->blends[2].spread, first->greedy_spread, 1e-12) << states;
+    EXPECT_NEAR(first->blends[0].spread, first->tokenized_spread, 1e-12) << states;
+    EXPECT_EQ(first->blends[1].weight, 0.5);
+    // Halfway, the frames are no further from the real ones than the ends' mean (the distance is
+    // convex; rounding to uint8 adds at most half a level).
+    EXPECT_LE(first->blends[1].error, 0.5 * (first->blends[0].error + first->blends[2].error) + 0.5 / 255 + 1e-12)
+        << states;
+    EXPECT_GT(first->blends[0].error, 0.0) << states << ": the tokenizer's round trip is not exact";
+    // Against the tokenized frames the blend's error is w times the imagination's (up to rounding).
+    EXPECT_EQ(first->blends[0].tokenized_error, 0.0) << states;
+    EXPECT_NEAR(first->blends[1].tokenized_error, 0.5 * first->blends[2].tokenized_error, 0.5 / 255 + 1e-12) << states;
+    EXPECT_GT(first->blends[2].tokenized_error, 0.0) << states;
     // Type 3 against type 1: defined on the real frames (three distinct chunks, distinct frames),
     // a correlation either way.
     ASSERT_TRUE(first->real_vs_action_l1.has_value()) << states;

@@ -38,11 +38,14 @@ struct StudyFlags {
   std::string eval_mixed_precision;  // empty: rft.eval_mixed_precision
   std::string oracle_finish = "expert";
   std::string imagine = "parallel";
+  double world_model_weight = 1.0;
   int torch_threads = 0;
 
   template <typename V>
   void VisitFields(V& v) {
-    v.Field("reward", reward, "oracle | real_frames | tokenized_frames (real frames through the tokenizer) | world_model");
+    v.Field("reward", reward,
+            "oracle | real_frames | tokenized_frames (real frames through the tokenizer) | world_model | "
+            "world_model_blend (tokenized real frames + w x (imagination - them))");
     v.Field("control", control, "none | shuffled (rewards permuted within each group) | zero (advantages 0)");
     v.Field("steps", steps, "GRPO steps");
     v.Field("seed", seed, "training seed (prompts, policy and world-model noise, learner draws)");
@@ -59,6 +62,8 @@ struct StudyFlags {
     v.Field("imagine", imagine,
             "parallel | batched: with reward world_model, whether a step's groups are imagined at the same time "
             "on separate threads (fastest on a multi-core CPU) or in one batched decode loop (a GPU)");
+    v.Field("world_model_weight", world_model_weight,
+            "w in [0, 1] for reward world_model_blend: a world model w times as wrong as the configured one");
     v.Field("torch_threads", torch_threads, "intra-op threads (0 = LibTorch default)");
   }
 };
@@ -90,10 +95,12 @@ absl::StatusOr<studies::RftStudyOptions> StudyOptions(const YAML::Node& root, co
   VLARFT_RETURN_IF_ERROR(Section(root, "learner.grpo", &o.grpo));
   VLARFT_RETURN_IF_ERROR(Section(root, "learner.optim", &o.optim));
   VLARFT_RETURN_IF_ERROR(Section(root, "reward.scoring", &o.scoring));
-  if (o.reward == studies::StudyReward::kWorldModel && (o.tokenizer.empty() || o.world_model.empty())) {
-    return absl::InvalidArgumentError(
-        "--reward world_model needs simulator.tokenizer_checkpoint and simulator.world_model_checkpoint");
+  if ((o.reward == studies::StudyReward::kWorldModel || o.reward == studies::StudyReward::kWorldModelBlend) &&
+      (o.tokenizer.empty() || o.world_model.empty())) {
+    return absl::InvalidArgumentError(absl::StrCat("--reward ", flags.reward,
+                                                   " needs simulator.tokenizer_checkpoint and simulator.world_model_checkpoint"));
   }
+  o.world_model_weight = flags.world_model_weight;
   if (o.tokenizer.empty()) {
     VLARFT_ASSIGN_OR_RETURN(o.tokenizer, ConfigScalar<std::string>(root, "reward.tokenizer_checkpoint", ""));
   }
@@ -128,7 +135,7 @@ absl::StatusOr<tabletop::EvalReport> BaseEvaluation(const std::string& policy_st
 absl::Status RunRftStudyCommand(const std::vector<std::string>& args) {
   VLARFT_ASSIGN_OR_RETURN(core::ParsedCommandLine parsed, core::ParseCommandLine(args));
   if (parsed.help) {
-    std::cout << "usage: vlarft study rft [--config configs/tiny.yaml] [--reward oracle|real_frames|tokenized_frames|world_model]\n"
+    std::cout << "usage: vlarft study rft [--config configs/tiny.yaml] [--reward oracle|real_frames|tokenized_frames|world_model|world_model_blend]\n"
                  "                        [--control none|shuffled|zero] [--steps N] [--seed S] [--out DIR]\n"
                  "                        [--base_eval FILE] [--set section.key=value ...]\n\n"
                  "GRPO in one process (same rollout loop and learner step as `vlarft rft`), then the paired\n"
@@ -192,6 +199,7 @@ absl::Status RunRftStudyCommand(const std::vector<std::string>& args) {
                      {"eval_seed", eval.seed},       {"eval_mixed_precision", precision},
                      {"oracle_finish", flags.oracle_finish},
                      {"imagine", flags.imagine},
+                     {"world_model_weight", flags.world_model_weight},
                      {"policy", options.policy}};
   record["seconds"] = {{"total", run.seconds},
                        {"sampling", run.stage_seconds.policy},

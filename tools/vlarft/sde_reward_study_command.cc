@@ -32,6 +32,7 @@ struct SdeRewardFlags {
   std::string states = "demo";
   int64_t max_decisions = 6;
   std::string mixed_precision = "auto";
+  std::vector<double> blend_weights = studies::SdeRewardStudyOptions{}.blend_weights;
   std::string out = "out/study/sde_rewards";
   template <typename V>
   void VisitFields(V& v) {
@@ -45,6 +46,9 @@ struct SdeRewardFlags {
     v.Field("states", states, "where the groups start: demo (demonstration states) or policy (the policy's own)");
     v.Field("max_decisions", max_decisions, "--states policy: the policy acts 1..N chunks before each group");
     v.Field("mixed_precision", mixed_precision, "--states policy: how the policy acts (auto, bf16, none), as in eval");
+    v.Field("blend_weights", blend_weights,
+            "also score real frames through the tokenizer + w x (greedy imagination - them), each w in [0, 1]: a world "
+            "model w times as wrong as this one");
     v.Field("out", out, "output directory (table, JSON, PNG)");
   }
 };
@@ -65,9 +69,11 @@ absl::Status SdeRewardStudyCommand(const std::vector<std::string>& args) {
   options.group_size = flags.group_size;
   options.states = flags.states;
   options.max_decisions = flags.max_decisions;
+  options.blend_weights = flags.blend_weights;
   VLARFT_ASSIGN_OR_RETURN(options.policy_bf16,
                           core::UseBf16(flags.mixed_precision, c10::DeviceType::CPU, "mixed_precision"));
-  VLARFT_RETURN_IF_ERROR(core::Annotate(options.Validate(), "--groups / --group_size / --states / --max_decisions"));
+  VLARFT_RETURN_IF_ERROR(
+      core::Annotate(options.Validate(), "--groups / --group_size / --states / --max_decisions / --blend_weights"));
   VLARFT_ASSIGN_OR_RETURN(models::VlaPolicy policy, models::LoadPolicy(flags.policy));
   VLARFT_ASSIGN_OR_RETURN(std::unique_ptr<rollout::DemoPromptSource> prompts,
                           rollout::DemoPromptSource::Load(flags.dataset, {}, static_cast<int>(policy->config().encoder.image_size),
@@ -131,6 +137,26 @@ absl::Status SdeRewardStudyCommand(const std::vector<std::string>& args) {
                                    {"tokenized_vs_truth", cells[2]},
                                    {"greedy_vs_real", cells[3]},
                                    {"tokenized_vs_real", cells[4]}});
+  }
+  if (!result.blends.empty()) {
+    absl::StrAppendFormat(&table,
+                          "\nHow good must the world model be? Frames part way from the real frames through the "
+                          "tokenizer (w = 0) to the greedy imagination (w = 1): tokenized + w x (imagined - tokenized), "
+                          "a world model w times as wrong as this one (tokenized: %+.3f, greedy: %+.3f above).\n\n"
+                          "| w | within-group ρ vs progress [95%% CI] | vs real, same chunk | vs real through the "
+                          "tokenizer, same chunk | spread between chunks |\n"
+                          "|---:|---:|---:|---:|---:|\n",
+                          result.rewards[3].spearman.value_or(NAN), result.rewards[0].spearman.value_or(NAN));
+  }
+  for (const studies::SdeRewardStudyResult::Blend& b : result.blends) {
+    const double rho = b.reward.spearman.value_or(NAN);
+    const double low = b.reward.ci95 ? b.reward.ci95->low : NAN, high = b.reward.ci95 ? b.reward.ci95->high : NAN;
+    absl::StrAppendFormat(&table, "| %.2f | %+.3f [%+.3f, %+.3f] | %.4f | %.4f | %.4f |\n", b.weight, rho, low, high,
+                          b.error, b.tokenized_error, b.spread);
+    record["blends"].push_back({{"weight", b.weight}, {"spearman", rho}, {"ci95", {low, high}}, {"error", b.error},
+                                {"tokenized_error", b.tokenized_error}, {"spread", b.spread},
+                                {"all_equal_groups", b.reward.all_equal_groups}});
+    rows.push_back({absl::StrFormat("tokenized + %.2f x (greedy - tokenized)", b.weight), {rho}, {low}, {high}});
   }
   const double greedy_l1 = result.greedy_vs_action_l1.value_or(NAN), real_l1 = result.real_vs_action_l1.value_or(NAN);
   absl::StrAppendFormat(&table,
