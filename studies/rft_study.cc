@@ -99,7 +99,7 @@ absl::StatusOr<RftStudyResult> RunRftStudy(const RftStudyOptions& options,
   if (options.oracle_finisher == "policy" && options.reward != StudyReward::kOracle) {
     return absl::InvalidArgumentError("--oracle_finish policy goes with --reward oracle");
   }
-  if (!(options.world_model_weight >= 0.0 && options.world_model_weight <= 1.0)) {
+  if (!rollout::IsBlendWeight(options.world_model_weight)) {
     return absl::InvalidArgumentError(
         absl::StrCat("world_model_weight is ", options.world_model_weight, "; it must lie in [0, 1]"));
   }

@@ -71,7 +71,7 @@ absl::Status SdeRewardStudyOptions::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat("states is '", states, "'; expected demo or policy"));
   }
   for (double w : blend_weights) {
-    if (!(w >= 0.0 && w <= 1.0)) {
+    if (!rollout::IsBlendWeight(w)) {
       return absl::InvalidArgumentError(absl::StrCat("blend_weights holds ", w, "; each must lie in [0, 1]"));
     }
   }
@@ -126,7 +126,7 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
   reward::GroupedPairs greedy_vs_l1, real_vs_l1;
   std::vector<reward::GroupedPairs> blend_pairs(options.blend_weights.size());
   for (double w : options.blend_weights) {
-    result.blends.push_back({w, {absl::StrFormat("blend %.2f: tokenized real + %.2f x (greedy - it)", w, w), {}, {}, 0, 0}, 0, 0});
+    result.blends.push_back({w, {absl::StrFormat("tokenized + %.2f x (greedy - tokenized)", w), {}, {}, 0, 0}, 0, 0});
   }
   for (const char* name : {"world model, greedy (type 3, the README run's)", "world model, sampled (type 3)",
                            "real frames (type 3 formula on rendered frames)",
@@ -176,8 +176,8 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
     const std::vector<double> y = ToVector(truth.progress);
     {
       VLARFT_ASSIGN_OR_RETURN(rollout::ImaginedChunk tokenized, rollout::RoundTripChunk(tokenizer, prompt.frame, real_chunk));
+      const rollout::ImaginedChunk tokenized_as_imagined = EveryKth(tokenized, stride);
       for (size_t k = 0; k < options.blend_weights.size(); ++k) {
-        const rollout::ImaginedChunk tokenized_as_imagined = EveryKth(tokenized, stride);
         VLARFT_ASSIGN_OR_RETURN(rollout::ImaginedChunk blend,
                                 rollout::BlendChunks(tokenized_as_imagined, greedy, options.blend_weights[k]));
         VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown b, scorer->ScoreTrajectories(blend.frames, blend.reference));
@@ -191,8 +191,7 @@ absl::StatusOr<SdeRewardStudyResult> RunSdeRewardStudy(models::VlaPolicy policy,
       VLARFT_ASSIGN_OR_RETURN(reward::RewardBreakdown b, scorer->ScoreTrajectories(tokenized.frames, tokenized.reference));
       rewards.push_back(b.rewards);
       if (stride > 1) {
-        const rollout::ImaginedChunk at_frames = EveryKth(tokenized, stride);
-        VLARFT_ASSIGN_OR_RETURN(b, scorer->ScoreTrajectories(at_frames.frames, at_frames.reference));
+        VLARFT_ASSIGN_OR_RETURN(b, scorer->ScoreTrajectories(tokenized_as_imagined.frames, tokenized_as_imagined.reference));
       }
       scored.push_back(std::move(b));
       result.tokenized_spread += PairwiseSpread(tokenized.frames);

@@ -9,7 +9,7 @@ namespace vlarft::rollout {
 namespace {
 
 absl::Status CheckWeight(double model_weight) {
-  if (!(model_weight >= 0.0 && model_weight <= 1.0)) {  // also refuses NaN
+  if (!IsBlendWeight(model_weight)) {
     return absl::InvalidArgumentError(absl::StrCat("the world model's weight in the blend is ", model_weight,
                                                    "; it must lie in [0, 1] (0: the truth, 1: the model)"));
   }

@@ -15,6 +15,10 @@
 
 namespace vlarft::rollout {
 
+// Whether `w` is a weight a blend takes: in [0, 1] (false for NaN). Options that carry a weight
+// check it early with this, naming their own field.
+inline bool IsBlendWeight(double w) { return w >= 0.0 && w <= 1.0; }
+
 // truth + model_weight · (model − truth), rounded to uint8, for the frames and the reference.
 // INVALID_ARGUMENT naming the weight outside [0, 1]; FAILED_PRECONDITION naming both shapes when the
 // two chunks differ in shape or are not uint8 [G, C, h, w, 3] with a [C, h, w, 3] reference.

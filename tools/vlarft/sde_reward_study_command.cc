@@ -156,7 +156,7 @@ absl::Status SdeRewardStudyCommand(const std::vector<std::string>& args) {
     record["blends"].push_back({{"weight", b.weight}, {"spearman", rho}, {"ci95", {low, high}}, {"error", b.error},
                                 {"tokenized_error", b.tokenized_error}, {"spread", b.spread},
                                 {"all_equal_groups", b.reward.all_equal_groups}});
-    rows.push_back({absl::StrFormat("tokenized + %.2f x (greedy - tokenized)", b.weight), {rho}, {low}, {high}});
+    rows.push_back({b.reward.name, {rho}, {low}, {high}});
   }
   const double greedy_l1 = result.greedy_vs_action_l1.value_or(NAN), real_l1 = result.real_vs_action_l1.value_or(NAN);
   absl::StrAppendFormat(&table,
